@@ -1,0 +1,50 @@
+# Future Forward. `make run` serves the demo site; `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PORT ?= 8000
+# Without DATABASE_URL, wrap commands so the embedded PostgreSQL runs while they do.
+WITH_DB := $(PY) -m futureforward.pgembed run --
+
+.PHONY: install run test lint serve bench browser migrations-check clean-db
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	PORT=$(PORT) $(WITH_DB) $(PY) -m futureforward.devserver
+
+# Browser tests drive Debian's Chromium; install it when missing and we may.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Browser tests need Debian's chromium at /usr/bin/chromium (apt-get install chromium)."; exit 1; fi; }
+
+test: install browser
+	$(WITH_DB) $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
+
+migrations-check: install
+	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
+
+# Production shape on this machine: DEBUG off, gunicorn, a task worker beside it.
+serve: install
+	$(WITH_DB) $(PY) -m futureforward.serve
+
+bench: install
+	$(WITH_DB) $(PY) -m tests.bench.run
+
+clean-db:
+	$(PY) -m futureforward.pgembed stop
+	rm -rf .pgdata

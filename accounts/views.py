@@ -1,0 +1,111 @@
+from allauth.account.internal import flows
+from allauth.account.internal.stagekit import clear_login
+from allauth.account.views import RequestLoginCodeView
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from accounts.forms import DeleteAccountForm, NewsletterForm, ProfileForm, SubscribeForm
+from accounts.services import delete_account, set_newsletter, subscribe_reader
+
+
+class SubscribeView(RequestLoginCodeView):
+    """Subscribe with an email: new readers get an account, everyone gets a one-time code.
+
+    The answer is the same for known and unknown addresses, so the form reveals nothing.
+    """
+
+    form_class = SubscribeForm
+    template_name = "accounts/subscribe.html"
+
+    def get_form_class(self):
+        return self.form_class
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated and request.method == "POST":
+            set_newsletter(user=request.user, receive=True, source=request.POST.get("source", ""))
+            messages.success(request, _("You're subscribed. New posts will arrive by email."))
+            return redirect(self.get_next_url() or reverse("accounts:account"))
+        if request.method == "POST":
+            # A new address replaces a code still pending in this browser (a typo, say),
+            # instead of sending the reader back to the old code's page.
+            clear_login(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        user = subscribe_reader(
+            email=form.cleaned_data["email"], source=form.cleaned_data.get("source") or "subscribe"
+        )
+        flows.login_by_code.LoginCodeVerificationProcess.initiate(
+            request=self.request, user=user, email=user.email
+        )
+        return redirect(self.get_success_url())
+
+
+subscribe = SubscribeView.as_view()
+
+
+@login_required
+def account(request):
+    """The reader's own page: name, newsletter, log out, delete."""
+    subscription = getattr(request.user, "subscription", None)
+    profile_form = ProfileForm(instance=request.user)
+    newsletter_form = NewsletterForm(
+        initial={"receive": bool(subscription and subscription.is_active)}
+    )
+    if request.method == "POST":
+        if "display_name" in request.POST:
+            profile_form = ProfileForm(request.POST, instance=request.user)
+            if profile_form.is_valid():
+                profile_form.save()
+                messages.success(request, _("Your display name is saved."))
+                return redirect("accounts:account")
+        else:
+            newsletter_form = NewsletterForm(request.POST)
+            if newsletter_form.is_valid():
+                receive = newsletter_form.cleaned_data["receive"]
+                set_newsletter(user=request.user, receive=receive)
+                messages.success(
+                    request,
+                    _("You will receive new posts by email.")
+                    if receive
+                    else _("You are unsubscribed. Your account stays."),
+                )
+                return redirect("accounts:account")
+    return render(
+        request,
+        "accounts/account.html",
+        {
+            "profile_form": profile_form,
+            "newsletter_form": newsletter_form,
+            "subscription": subscription,
+            "delete_form": DeleteAccountForm(),
+        },
+    )
+
+
+@require_POST
+@login_required
+def delete(request):
+    form = DeleteAccountForm(request.POST)
+    if not form.is_valid():
+        return render(
+            request,
+            "accounts/account.html",
+            {
+                "profile_form": ProfileForm(instance=request.user),
+                "newsletter_form": NewsletterForm(),
+                "subscription": getattr(request.user, "subscription", None),
+                "delete_form": form,
+            },
+            status=400,
+        )
+    user = request.user
+    logout(request)
+    delete_account(user=user)
+    messages.success(request, _("Your account and personal data are deleted."))
+    return redirect("/")

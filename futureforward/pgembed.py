@@ -1,0 +1,110 @@
+"""The embedded PostgreSQL used when DATABASE_URL is unset.
+
+The server comes from the ``pgserver`` package and keeps its data in ``.pgdata/`` at the project
+root. It listens on a Unix socket only; pgserver moves the socket to a short runtime folder when
+the project lives at a path too deep for the ~107-byte socket limit.
+
+Command line (used by the Makefile):
+
+    python -m futureforward.pgembed run -- CMD ...   start if needed, run CMD, stop if we started
+    python -m futureforward.pgembed start | stop | url
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PGDATA = Path(os.environ.get("FF_PGDATA", PROJECT_DIR / ".pgdata")).resolve()
+DB_NAME = "futureforward"
+
+
+def _server():
+    # pgserver warns about XDG_RUNTIME_DIR on machines without a login session; that is expected.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+
+        # cleanup_mode=None: the server outlives the process that started it, so gunicorn workers,
+        # the task worker and the autoreloader can all share it; `stop` or `run` stop it.
+        return pgserver.get_server(PGDATA, cleanup_mode=None)
+
+
+def is_running() -> bool:
+    from pgserver.utils import PostmasterInfo
+
+    info = PostmasterInfo.read_from_pgdata(PGDATA) if (PGDATA / "PG_VERSION").exists() else None
+    return bool(info and info.is_running())
+
+
+def ensure_running() -> dict:
+    """Start the embedded server if needed and return Django DATABASES settings for it."""
+    server = _server()
+    info = server.get_postmaster_info()
+    # DB_NAME is a constant of ours, not input.
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")  # noqa: S608
+    if "(1 row)" not in exists:
+        server.psql(f'CREATE DATABASE "{DB_NAME}";')
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": DB_NAME,
+        "USER": "postgres",
+        "PASSWORD": "",
+        "HOST": str(info.socket_dir),
+        "PORT": str(info.port),
+    }
+
+
+def stop() -> None:
+    if not is_running():
+        return
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
+
+
+def run(cmd: list[str]) -> int:
+    """Run cmd with the embedded server up; stop it afterwards if this call started it."""
+    if os.environ.get("DATABASE_URL"):
+        return subprocess.call(cmd)  # noqa: S603
+    started_here = not is_running()
+    ensure_running()
+    try:
+        return subprocess.call(cmd)  # noqa: S603
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        if started_here:
+            stop()
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print(__doc__)
+        return 2
+    action, rest = argv[0], argv[1:]
+    if action == "run":
+        if rest and rest[0] == "--":
+            rest = rest[1:]
+        return run(rest)
+    if action == "start":
+        ensure_running()
+        return 0
+    if action == "stop":
+        stop()
+        return 0
+    if action == "url":
+        db = ensure_running()
+        print(f"postgresql://{db['USER']}@/{db['NAME']}?host={db['HOST']}")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts import demo as accounts_demo
+from comments import demo as comments_demo
+from polls import demo as polls_demo
+from posts import demo as posts_demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo publication. Safe to run again: existing demo rows are left as they are."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        editor = accounts_demo.seed()
+        readers = accounts_demo.seed_readers()
+        posts = posts_demo.seed(editor=editor)
+        polls_demo.seed(posts=posts, readers=readers)
+        comments_demo.seed(posts=posts, readers=readers, editor=editor)
+        self.stdout.write(self.style.SUCCESS(f"Demo content ready: {len(posts)} posts."))
+        self.stdout.write(
+            f"Editor login for /admin/: {editor.email} / {accounts_demo.EDITOR_PASSWORD}"
+        )

@@ -1,0 +1,99 @@
+import os
+import re
+
+import pytest
+from django.core.cache import cache
+
+from tests.factories import EditorFactory, SubscriptionFactory, UserFactory
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run in
+# one unless told it is safe, which it is here: the loop is Playwright's, not ours.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings):
+    """Fast hashing, tasks run at once, and no rate-limit history leaking between tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    settings.SITE_URL = "http://testserver"
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def user_factory(db):
+    return UserFactory
+
+
+@pytest.fixture
+def reader(db):
+    """A logged-out reader's account with a verified email, not subscribed."""
+    return UserFactory()
+
+
+@pytest.fixture
+def subscriber(db):
+    """A reader with a verified email and an active subscription."""
+    return SubscriptionFactory().user
+
+
+@pytest.fixture
+def editor(db):
+    return EditorFactory()
+
+
+@pytest.fixture
+def auth_client(client, subscriber):
+    client.force_login(subscriber)
+    client.user = subscriber
+    return client
+
+
+@pytest.fixture
+def editor_client(client, editor):
+    client.force_login(editor)
+    client.user = editor
+    return client
+
+
+def code_from_mail(message) -> str:
+    """Return the one-time code in one of allauth's code emails."""
+    match = re.search(r"^\s*([A-Z0-9]{4}-[A-Z0-9]{4}|[A-Z0-9]{6})\s*$", message.body, re.MULTILINE)
+    assert match, message.body
+    return match.group(1)
+
+
+# --- Browser tests: Debian's Chromium driven by Playwright. ---
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    yield page
+    context.close()

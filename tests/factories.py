@@ -1,0 +1,66 @@
+"""factory_boy factories for every model the tests build. One per model; apps append theirs."""
+
+import factory
+from allauth.account.models import EmailAddress
+from django.utils import timezone
+
+from accounts.models import Subscription, User
+from posts.models import Post, Tag
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"reader{n}@example.com")
+    display_name = factory.Sequence(lambda n: f"Reader {n}")
+    password = factory.django.Password(None)
+
+    @factory.post_generation
+    def verified(obj, create, extracted, **kwargs):
+        """Readers prove their address by default; pass verified=False for one who has not."""
+        if create:
+            EmailAddress.objects.create(
+                user=obj, email=obj.email, primary=True, verified=extracted is not False
+            )
+
+
+class SubscriptionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subscription
+
+    user = factory.SubFactory(UserFactory)
+    status = Subscription.Status.ACTIVE
+    source = "test"
+    confirmed_at = factory.LazyFunction(timezone.now)
+
+
+class EditorFactory(UserFactory):
+    email = factory.Sequence(lambda n: f"editor{n}@example.com")
+    is_staff = True
+    is_superuser = True
+    password = factory.django.Password("editor-password-1")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Tag {n}")
+    slug = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class PostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Post
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Post number {n}")
+    slug = factory.Sequence(lambda n: f"post-{n}")
+    subtitle = "A subtitle"
+    body = "<h2>Heading</h2><p>Some analysis.</p>"
+    daily_takeaway = "The takeaway."
+    status = Post.Status.PUBLISHED
+    published_at = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(hours=1))
