@@ -2,6 +2,7 @@ from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 
@@ -85,9 +86,18 @@ class User(AbstractUser):
         """Return the name shown publicly: the display name, or the email's local part."""
         return self.display_name or self.email.split("@", 1)[0]
 
+    @cached_property
     def has_verified_email(self) -> bool:
-        """Return True if the reader proved they own their email (allauth records it)."""
+        """True if the reader proved they own their email (allauth records it). One query,
+        cached on the instance, so templates may ask as often as they like."""
         return self.emailaddress_set.filter(verified=True).exists()
+
+    @property
+    def can_participate(self) -> bool:
+        """True if this reader may vote and comment: logged in with a verified email.
+
+        Per-feature rules (a comment ban, a closed poll) are checked by their own apps."""
+        return self.is_authenticated and self.is_active and self.has_verified_email
 
 
 class Subscription(models.Model):
