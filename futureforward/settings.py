@@ -171,6 +171,8 @@ ACCOUNT_RATE_LIMITS = {
     "vote": "30/m/user",
     "react": "60/m/user",
 }
+# How long a poll's vote link in an email stays valid, in seconds (the poll's closing time too).
+POLLS_EMAIL_VOTE_MAX_AGE = 60 * 60 * 24 * 30
 ALLAUTH_TRUSTED_PROXY_COUNT = int(env("DJANGO_TRUSTED_PROXY_COUNT", "0"))
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_request_login_code"

@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("posts.urls")),
+    path("polls/", include("polls.urls")),
 ]
 
 if settings.DEBUG:

@@ -134,13 +134,13 @@ class Poll(models.Model):
     def __str__(self):
         return self.question
 
+    def get_absolute_url(self):
+        return f"{self.post.get_absolute_url()}#{self.anchor}"
+
     @property
     def anchor(self) -> str:
         """The id of the poll's element on the post page (the link target after login)."""
         return f"poll-{self.pk}"
-
-    def get_absolute_url(self):
-        return f"{self.post.get_absolute_url()}#{self.anchor}"
 
     def get_admin_results_url(self):
         return reverse("admin:polls_poll_results", args=[self.pk])

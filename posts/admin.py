@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from polls.admin import PollInline
 from posts.models import Post, Tag
 
 
@@ -17,3 +18,4 @@ class PostAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["authors", "tags"]
+    inlines = [PollInline]

@@ -64,3 +64,34 @@ class PostFactory(factory.django.DjangoModelFactory):
     daily_takeaway = "The takeaway."
     status = Post.Status.PUBLISHED
     published_at = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(hours=1))
+
+
+# --- polls ---
+from polls.models import Choice, Poll, Vote  # noqa: E402
+
+
+class PollFactory(factory.django.DjangoModelFactory):
+    """A poll on a published post. Pass choices=["A", "B"] to name them (default: three)."""
+
+    class Meta:
+        model = Poll
+        skip_postgeneration_save = True
+
+    post = factory.SubFactory(PostFactory)
+    question = factory.Sequence(lambda n: f"How do you feel about idea {n}?")
+
+    @factory.post_generation
+    def choices(obj, create, extracted, **kwargs):
+        if create:
+            texts = extracted if extracted is not None else ["Hopeful", "Worried", "Not sure"]
+            for position, text in enumerate(texts):
+                Choice.objects.create(poll=obj, text=text, position=position)
+
+
+class VoteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vote
+
+    poll = factory.SubFactory(PollFactory)
+    choice = factory.LazyAttribute(lambda vote: vote.poll.choices.first())
+    user = factory.SubFactory(UserFactory)

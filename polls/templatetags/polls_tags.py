@@ -1,9 +1,36 @@
 from django import template
+from django.template.loader import render_to_string
+
+from polls.models import Poll
+from polls.selectors import panels_for_post
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def post_poll(context, post):
-    """Render the post's poll where the post page asks for it (filled in by the polls issue)."""
-    return ""
+def post_poll(context, post, placement=None):
+    """Render the post's polls where the post page asks for them.
+
+    `{% post_poll post %}` renders every poll of the post at that spot. A page that offers
+    several spots passes `placement="after_body"` or `placement="end"` at each, and every poll
+    appears at the spot its editor chose. Polls are read once per request, however many spots.
+    """
+    request = context.get("request")
+    cache = getattr(request, "_polls_panels", None) if request is not None else None
+    if cache is None:
+        cache = {}
+        if request is not None:
+            request._polls_panels = cache
+    if post.pk not in cache:
+        cache[post.pk] = panels_for_post(post=post, request=request)
+    panels = cache[post.pk]
+    if placement is not None:
+        valid = {choice.value for choice in Poll.Placement}
+        if placement not in valid:
+            raise template.TemplateSyntaxError(
+                f"post_poll: placement must be one of {sorted(valid)}, not {placement!r}"
+            )
+        panels = [panel for panel in panels if panel.poll.placement == placement]
+    if not panels:
+        return ""
+    return render_to_string("polls/partials/_post_polls.html", {"panels": panels}, request=request)
