@@ -172,7 +172,9 @@ class TestNewsletterContract:
 
     def test_vote_url_needs_no_database(self, django_assert_num_queries):
         with django_assert_num_queries(0):
-            urls = {vote_url(poll_id=1, choice_id=c, user_id=u) for c in range(5) for u in range(200)}
+            urls = {
+                vote_url(poll_id=1, choice_id=c, user_id=u) for c in range(5) for u in range(200)
+            }
         assert len(urls) == 1000
 
     def test_an_altered_token_is_refused(self, poll, reader):
