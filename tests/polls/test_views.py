@@ -266,10 +266,9 @@ class TestTemplateTag:
         post = PostFactory()
         body = PollFactory(post=post, question="Body question?")
         end = PollFactory(post=post, question="End question?", placement=Poll.Placement.END)
-        html = self.render(
-            '{% post_poll post placement="after_body" %}|SPLIT|{% post_poll post placement="end" %}',
-            post,
-        )
+        spots = '{% post_poll post placement="after_body" %}|SPLIT|'
+        spots += '{% post_poll post placement="end" %}'
+        html = self.render(spots, post)
         before, after = html.split("|SPLIT|")
         assert body.question in before and end.question not in before
         assert end.question in after and body.question not in after
