@@ -22,12 +22,34 @@
     });
   }
 
+  // The poll whose form was just answered, so focus can follow the reader into the new panel.
+  var answeredPollId = null;
+
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var status = event.detail.xhr.status;
     var source = event.detail.elt;
-    if (status >= 400 && status < 500 && source && source.closest && source.closest("[data-poll]")) {
+    var poll = source && source.closest ? source.closest("[data-poll]") : null;
+    if (!poll) {
+      return;
+    }
+    answeredPollId = poll.id;
+    var status = event.detail.xhr.status;
+    if (status >= 400 && status < 500) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
+    }
+  });
+
+  // The button the reader pressed is gone after the swap: move focus to the panel's message
+  // (or its question) so keyboard and screen reader users land on the outcome.
+  document.addEventListener("htmx:afterSettle", function () {
+    if (!answeredPollId) {
+      return;
+    }
+    var poll = document.getElementById(answeredPollId);
+    answeredPollId = null;
+    var landing = poll && (poll.querySelector(".poll-message") || poll.querySelector(".poll-question"));
+    if (landing) {
+      landing.focus();
     }
   });
 
