@@ -19,7 +19,8 @@ POLL_FIELDS = [
     "choices_text",
     "placement",
     ("opens_at", "closes_at"),
-    ("show_results_before_voting", "allow_vote_change"),
+    "show_results_before_voting",
+    "allow_vote_change",
     "results_link",
 ]
 

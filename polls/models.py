@@ -161,9 +161,12 @@ class Poll(models.Model):
     def results(self) -> PollResults:
         """Return counts and percentages per choice, from one aggregate query (or the prefetch
         made by PollQuerySet.with_results)."""
+        choices = None
         if "choices" in getattr(self, "_prefetched_objects_cache", {}):
             choices = list(self.choices.all())
-        else:
+            if not all(hasattr(choice, "vote_count") for choice in choices):
+                choices = None  # prefetched without counts (e.g. for an email)
+        if choices is None:
             choices = list(self.choices.with_vote_counts())
         counts = [choice.vote_count for choice in choices]
         rows = [

@@ -157,6 +157,15 @@ class TestNewsletterContract:
         assert poll_for_email(post=post) == first_open
         assert poll_for_email(post=PostFactory()) is None
 
+    def test_poll_for_email_comes_with_its_choices_in_order(self, django_assert_num_queries):
+        poll = PollFactory(choices=["B first", "A second"])
+        VoteFactory(poll=poll, choice=poll.choices.get(text="A second"))
+        with django_assert_num_queries(2):
+            found = poll_for_email(post=poll.post)
+            texts = [choice.text for choice in found.choices.all()]
+        assert texts == ["B first", "A second"]
+        assert found.results().total == 1
+
     def test_vote_url_is_absolute_and_says_reader_poll_and_choice(self, settings, poll, reader):
         settings.SITE_URL = "https://futureforward.example"
         choice = choice_ids(poll)[1]
