@@ -13,6 +13,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("posts.urls")),
+    path("", include("comments.urls")),
 ]
 
 if settings.DEBUG:
