@@ -218,7 +218,6 @@ class Comment(models.Model):
     )
     depth = models.PositiveSmallIntegerField(_("depth"), default=0)
     body = models.TextField(_("text"), blank=True)
-    body_html = models.TextField(_("text as HTML"), blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.VISIBLE, db_index=True
     )
@@ -284,19 +283,18 @@ class Comment(models.Model):
         excerpt = " ".join(self.body.split())[:60]
         return excerpt or str(_("(no text)"))
 
-    def save(self, *args, **kwargs):
-        # body_html is derived: keep it in step with body on every save.
-        self.body_html = render_body(self.body)
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "body" in update_fields:
-            kwargs["update_fields"] = {*update_fields, "body_html"}
-        super().save(*args, **kwargs)
-
     def get_absolute_url(self):
         return (
             reverse("comments:thread", kwargs={"slug": self.post.slug, "pk": self.pk})
             + f"#comment-{self.pk}"
         )
+
+    @property
+    def body_html(self) -> str:
+        """Return the text as safe HTML. Rendered when shown rather than stored, so every
+        comment, including bulk-created and migrated ones, always goes through the current
+        renderer; it is a few regular expressions per comment."""
+        return render_body(self.body)
 
     @property
     def is_deleted(self) -> bool:

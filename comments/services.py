@@ -191,7 +191,9 @@ def edit_comment(*, comment: Comment, user, body: str) -> Comment:
 
     An edit that adds too many links or a blocked word sends the comment back for review."""
     comment = (
-        Comment.objects.select_for_update().select_related("post", "author").get(pk=comment.pk)
+        Comment.objects.select_for_update(of=("self",))
+        .select_related("post", "author")
+        .get(pk=comment.pk)
     )
     if comment.author_id != user.pk:
         raise CommentError(_("You can only edit your own comments."), status=403)
