@@ -292,6 +292,11 @@ def report_comment(*, comment: Comment, reporter, reason: str, details: str = ""
         raise CommentError(_("Comments are off for this post."), status=404)
     if not reporter.is_authenticated or not reporter.can_participate:
         raise CommentError(_("Log in to report a comment."), status=403)
+    if Commenter.objects.filter(user=reporter, is_banned=True).exists():
+        # A ban covers reports too, or they become the next way to harass.
+        raise CommentError(
+            refusal_message(participation(post=comment.post, user=reporter)), status=403
+        )
     if not comment.is_public:
         raise CommentError(_("This comment is not available any more."), status=404)
     if comment.author_id == reporter.pk:
