@@ -145,6 +145,10 @@ class CommentAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # comments come from readers
 
+    def has_delete_permission(self, request, obj=None):
+        # Deleting would take every reply with it; "Remove" hides the text and keeps the thread.
+        return False
+
     @admin.display(description=_("comment"))
     def excerpt(self, obj):
         if obj.is_deleted:

@@ -151,6 +151,8 @@ def thread(*, post, user, pk: int) -> Comment:
         by_parent[reply.parent_id].append(reply)
     if not _attach(target, by_parent, level=0):
         raise Http404
+    if target.parent is not None:
+        target.parent.post = post
     return target
 
 

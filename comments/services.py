@@ -45,38 +45,39 @@ class Participation:
 
     can_read: bool
     can_write: bool
-    reason: str  # "", "anonymous", "unverified", "banned", "closed", "off"
+    reason: str  # "", "off", "closed", "anonymous", "unverified", "banned"
+    can_report: bool = False
     ban_reason: str = ""
     notify_replies: bool = False
-
-    @property
-    def needs_login(self) -> bool:
-        return self.reason in {"anonymous", "unverified"}
 
 
 def participation(*, post, user, commenter: Commenter | None = None) -> Participation:
     """Return what user may do in post's discussion. Pass commenter if already loaded."""
-    mode = post.comments_mode
-    if mode == post.CommentsMode.OFF:
+    if post.comments_mode == post.CommentsMode.OFF:
         return Participation(can_read=False, can_write=False, reason="off")
     if commenter is None and user.is_authenticated:
         commenter = Commenter.for_user(user)
-    notify = bool(commenter and commenter.notify_replies)
-    if mode == post.CommentsMode.CLOSED:
-        return Participation(can_read=True, can_write=False, reason="closed", notify_replies=notify)
-    if not user.is_authenticated:
-        return Participation(can_read=True, can_write=False, reason="anonymous")
-    if not user.can_participate:
-        return Participation(can_read=True, can_write=False, reason="unverified")
-    if commenter and commenter.is_banned:
-        return Participation(
-            can_read=True,
-            can_write=False,
-            reason="banned",
-            ban_reason=commenter.ban_reason,
-            notify_replies=notify,
-        )
-    return Participation(can_read=True, can_write=True, reason="", notify_replies=notify)
+    banned = bool(commenter and commenter.is_banned)
+    verified = bool(user.is_authenticated and user.can_participate)
+    if post.comments_mode == post.CommentsMode.CLOSED:
+        reason = "closed"
+    elif not user.is_authenticated:
+        reason = "anonymous"
+    elif not verified:
+        reason = "unverified"
+    elif banned:
+        reason = "banned"
+    else:
+        reason = ""
+    return Participation(
+        can_read=True,
+        can_write=reason == "",
+        reason=reason,
+        # Reports stay open on closed posts: abuse does not stop being abuse.
+        can_report=verified and not banned,
+        ban_reason=commenter.ban_reason if banned else "",
+        notify_replies=bool(commenter and commenter.notify_replies),
+    )
 
 
 def refusal_message(part: Participation) -> str:
@@ -290,13 +291,15 @@ def report_comment(*, comment: Comment, reporter, reason: str, details: str = ""
     Reports are accepted on closed posts too: abuse does not stop being abuse."""
     if comment.post.comments_mode == comment.post.CommentsMode.OFF:
         raise CommentError(_("Comments are off for this post."), status=404)
-    if not reporter.is_authenticated or not reporter.can_participate:
-        raise CommentError(_("Log in to report a comment."), status=403)
-    if Commenter.objects.filter(user=reporter, is_banned=True).exists():
-        # A ban covers reports too, or they become the next way to harass.
-        raise CommentError(
-            refusal_message(participation(post=comment.post, user=reporter)), status=403
-        )
+    part = participation(post=comment.post, user=reporter)
+    if not part.can_report:
+        if not reporter.is_authenticated:
+            message = _("Log in to report a comment.")
+        elif not reporter.can_participate:
+            message = _("Confirm your email address to report a comment.")
+        else:
+            message = _("The editors have suspended your commenting, reports included.")
+        raise CommentError(message, status=403)
     if not comment.is_public:
         raise CommentError(_("This comment is not available any more."), status=404)
     if comment.author_id == reporter.pk:

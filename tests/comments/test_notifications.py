@@ -182,3 +182,10 @@ def test_logged_in_reader_can_switch_reply_emails(client, trusted):
     response = client.post(url, {"next": "https://evil.example/"})
     assert response["Location"] == "/"
     assert Commenter.objects.get(user=trusted).notify_replies is False
+
+
+def test_expired_link_offers_a_logged_in_reader_the_switch(client, trusted):
+    client.force_login(trusted)
+    response = client.get("/comments/reply-emails/stop/not-a-token/")
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert reverse("comments:reply-emails") in response.content.decode()
