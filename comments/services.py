@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core import signing
@@ -27,6 +28,7 @@ from comments.models import (
 from comments.text import find_blocked, find_links, normalize
 
 STOP_SALT = "comments.stop-reply-emails"
+DUPLICATE_WINDOW = timedelta(minutes=2)
 STOP_MAX_AGE = 60 * 60 * 24 * 90  # a stop link works for 90 days
 
 
@@ -163,7 +165,23 @@ def add_comment(
             raise CommentError(
                 _("You can't reply to this comment: it was removed, deleted or is awaiting review.")
             )
-    commenter, _created = Commenter.objects.get_or_create(user=author)
+    # Locking the author's record serialises their own submissions, so a double click or a
+    # resent form finds the comment the first request made instead of posting it twice.
+    commenter, _created = Commenter.objects.select_for_update().get_or_create(user=author)
+    duplicate = (
+        Comment.objects.filter(
+            post=post,
+            author=author,
+            parent=parent,
+            body=body,
+            deleted_at=None,
+            created_at__gte=timezone.now() - DUPLICATE_WINDOW,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if duplicate is not None:
+        return duplicate
     if notify_replies is not None and notify_replies != commenter.notify_replies:
         commenter.notify_replies = notify_replies
         commenter.save(update_fields=["notify_replies"])

@@ -301,3 +301,41 @@ class TestModeration:
     def test_settings_load_creates_one_row(self):
         assert CommentSettings.load().pk == CommentSettings.load().pk == 1
         assert CommentSettings.objects.count() == 1
+
+
+def test_the_same_comment_sent_twice_is_stored_once(post, trusted):
+    first = add_comment(post=post, author=trusted, body="Double click")
+    second = add_comment(post=post, author=trusted, body="Double click")
+    assert first.pk == second.pk
+    assert Comment.objects.count() == 1
+    # Saying the same thing again later, or elsewhere in the thread, is a new comment.
+    Comment.objects.filter(pk=first.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    assert add_comment(post=post, author=trusted, body="Double click").pk != first.pk
+    assert add_comment(post=post, author=trusted, body="Double click", parent=first).parent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_comment_sent_twice_at_once_is_stored_once():
+    post = PostFactory()
+    reader = SubscriptionFactory().user
+    Commenter.objects.create(user=reader, is_trusted=True)
+    barrier = threading.Barrier(2)
+    ids, errors = [], []
+
+    def attempt():
+        try:
+            barrier.wait(timeout=5)
+            ids.append(add_comment(post=post, author=reader, body="Sent twice").pk)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert errors == []
+    assert len(ids) == 2 and ids[0] == ids[1]
+    assert Comment.objects.filter(post=post).count() == 1
