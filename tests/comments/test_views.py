@@ -478,3 +478,24 @@ class TestLikesAndReports:
         response = client.post(url, {"reason": "other"})
         assert "Tell the editors what is wrong." in response.content.decode()
         assert not CommentReport.objects.exists()
+
+
+class TestMalformedRequests:
+    def test_null_character_in_text(self, client, post, trusted):
+        client.force_login(trusted)
+        response = client.post(create_url(post), {"body": "a\x00b"})
+        assert response.status_code == HTTPStatus.BAD_REQUEST
+        assert not Comment.objects.exists()
+
+    @pytest.mark.parametrize("pk", ["0", "99999999999999999999999"])
+    def test_out_of_range_ids_are_404(self, client, post, trusted, pk):
+        client.force_login(trusted)
+        assert client.get(f"/p/{post.slug}/comments/{pk}/").status_code == 404
+        assert client.post(f"/comments/{pk}/like/", {"action": "like"}).status_code == 404
+        assert client.post(f"/comments/{pk}/edit/", {"body": "x"}).status_code == 404
+
+    def test_unknown_post(self, client, trusted):
+        client.force_login(trusted)
+        response = client.post("/p/no-such-post/comments/new/", {"body": "Hello"})
+        assert response.status_code == 404
+        assert not Comment.objects.exists()
