@@ -2,7 +2,7 @@
 
 How a thread is stored and read back
 ------------------------------------
-Every comment keeps three tree columns besides ``parent``:
+Every comment keeps two tree columns besides ``parent``:
 
 * ``root``: the top-level comment of its thread (NULL on a top-level comment itself);
 * ``depth``: 0 for a top-level comment, 1 for a reply to it, and so on.
@@ -12,7 +12,9 @@ comments (sorted and sliced in SQL), and one for every descendant of those comme
 depth the page shows (``root_id IN (...) AND depth <= N``). The tree is assembled in Python from
 that one list (``comments.selectors``). A thread page for any comment reads its root's thread the
 same way and cuts out the subtree. No query per comment, no recursive SQL, and both columns are
-written once, at insert, because a comment never moves.
+written once, at insert, because a comment never moves. (A materialised path would also give
+subtrees in SQL, but nothing here needs them: a thread is small next to a post's discussion,
+and the (root, depth) index serves both reads.)
 
 Moderation state (``status``) and the author's own deletion (``deleted_at``) are separate: an
 editor can hide or remove a comment the author later deletes, and the thread keeps its shape

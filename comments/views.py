@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -32,7 +33,7 @@ from comments.services import (
 )
 from posts.models import Post
 
-HELD_MESSAGE = _(
+HELD_MESSAGE = gettext_lazy(
     "Thanks! Your comment is awaiting review by the editors. Until then only you can see it."
 )
 
