@@ -14,6 +14,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("posts.urls")),
     path("polls/", include("polls.urls")),
+
+    path("", include("comments.urls")),
 ]
 
 if settings.DEBUG:

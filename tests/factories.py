@@ -95,3 +95,20 @@ class VoteFactory(factory.django.DjangoModelFactory):
     poll = factory.SubFactory(PollFactory)
     choice = factory.LazyAttribute(lambda vote: vote.poll.choices.first())
     user = factory.SubFactory(UserFactory)
+
+
+# --- comments ---
+
+
+class CommentFactory(factory.django.DjangoModelFactory):
+    """A visible top-level comment; pass parent= for a reply (tree columns follow it)."""
+
+    class Meta:
+        model = "comments.Comment"
+
+    post = factory.SubFactory(PostFactory)
+    author = factory.SubFactory(UserFactory)
+    body = factory.Sequence(lambda n: f"Comment number {n}.")
+    parent = None
+    root = factory.LazyAttribute(lambda o: (o.parent.root or o.parent) if o.parent else None)
+    depth = factory.LazyAttribute(lambda o: o.parent.depth + 1 if o.parent else 0)

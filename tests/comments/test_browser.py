@@ -1,0 +1,108 @@
+"""The whole discussion in a real browser: comment, reply, hold, approve, notify."""
+
+import pytest
+from django.test import Client
+from playwright.sync_api import expect
+
+from comments.models import Comment, Commenter
+from tests.factories import EditorFactory, PostFactory, SubscriptionFactory
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+
+def browser_as(browser, live_server, client, user):
+    """A new browser context logged in as user, via a session made by a test client."""
+    context = browser.new_context(base_url=live_server.url)
+    if user is not None:
+        client = Client()
+        client.force_login(user)
+        context.add_cookies(
+            [
+                {
+                    "name": "sessionid",
+                    "value": client.cookies["sessionid"].value,
+                    "url": live_server.url,
+                }
+            ]
+        )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    return context, page
+
+
+def test_comment_reply_hold_approve_notify(browser, live_server, client, page, mailoutbox):
+    post = PostFactory(title="Cities after cars")
+    ada = SubscriptionFactory(user__display_name="Ada").user
+    Commenter.objects.create(user=ada, is_trusted=True)
+    bruno = SubscriptionFactory(user__display_name="Bruno").user  # first comment: held
+    editor = EditorFactory(display_name="Morgan")
+
+    # Ada comments in place (htmx) and asks to hear about replies.
+    ada_context, ada_page = browser_as(browser, live_server, client, ada)
+    ada_page.goto(post.get_absolute_url())
+    ada_page.get_by_role("textbox", name="Your comment", exact=True).fill(
+        "Bike lanes first, then everything else."
+    )
+    ada_page.get_by_label("Email me when someone replies to me").check()
+    ada_page.get_by_role("button", name="Post comment").click()
+    expect(ada_page.locator("#comments-status")).to_have_text("Your comment is posted.")
+    expect(ada_page.locator(".comment-body").first).to_have_text(
+        "Bike lanes first, then everything else."
+    )
+    expect(ada_page.get_by_role("textbox", name="Your comment", exact=True)).to_have_value("")
+    ada_comment = Comment.objects.get(author=ada)
+
+    # An empty comment is refused in place, with a message.
+    ada_page.get_by_role("textbox", name="Your comment", exact=True).fill("   ")
+    ada_page.get_by_role("button", name="Post comment").click()
+    expect(ada_page.get_by_text("Write something before posting.")).to_be_visible()
+
+    # Bruno replies; his first comment waits for review and only he sees it.
+    bruno_context, bruno_page = browser_as(browser, live_server, client, bruno)
+    bruno_page.goto(post.get_absolute_url())
+    comment = bruno_page.locator(f"#comment-{ada_comment.pk}")
+    comment.get_by_text("Reply", exact=True).click()
+    comment.get_by_label("Your reply").fill("Buses matter more than bikes here.")
+    comment.get_by_role("button", name="Post reply").click()
+    reply_item = bruno_page.locator(f"#replies-{ada_comment.pk} .comment")
+    expect(reply_item).to_contain_text("Buses matter more than bikes here.")
+    expect(reply_item).to_contain_text("Awaiting review")
+    reply = Comment.objects.get(author=bruno)
+    assert reply.status == Comment.Status.HELD
+
+    page.goto(post.get_absolute_url())  # an anonymous reader
+    expect(page.get_by_text("Bike lanes first")).to_be_visible()
+    expect(page.get_by_text("Buses matter more")).to_have_count(0)
+    expect(page.locator("#comment-form")).to_contain_text(
+        "Login or Subscribe to join the discussion"
+    )
+    assert mailoutbox == []
+
+    # The editor opens the held queue in the admin and approves the reply. (Readers have no
+    # password, so the site's login form asks for a code; the editor's session is injected.)
+    editor_context, editor_page = browser_as(browser, live_server, client, editor)
+    editor_page.goto("/admin/comments/comment/?queue=held")
+    row = editor_page.locator("#result_list tbody tr", has_text="Buses matter more")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("first comment")
+    row.locator("input.action-select").check()
+    editor_page.locator("select[name=action]").select_option("approve")
+    editor_page.get_by_role("button", name="Go").click()
+    expect(editor_page.locator(".messagelist")).to_contain_text("Approved 1.")
+
+    # Everyone sees the reply now, and Ada got her email.
+    page.reload()
+    expect(page.get_by_text("Buses matter more than bikes here.")).to_be_visible()
+    assert [m.to for m in mailoutbox] == [[ada.email]]
+    assert "Bruno replied to your comment" in mailoutbox[0].subject
+    assert "Buses matter more than bikes here." in mailoutbox[0].body
+
+    # Ada likes the reply in place.
+    ada_page.reload()
+    like = ada_page.locator(f"#like-{reply.pk} button")
+    like.click()
+    expect(ada_page.locator(f"#like-{reply.pk} button")).to_have_attribute("aria-pressed", "true")
+    expect(ada_page.locator(f"#like-{reply.pk} .like-count")).to_have_text("1")
+
+    for context in (ada_context, bruno_context, editor_context):
+        context.close()
