@@ -14,7 +14,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("posts.urls")),
     path("polls/", include("polls.urls")),
-
     path("", include("comments.urls")),
 ]
 

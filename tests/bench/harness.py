@@ -65,9 +65,18 @@ def gunicorn(env: dict[str, str], workers: int | None = None):
     workers = workers or os.cpu_count() or 1
     process = subprocess.Popen(  # noqa: S603
         [
-            PYTHON, "-m", "gunicorn", "futureforward.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--timeout", "60", "--log-level", "warning",
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "futureforward.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
         ],
         cwd=PROJECT_DIR,
         env=env,
@@ -110,7 +119,9 @@ def parse_wrk(output: str) -> WrkResult:
     p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
     total = re.search(r"(\d+) requests in", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
     return WrkResult(
         requests_per_second=float(rps.group(1)) if rps else 0.0,
         p50_ms=_ms(p50.group(1)) if p50 else float("nan"),
@@ -141,8 +152,13 @@ def run_wrk(
 ) -> WrkResult:
     """Drive url with wrk for a fixed time at fixed connections; lua scripts POSTs and cookies."""
     command = [
-        require_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-        "--timeout", "10s",
+        require_wrk(),
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
     ]
     script = None
     if lua:

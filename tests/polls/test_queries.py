@@ -57,8 +57,9 @@ def test_polls_cost_a_fixed_handful_of_queries(client):
     client.get(without_poll.get_absolute_url())
     baseline = count_queries(client, without_poll)
     # Beyond the one query that finds no polls: the choices with their vote counts, the
-    # reader's votes, and whether their email is verified.
-    assert count_queries(client, with_poll) - baseline == 3
+    # reader's votes, and whether their email is verified (which the comments box may already
+    # have asked for, as the answer is cached on the user for the request).
+    assert count_queries(client, with_poll) - baseline <= 3
 
 
 def test_an_email_link_page_adds_one_query(client):
