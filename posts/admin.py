@@ -54,7 +54,6 @@ class PostAdmin(admin.ModelAdmin):
     ]
     list_filter = [
         StateFilter,
-        "status",
         "audience",
         "is_featured",
         "tags",
@@ -91,6 +90,9 @@ class PostAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    class Media:
+        css = {"all": ["css/posts-admin.css"]}
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_cards().with_thumbs_up()

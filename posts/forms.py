@@ -38,6 +38,19 @@ class PostAdminForm(forms.ModelForm):
         model = Post
         fields = "__all__"
         field_classes = {"cover": CoverImageField}
+        widgets = {
+            "title": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
+            "subtitle": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
+            "cover_alt": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
+            "daily_takeaway": forms.Textarea(attrs={"class": "vLargeTextField", "rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "authors" in self.fields:
+            self.fields["authors"].label_from_instance = (
+                lambda user: f"{user.public_name} ({user.email})"
+            )
 
     def clean(self):
         cleaned = super().clean()

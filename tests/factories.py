@@ -64,3 +64,14 @@ class PostFactory(factory.django.DjangoModelFactory):
     daily_takeaway = "The takeaway."
     status = Post.Status.PUBLISHED
     published_at = factory.LazyFunction(lambda: timezone.now() - timezone.timedelta(hours=1))
+
+
+# --- posts ---
+
+
+class ThumbsUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "posts.ThumbsUp"
+
+    post = factory.SubFactory(PostFactory)
+    user = factory.SubFactory(UserFactory)
