@@ -84,6 +84,10 @@ class PostQuerySet(models.QuerySet):
         """Everything a post card shows (authors, tags) in a fixed number of queries."""
         return self.prefetch_related(*card_prefetches())
 
+    def without_bodies(self):
+        """Leave the long text columns out, for lists that never show them."""
+        return self.defer("body", "body_text", "body_opening")
+
     def with_thumbs_up(self, user=None):
         """Annotate thumbs_up_count, and viewer_gave_thumbs_up for user (False if anonymous)."""
         count = (
@@ -111,7 +115,7 @@ class PostQuerySet(models.QuerySet):
 
     def related_to(self, post, *, limit: int = 3):
         """Published posts sharing the most tags with post, newest first among equals."""
-        others = self.published().exclude(pk=post.pk)
+        others = self.published().without_bodies().exclude(pk=post.pk)
         tag_ids = [tag.pk for tag in post.tags.all()]
         if tag_ids:
             others = others.annotate(

@@ -74,8 +74,8 @@ def _page(request, queryset, per_page=PER_PAGE):
 @cacheable_when_anonymous
 def home(request):
     """The lead story (the newest featured post, else the newest post) and the latest posts."""
-    featured = Post.objects.featured().first()
-    latest = Post.objects.published()
+    featured = Post.objects.featured().without_bodies().first()
+    latest = Post.objects.published().without_bodies()
     if featured is not None:
         latest = latest.exclude(pk=featured.pk)
     latest = list(latest[: HOME_LATEST + (0 if featured else 1)])
@@ -94,7 +94,7 @@ def home(request):
 @cacheable_when_anonymous
 def archive(request):
     """Every published post, newest first, a page at a time."""
-    page = _page(request, Post.objects.published().for_cards())
+    page = _page(request, Post.objects.published().without_bodies().for_cards())
     return render(request, "posts/archive.html", {"page": page, "posts": page.object_list})
 
 
@@ -103,7 +103,7 @@ def archive(request):
 def tag(request, slug):
     """The published posts with one tag."""
     tag = get_object_or_404(Tag, slug=slug)
-    page = _page(request, Post.objects.published().filter(tags=tag).for_cards())
+    page = _page(request, Post.objects.published().filter(tags=tag).without_bodies().for_cards())
     return render(
         request, "posts/tag_detail.html", {"tag": tag, "page": page, "posts": page.object_list}
     )
@@ -115,7 +115,8 @@ def author(request, pk):
     """An author's profile and their published posts. Readers who never wrote have none."""
     wrote = Post.objects.published().filter(authors=OuterRef("pk"))
     person = get_object_or_404(User.objects.filter(Exists(wrote)), pk=pk)
-    page = _page(request, Post.objects.published().filter(authors=person).for_cards())
+    posts = Post.objects.published().filter(authors=person).without_bodies().for_cards()
+    page = _page(request, posts)
     return render(
         request,
         "posts/author_detail.html",
@@ -130,7 +131,8 @@ def search(request):
     query = clean_search_query(request.GET.get("q"))
     page = None
     if query:
-        page = _page(request, Post.objects.search(query).for_cards(), per_page=SEARCH_PER_PAGE)
+        results = Post.objects.search(query).without_bodies().for_cards()
+        page = _page(request, results, per_page=SEARCH_PER_PAGE)
     return render(
         request,
         "posts/search.html",
