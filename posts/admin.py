@@ -63,7 +63,13 @@ class PostAdmin(admin.ModelAdmin):
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["authors", "tags"]
-    readonly_fields = ["preview_link", "cover_preview", "reading_minutes", "created_at", "updated_at"]
+    readonly_fields = [
+        "preview_link",
+        "cover_preview",
+        "reading_minutes",
+        "created_at",
+        "updated_at",
+    ]
     save_on_top = True
     actions = ["publish_now", "back_to_draft"]
     fieldsets = [

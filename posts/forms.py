@@ -36,7 +36,22 @@ class PostAdminForm(forms.ModelForm):
 
     class Meta:
         model = Post
-        fields = "__all__"
+        fields = [
+            "title",
+            "slug",
+            "subtitle",
+            "cover",
+            "cover_alt",
+            "body",
+            "daily_takeaway",
+            "authors",
+            "tags",
+            "status",
+            "published_at",
+            "audience",
+            "is_featured",
+            "comments_mode",
+        ]
         field_classes = {"cover": CoverImageField}
         widgets = {
             "title": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
@@ -48,8 +63,8 @@ class PostAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if "authors" in self.fields:
-            self.fields["authors"].label_from_instance = (
-                lambda user: f"{user.public_name} ({user.email})"
+            self.fields["authors"].label_from_instance = lambda user: (
+                f"{user.public_name} ({user.email})"
             )
 
     def clean(self):

@@ -161,7 +161,9 @@ def make_renditions(content: bytes, *, stem: str) -> list[dict]:
     try:
         for width in widths:
             height = max(1, round(image.height * width / image.width))
-            resized = image if width == image.width else image.resize((width, height), Image.LANCZOS)
+            resized = (
+                image if width == image.width else image.resize((width, height), Image.LANCZOS)
+            )
             buffer = io.BytesIO()
             resized.save(buffer, "WEBP", quality=80, method=4)
             name = default_storage.save(

@@ -274,15 +274,58 @@ class Post(models.Model):
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        """Save, keeping every derived field consistent with what the editor wrote.
+
+        The body is sanitised and its text, opening and reading time derived; the status is
+        put in step with the publish time; a new cover is replaced by its clean copy and gets
+        its renditions.
+        """
+        update_fields = kwargs.get("update_fields")
+        touched = set(update_fields) if update_fields is not None else None
+
+        self.body = sanitize_body(self.body)
+        self.body_text = html_to_text(self.body)
+        self.body_opening = opening_html(self.body)
+        self.reading_minutes = reading_minutes(self.body_text)
+        self._normalise_schedule()
+
+        new_renditions: list[dict] = []
+        obsolete: list[str] = []
+        if (touched is None or "cover" in touched) and self._cover_changed():
+            obsolete = self._process_cover()
+            new_renditions = list(self.cover_renditions)
+
+        if touched is not None:
+            if "body" in touched:
+                touched |= {"body_text", "body_opening", "reading_minutes"}
+            if "cover" in touched:
+                touched |= {"cover_renditions", "cover_width", "cover_height"}
+            if touched & {"status", "published_at"}:
+                touched |= {"status", "published_at"}
+            kwargs["update_fields"] = touched
+
+        try:
+            super().save(*args, **kwargs)
+        except Exception:
+            # Nothing saved half: files written for this save go when the row does not.
+            delete_renditions(new_renditions)
+            if new_renditions and self.cover and self.cover._committed:
+                default_storage.delete(self.cover.name)
+            raise
+        self._loaded_cover = self.cover.name or ""
+        if obsolete:
+            transaction.on_commit(lambda: [default_storage.delete(name) for name in obsolete])
+
+    def get_absolute_url(self):
+        return reverse("posts:detail", kwargs={"slug": self.slug})
+
     @classmethod
     def from_db(cls, db, field_names, values):
         instance = super().from_db(db, field_names, values)
         # The stored cover name, to notice a new cover on save without another query.
         instance._loaded_cover = instance.__dict__.get("cover", _NOT_LOADED)
         return instance
-
-    def get_absolute_url(self):
-        return reverse("posts:detail", kwargs={"slug": self.slug})
 
     def is_published(self) -> bool:
         """Return True if readers can see this post."""
@@ -391,42 +434,10 @@ class Post(models.Model):
         self.cover = ContentFile(clean.content, name=f"{stem}.{clean.extension}")
         return obsolete
 
-    def save(self, *args, **kwargs):
-        update_fields = kwargs.get("update_fields")
-        touched = set(update_fields) if update_fields is not None else None
-
-        self.body = sanitize_body(self.body)
-        self.body_text = html_to_text(self.body)
-        self.body_opening = opening_html(self.body)
-        self.reading_minutes = reading_minutes(self.body_text)
-        self._normalise_schedule()
-
-        new_renditions: list[dict] = []
-        obsolete: list[str] = []
-        if (touched is None or "cover" in touched) and self._cover_changed():
-            obsolete = self._process_cover()
-            new_renditions = list(self.cover_renditions)
-
-        if touched is not None:
-            if "body" in touched:
-                touched |= {"body_text", "body_opening", "reading_minutes"}
-            if "cover" in touched:
-                touched |= {"cover_renditions", "cover_width", "cover_height"}
-            if touched & {"status", "published_at"}:
-                touched |= {"status", "published_at"}
-            kwargs["update_fields"] = touched
-
-        try:
-            super().save(*args, **kwargs)
-        except Exception:
-            # Nothing saved half: files written for this save go when the row does not.
-            delete_renditions(new_renditions)
-            if new_renditions and self.cover and self.cover._committed:
-                default_storage.delete(self.cover.name)
-            raise
-        self._loaded_cover = self.cover.name or ""
-        if obsolete:
-            transaction.on_commit(lambda: [default_storage.delete(name) for name in obsolete])
+    def rebuild_cover(self) -> None:
+        """Clean the stored cover again and remake its renditions, e.g. after new widths."""
+        self._loaded_cover = ""  # look like a new cover to save()
+        self.save()
 
     # --- Cover helpers for templates. ---
 

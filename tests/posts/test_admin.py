@@ -21,7 +21,10 @@ LIST_URL = "/admin/posts/post/"
 
 def split_datetime(moment):
     local = timezone.localtime(moment)
-    return {"published_at_0": local.strftime("%Y-%m-%d"), "published_at_1": local.strftime("%H:%M:%S")}
+    return {
+        "published_at_0": local.strftime("%Y-%m-%d"),
+        "published_at_1": local.strftime("%H:%M:%S"),
+    }
 
 
 def reader_sees_everywhere(client, post) -> dict:
@@ -90,9 +93,7 @@ def test_editor_schedules_a_post_and_it_appears_by_itself(anonymous, editor_clie
     assert "Preview." not in page
 
 
-def test_publish_now_action_publishes_drafts_and_back_to_draft_hides_them(
-    anonymous, editor_client
-):
+def test_publish_now_action_publishes_drafts_and_back_to_draft_hides_them(anonymous, editor_client):
     client = anonymous
     draft = PostFactory(status=Post.Status.DRAFT, published_at=None, title="Quiet draft")
     assert client.get(draft.get_absolute_url()).status_code == HTTPStatus.NOT_FOUND
@@ -124,8 +125,13 @@ def test_scheduling_in_the_past_is_refused_with_a_clear_message(editor_client):
 
 def test_a_scheduled_post_without_a_time_is_refused(editor_client):
     data = admin_form_data(
-        editor_client, ADD_URL, title="When?", slug="when", status="scheduled",
-        published_at_0="", published_at_1="",
+        editor_client,
+        ADD_URL,
+        title="When?",
+        slug="when",
+        status="scheduled",
+        published_at_0="",
+        published_at_1="",
     )
     response = editor_client.post(ADD_URL, data)
     assert "Choose when this post should appear." in response.content.decode()
@@ -149,8 +155,11 @@ def test_admin_list_searches_filters_and_browses_by_date(editor_client):
     live = PostFactory(title="Solar roofs everywhere")
     live.tags.add(energy)
     live.authors.add(author)
-    PostFactory(title="Wind later", published_at=timezone.now() + timedelta(days=3),
-                status=Post.Status.SCHEDULED)
+    PostFactory(
+        title="Wind later",
+        published_at=timezone.now() + timedelta(days=3),
+        status=Post.Status.SCHEDULED,
+    )
     PostFactory(title="Draft about tides", status=Post.Status.DRAFT, published_at=None)
 
     def titles(query):

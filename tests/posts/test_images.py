@@ -44,7 +44,10 @@ def files_under(root) -> list:
     [
         (b"%PDF-1.4 this is not a picture", "not_an_image"),
         (b"", "not_an_image"),
-        (b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>", "not_an_image"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>",
+            "not_an_image",
+        ),
         (TRUNCATED_JPEG, "corrupt_image"),  # a real JPEG, cut in half
         (png_bomb(8000, 6000), "too_many_pixels"),  # 48 Mpx: over our cap, under Pillow's
         (png_bomb(50_000, 50_000), "too_many_pixels"),  # 2.5 Gpx: Pillow's bomb guard
@@ -229,3 +232,15 @@ def test_admin_upload_with_gps_is_stored_upright_and_clean(editor_client, settin
         assert not image.getexif().get_ifd(GPS_IFD)
     assert post.cover_renditions and post.cover.name.startswith("covers/")
     assert "with-a-cover" in post.cover.name
+
+
+def test_rebuild_covers_command_makes_missing_renditions(settings):
+    from django.core.management import call_command
+
+    post = PostFactory(cover_alt="x", cover=ContentFile(jpeg_bytes(), name="c.jpg"))
+    Post.objects.filter(pk=post.pk).update(cover_renditions=[])
+    settings.POSTS_IMAGE_WIDTHS = (300,)
+    call_command("rebuild_covers")
+    post.refresh_from_db()
+    assert [r["width"] for r in post.cover_renditions] == [300, 1000]
+    assert (settings.MEDIA_ROOT / post.cover.name).exists()

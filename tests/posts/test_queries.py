@@ -78,6 +78,8 @@ def test_list_pages_do_not_grow_with_content(client, path):
 def test_tag_and_author_pages_do_not_grow_with_content(client):
     small = build(tags=1, authors=1, others=1, thumbs=0)
     large = build(tags=6, authors=4, others=20, thumbs=5)
-    for pick in (lambda p: p.tags.first().get_absolute_url(),
-                 lambda p: f"/author/{p.authors.first().pk}/"):
+    for pick in (
+        lambda p: p.tags.first().get_absolute_url(),
+        lambda p: f"/author/{p.authors.first().pk}/",
+    ):
         assert count_queries(client, pick(small)) == count_queries(client, pick(large))
