@@ -180,12 +180,17 @@ def seed_guest_author() -> User:
     """Return a second staff author (no password: they never log in), creating it once."""
     author = User.objects.filter(email=GUEST_AUTHOR["email"]).first()
     if author is None:
-        author = User.objects.create_user(
+        author = User(
             email=GUEST_AUTHOR["email"],
             display_name=GUEST_AUTHOR["display_name"],
             bio=GUEST_AUTHOR["bio"],
             is_staff=True,
         )
+        author.set_unusable_password()
+        author.avatar.save(
+            "sam-okafor.jpg", ContentFile(make_cover(7, size=(256, 256))), save=False
+        )
+        author.save()
     return author
 
 

@@ -18,7 +18,7 @@ from django.utils.cache import (
     patch_cache_control,
 )
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
@@ -74,7 +74,7 @@ def _page(request, queryset, per_page=PER_PAGE):
         raise Http404(_("There is no such page.")) from None
 
 
-@require_GET
+@require_safe
 @cacheable_when_anonymous
 def home(request):
     """The lead story (the newest featured post, else the newest post) and the latest posts."""
@@ -94,7 +94,7 @@ def home(request):
     )
 
 
-@require_GET
+@require_safe
 @cacheable_when_anonymous
 def archive(request):
     """Every published post, newest first, a page at a time."""
@@ -102,7 +102,7 @@ def archive(request):
     return render(request, "posts/archive.html", {"page": page, "posts": page.object_list})
 
 
-@require_GET
+@require_safe
 @cacheable_when_anonymous
 def tag(request, slug):
     """The published posts with one tag."""
@@ -113,7 +113,7 @@ def tag(request, slug):
     )
 
 
-@require_GET
+@require_safe
 @cacheable_when_anonymous
 def author(request, pk):
     """An author's profile and their published posts. Readers who never wrote have none."""
@@ -128,7 +128,7 @@ def author(request, pk):
     )
 
 
-@require_GET
+@require_safe
 @cacheable_when_anonymous
 def search(request):
     """Full-text search over published posts; any input gives results or 'no results'."""
@@ -144,7 +144,7 @@ def search(request):
     )
 
 
-@require_GET
+@require_safe
 @cacheable_when_anonymous
 def detail(request, slug):
     """One post. Staff may preview drafts and scheduled posts at the real URL."""
@@ -216,7 +216,7 @@ def thumbs_up(request, slug):
     return _thumbs_up_response(request, post)
 
 
-@require_GET
+@require_safe
 def robots_txt(request):
     """Crawlers may read every public page; private and endless pages are left out."""
     return render(

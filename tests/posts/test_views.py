@@ -368,3 +368,10 @@ def test_logged_in_pages_are_never_cached(auth_client):
     assert not response.has_header("ETag")
     assert "no-store" in response["Cache-Control"]
     assert auth_client.get("/p/mine/", HTTP_IF_NONE_MATCH="*").status_code == HTTPStatus.OK
+
+
+def test_head_requests_are_answered_like_get(client):
+    PostFactory(slug="headed")
+    for url in ["/", "/p/headed/", "/archive/", "/robots.txt"]:
+        response = client.head(url)
+        assert response.status_code == HTTPStatus.OK, url
