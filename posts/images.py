@@ -124,7 +124,9 @@ def clean_image(file, *, max_edge: int | None = None) -> CleanImage:
     validate_image_upload(file)
     image = _open(file)
     store_format, extension = ACCEPTED_FORMATS[image.format]
-    icc_profile = image.info.get("icc_profile")
+    # A colour profile only still describes the pixels if we do not convert them to RGB from
+    # another colour space (CMYK, say).
+    icc_profile = image.info.get("icc_profile") if image.mode in {"RGB", "RGBA"} else None
     image = ImageOps.exif_transpose(image)
     image = _flatten(image)
     edge = max_edge or settings.POSTS_IMAGE_MAX_EDGE
@@ -154,7 +156,9 @@ def make_renditions(content: bytes, *, stem: str) -> list[dict]:
     included so the sharpest copy is never an upscale. If any write fails, the copies already
     written are deleted before the error propagates.
     """
-    image = _flatten(Image.open(io.BytesIO(content)))
+    source = Image.open(io.BytesIO(content))
+    icc = {"icc_profile": source.info["icc_profile"]} if source.info.get("icc_profile") else {}
+    image = _flatten(source)
     widths = sorted({w for w in settings.POSTS_IMAGE_WIDTHS if w < image.width} | {image.width})
     token = secrets.token_hex(4)
     written: list[dict] = []
@@ -165,7 +169,7 @@ def make_renditions(content: bytes, *, stem: str) -> list[dict]:
                 image if width == image.width else image.resize((width, height), Image.LANCZOS)
             )
             buffer = io.BytesIO()
-            resized.save(buffer, "WEBP", quality=80, method=4)
+            resized.save(buffer, "WEBP", quality=80, method=4, **icc)
             name = default_storage.save(
                 f"{RENDITION_DIR}/{stem}-{token}-{width}w.webp", ContentFile(buffer.getvalue())
             )

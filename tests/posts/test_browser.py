@@ -71,3 +71,18 @@ def test_copy_link_copies_the_canonical_address(page, live_server):
     page.get_by_role("link", name="Copy link").click()
     expect(page.locator(".copy-status")).to_have_text("Link copied.")
     assert page.evaluate("navigator.clipboard.readText()") == "http://testserver/p/browser-copy/"
+
+
+def test_a_rate_limited_reader_sees_why_in_place(page, client, live_server, settings):
+    settings.ACCOUNT_RATE_LIMITS = settings.ACCOUNT_RATE_LIMITS | {"react": "1/m/user"}
+    post = PostFactory(slug="browser-limit")
+    log_in(page, client, live_server, SubscriptionFactory().user)
+    page.goto(post.get_absolute_url())
+
+    page.get_by_role("button", name="Thumbs up").click()
+    expect(page.locator("#thumbs-up .thumbs-number")).to_have_text("1")
+    page.get_by_role("button", name="Thumbs up").click()  # the second within a minute
+
+    expect(page.get_by_role("alert")).to_contain_text("Please wait a minute")
+    expect(page.locator("#thumbs-up .thumbs-number")).to_have_text("1")
+    expect(page.get_by_role("button", name="Thumbs up")).to_have_attribute("aria-pressed", "true")

@@ -244,3 +244,13 @@ def test_rebuild_covers_command_makes_missing_renditions(settings):
     post.refresh_from_db()
     assert [r["width"] for r in post.cover_renditions] == [300, 1000]
     assert (settings.MEDIA_ROOT / post.cover.name).exists()
+
+
+def test_cmyk_jpegs_are_stored_as_rgb():
+    buffer = io.BytesIO()
+    Image.new("CMYK", (60, 40), (0, 255, 255, 0)).save(buffer, "JPEG")
+    clean = clean_image(upload(buffer.getvalue()))
+    with Image.open(io.BytesIO(clean.content)) as image:
+        assert image.mode == "RGB"
+        red, green, blue = image.getpixel((30, 20))
+        assert red > 200 and green < 60 and blue < 60
