@@ -21,7 +21,7 @@ class TagAdmin(admin.ModelAdmin):
 class StateFilter(admin.SimpleListFilter):
     """What readers see now, which the stored status alone does not say once time passes."""
 
-    title = _("state")
+    title = _("status")
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
