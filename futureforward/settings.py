@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_tasks",
     "django_tasks_db",
+    "django_prose_editor",
     "accounts",
     "posts",
     "polls",
@@ -228,6 +229,12 @@ STORAGES = {
 }
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
+# Post cover uploads: refused above these caps; stored at most MAX_EDGE px on the long side;
+# WebP renditions at these widths feed srcset.
+POSTS_IMAGE_MAX_BYTES = int(env("POSTS_IMAGE_MAX_MB", "10")) * 1024 * 1024
+POSTS_IMAGE_MAX_PIXELS = 40_000_000
+POSTS_IMAGE_MAX_EDGE = 2400
+POSTS_IMAGE_WIDTHS = (480, 800, 1200, 1600)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -1,21 +1,181 @@
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from polls.admin import PollInline
+from posts.forms import PostAdminForm
 from posts.models import Post, Tag
+from posts.services import publish_post, unpublish_post
 
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "description"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
 
 
+class StateFilter(admin.SimpleListFilter):
+    """What readers see now, which the stored status alone does not say once time passes."""
+
+    title = _("status")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("live", _("Live")), ("scheduled", _("Scheduled")), ("draft", _("Draft"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        not_draft = ~Q(status=Post.Status.DRAFT) & Q(published_at__isnull=False)
+        if self.value() == "live":
+            return queryset.filter(not_draft, published_at__lte=now)
+        if self.value() == "scheduled":
+            return queryset.filter(not_draft, published_at__gt=now)
+        if self.value() == "draft":
+            return queryset.filter(status=Post.Status.DRAFT)
+        return queryset
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ["title", "status", "published_at", "audience", "is_featured"]
-    list_filter = ["status", "audience", "tags", "authors"]
-    search_fields = ["title", "subtitle"]
+    form = PostAdminForm
+    inlines = [PollInline]
+    list_display = [
+        "title",
+        "state",
+        "published_at",
+        "audience",
+        "is_featured",
+        "author_names",
+        "thumbs_up_count",
+    ]
+    list_filter = [
+        StateFilter,
+        "audience",
+        "is_featured",
+        "tags",
+        ("authors", admin.RelatedOnlyFieldListFilter),
+    ]
+    search_fields = ["title", "subtitle", "slug", "body_text"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["authors", "tags"]
-    inlines = [PollInline]
+    readonly_fields = [
+        "preview_link",
+        "cover_preview",
+        "reading_minutes",
+        "created_at",
+        "updated_at",
+    ]
+    save_on_top = True
+    actions = ["publish_now", "back_to_draft"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "subtitle", "preview_link"]}),
+        (_("Cover"), {"fields": ["cover", "cover_preview", "cover_alt"]}),
+        (_("Article"), {"fields": ["body", "reading_minutes", "daily_takeaway"]}),
+        (_("Authors and tags"), {"fields": ["authors", "tags"]}),
+        (
+            _("Publishing"),
+            {
+                "fields": [
+                    "status",
+                    "published_at",
+                    "audience",
+                    "is_featured",
+                    "comments_mode",
+                    "created_at",
+                    "updated_at",
+                ],
+                "description": _(
+                    "Scheduled posts appear by themselves at their publish time. Drafts and "
+                    "scheduled posts can be previewed by staff at their real address."
+                ),
+            },
+        ),
+    ]
+
+    class Media:
+        css = {"all": ["css/posts-admin.css"]}
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).for_cards().with_thumbs_up()
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if request.user.is_staff:
+            initial.setdefault("authors", [request.user.pk])
+        return initial
+
+    @admin.display(description=_("state"), ordering="published_at")
+    def state(self, post):
+        if post.is_published():
+            return _("Live")
+        if post.is_scheduled():
+            return _("Scheduled for %(when)s") % {
+                "when": date_format(timezone.localtime(post.published_at), "DATETIME_FORMAT")
+            }
+        return _("Draft")
+
+    @admin.display(description=_("authors"))
+    def author_names(self, post):
+        return ", ".join(author.public_name for author in post.author_list)
+
+    @admin.display(description=_("👍"), ordering="thumbs_up_count")
+    def thumbs_up_count(self, post):
+        return post.thumbs_up_count
+
+    @admin.display(description=_("address"))
+    def preview_link(self, post):
+        if not post.pk:
+            return _("Save the post to get its address.")
+        label = _("View on site") if post.is_published() else _("Preview (staff only)")
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a> <code>{}</code>',
+            post.get_absolute_url(),
+            label,
+            post.get_absolute_url(),
+        )
+
+    @admin.display(description=_("current cover"))
+    def cover_preview(self, post):
+        if not post.cover:
+            return _("No cover yet.")
+        return format_html(
+            '<img src="{}" alt="" width="240" height="{}" class="ff-cover-preview"> '
+            "<br>{} × {} px, {} responsive copies",
+            post.cover_rendition_url(480),
+            round(240 * (post.cover_height or 1) / (post.cover_width or 1)),
+            post.cover_width or "?",
+            post.cover_height or "?",
+            len(post.cover_renditions or []),
+        )
+
+    @admin.action(description=_("Publish now"))
+    def publish_now(self, request, queryset):
+        count = 0
+        for post in queryset:
+            publish_post(post=post)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d post published.", "%(count)d posts published.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+    @admin.action(description=_("Move back to draft"))
+    def back_to_draft(self, request, queryset):
+        count = 0
+        for post in queryset:
+            unpublish_post(post=post)
+            count += 1
+        self.message_user(
+            request,
+            ngettext("%(count)d post moved to draft.", "%(count)d posts moved to draft.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )

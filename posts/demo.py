@@ -8,7 +8,23 @@ from django.core.files.base import ContentFile
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
+from accounts.models import User
 from posts.models import Post, Tag
+
+TAG_DESCRIPTIONS = {
+    "Work": "How, where and how long we work, and what the evidence says about changing it.",
+    "Economy": "Prices, productivity and the money behind the trends.",
+    "Energy": "Power grids, heating and the transition away from fossil fuels.",
+    "Cities": "Streets, housing and the places we share.",
+    "Technology": "Tools that change everyday life, judged on what they actually do.",
+    "AI": "Machine learning without the hype: what works, what doesn't, and for whom.",
+}
+
+GUEST_AUTHOR = {
+    "email": "sam.okafor@futureforward.example",
+    "display_name": "Sam Okafor",
+    "bio": "Contributing writer. Covers energy and cities; previously a transport planner.",
+}
 
 CTA = (
     "<p><strong>What do you think?</strong> Share your views in the comments below, give this "
@@ -56,6 +72,7 @@ their results will tell us whether the gains survive contact with everyone.</p>
         "subtitle": "Electrifying heat moves the peak from summer afternoons to winter evenings.",
         "tags": ["Energy", "Cities"],
         "featured": False,
+        "guest": True,
         "days_ago": 3,
         "body": """
 <p>Heat pump sales have overtaken gas boilers in a growing list of countries. Each one cuts a
@@ -109,6 +126,8 @@ needs which model, and testing them on your own work rather than trusting a lead
         "subtitle": "An old planning idea became a culture-war slogan. Here is what it means.",
         "tags": ["Cities"],
         "featured": False,
+        "guest": True,
+        "subscribers_only": True,
         "days_ago": 9,
         "body": """
 <p>The idea is simple: daily needs such as a grocer, a school, a clinic and a park should be a
@@ -157,10 +176,29 @@ def make_cover(seed: int, size=(1600, 900)) -> bytes:
     return buffer.getvalue()
 
 
+def seed_guest_author() -> User:
+    """Return a second staff author (no password: they never log in), creating it once."""
+    author = User.objects.filter(email=GUEST_AUTHOR["email"]).first()
+    if author is None:
+        author = User(
+            email=GUEST_AUTHOR["email"],
+            display_name=GUEST_AUTHOR["display_name"],
+            bio=GUEST_AUTHOR["bio"],
+            is_staff=True,
+        )
+        author.set_unusable_password()
+        author.avatar.save(
+            "sam-okafor.jpg", ContentFile(make_cover(7, size=(256, 256))), save=False
+        )
+        author.save()
+    return author
+
+
 def seed(*, editor) -> list[Post]:
     """Create the demo posts that do not exist yet; return all of them, newest first."""
     posts = []
     now = timezone.now()
+    guest = seed_guest_author()
     for index, spec in enumerate(POSTS):
         post = Post.objects.filter(slug=spec["slug"]).first()
         if post is None:
@@ -173,14 +211,21 @@ def seed(*, editor) -> list[Post]:
                 status=Post.Status.PUBLISHED,
                 published_at=now - timedelta(days=spec["days_ago"]),
                 is_featured=spec["featured"],
+                audience=Post.Audience.SUBSCRIBERS
+                if spec.get("subscribers_only")
+                else Post.Audience.EVERYONE,
                 cover_alt=f"Abstract illustration for “{spec['title']}”",
+                # Saving cleans the picture and makes its responsive copies.
+                cover=ContentFile(make_cover(index), name=f"{spec['slug']}.jpg"),
             )
-            post.cover.save(f"{spec['slug']}.jpg", ContentFile(make_cover(index)), save=False)
             post.save()
             post.authors.add(editor)
+            if spec.get("guest"):
+                post.authors.add(guest)
             for name in spec["tags"]:
                 tag, _ = Tag.objects.get_or_create(
-                    slug=name.lower().replace(" ", "-"), defaults={"name": name}
+                    slug=name.lower().replace(" ", "-"),
+                    defaults={"name": name, "description": TAG_DESCRIPTIONS.get(name, "")},
                 )
                 post.tags.add(tag)
         posts.append(post)

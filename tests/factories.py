@@ -112,3 +112,14 @@ class CommentFactory(factory.django.DjangoModelFactory):
     parent = None
     root = factory.LazyAttribute(lambda o: (o.parent.root or o.parent) if o.parent else None)
     depth = factory.LazyAttribute(lambda o: o.parent.depth + 1 if o.parent else 0)
+
+
+# --- posts ---
+
+
+class ThumbsUpFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "posts.ThumbsUp"
+
+    post = factory.SubFactory(PostFactory)
+    user = factory.SubFactory(UserFactory)

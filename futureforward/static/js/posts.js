@@ -1,0 +1,42 @@
+// Post pages: small progressive enhancements. Everything here also works without it.
+(function () {
+  "use strict";
+
+  // "Copy link" is a plain link to the post; with the Clipboard API it copies instead.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest("a[data-copy-link]");
+    if (!link || !navigator.clipboard || !window.isSecureContext) {
+      return;
+    }
+    event.preventDefault();
+    var status = link.parentElement.querySelector(".copy-status");
+    navigator.clipboard.writeText(link.href).then(
+      function () {
+        if (status) {
+          status.textContent = "Link copied.";
+        }
+      },
+      function () {
+        if (status) {
+          status.textContent = "Copy failed: press and hold the link to copy it.";
+        }
+      }
+    );
+  });
+
+  // htmx leaves error answers unswapped. Our fragments (marked data-swap-errors) answer
+  // 401, 403 and 429 with a message meant for the reader, so show it in place.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var detail = event.detail;
+    var status = detail.xhr && detail.xhr.status;
+    var target = detail.target;
+    if (
+      [401, 403, 429].indexOf(status) !== -1 &&
+      target &&
+      target.closest("[data-swap-errors]")
+    ) {
+      detail.shouldSwap = true;
+      detail.isError = false;
+    }
+  });
+})();

@@ -1,0 +1,103 @@
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_prose_editor.fields import ProseEditorFormField
+from django_prose_editor.widgets import AdminProseEditorWidget
+
+from posts.images import validate_image_upload
+from posts.models import Post
+from posts.richtext import EDITOR_EXTENSIONS, sanitize_body
+
+SEARCH_MAX_LENGTH = 200
+
+
+class CoverImageField(forms.ImageField):
+    """An image field that checks size, pixel count and format before anything is decoded."""
+
+    def to_python(self, data):
+        if data in self.empty_values:
+            return None
+        validate_image_upload(data)
+        return super().to_python(data)
+
+
+class PostAdminForm(forms.ModelForm):
+    # The editor's toolbar and our sanitiser share one allow-list, so what an editor can make
+    # is exactly what survives the save; the sanitiser runs again in Post.save() for every
+    # other way a body can arrive.
+    body = ProseEditorFormField(
+        config={"extensions": dict(EDITOR_EXTENSIONS)},
+        sanitize=sanitize_body,
+        widget=AdminProseEditorWidget,
+        required=False,
+        label=_("Body"),
+        help_text=Post._meta.get_field("body").help_text,
+    )
+
+    class Meta:
+        model = Post
+        fields = [
+            "title",
+            "slug",
+            "subtitle",
+            "cover",
+            "cover_alt",
+            "body",
+            "daily_takeaway",
+            "authors",
+            "tags",
+            "status",
+            "published_at",
+            "audience",
+            "is_featured",
+            "comments_mode",
+        ]
+        field_classes = {"cover": CoverImageField}
+        widgets = {
+            "title": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
+            "subtitle": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
+            "cover_alt": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
+            "daily_takeaway": forms.Textarea(attrs={"class": "vLargeTextField", "rows": 4}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "authors" in self.fields:
+            self.fields["authors"].label_from_instance = lambda user: (
+                f"{user.public_name} ({user.email})"
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        status = cleaned.get("status")
+        published_at = cleaned.get("published_at")
+        schedule_changed = {"status", "published_at"} & set(self.changed_data)
+        if (
+            status == Post.Status.SCHEDULED
+            and published_at
+            and published_at <= timezone.now()
+            and schedule_changed
+        ):
+            self.add_error(
+                "published_at",
+                _(
+                    "This time has already passed. Choose a time in the future, or set the "
+                    "status to Published to publish now."
+                ),
+            )
+        return cleaned
+
+
+class ThumbsUpForm(forms.Form):
+    """The reader's wish, not a toggle: a double submit leaves the same state, not the opposite."""
+
+    given = forms.TypedChoiceField(
+        choices=[("1", "1"), ("0", "0")], coerce=lambda value: value == "1"
+    )
+
+
+def clean_search_query(raw: str | None) -> str:
+    """Return a search query safe to hand PostgreSQL: no NUL bytes, trimmed, bounded length."""
+    text = (raw or "").replace("\x00", " ")
+    text = " ".join(text.split())
+    return text[:SEARCH_MAX_LENGTH]

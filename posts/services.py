@@ -1,0 +1,45 @@
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from posts.models import Post, ThumbsUp
+
+
+@transaction.atomic
+def publish_post(*, post: Post, at: datetime | None = None) -> Post:
+    """Publish post now, or schedule it for `at`; return it.
+
+    A post that already has a publish time in the past keeps it, so publishing again never
+    moves a post up the home page.
+    """
+    now = timezone.now()
+    if at is not None:
+        post.published_at = at
+    elif post.published_at is None or post.published_at > now:
+        post.published_at = now
+    post.status = Post.Status.SCHEDULED if post.published_at > now else Post.Status.PUBLISHED
+    post.save(update_fields=["status", "published_at", "updated_at"])
+    return post
+
+
+@transaction.atomic
+def unpublish_post(*, post: Post) -> Post:
+    """Take post back to draft: readers no longer see it; staff still can."""
+    post.status = Post.Status.DRAFT
+    post.save(update_fields=["status", "updated_at"])
+    return post
+
+
+def set_thumbs_up(*, post: Post, user: User, given: bool) -> bool:
+    """Give or take back user's thumbs up on post; return whether it is given now.
+
+    Safe under concurrency and repetition: the insert skips an existing row (the database's
+    unique constraint decides), and deleting a missing row does nothing.
+    """
+    if given:
+        ThumbsUp.objects.bulk_create([ThumbsUp(post=post, user=user)], ignore_conflicts=True)
+    else:
+        ThumbsUp.objects.filter(post=post, user=user).delete()
+    return given
