@@ -279,3 +279,12 @@ class TestTemplateTag:
         post = PollFactory().post
         with pytest.raises(TemplateSyntaxError):
             self.render('{% post_poll post placement="sidebar" %}', post)
+
+
+def test_post_page_puts_each_poll_where_its_editor_chose(client):
+    post = PostFactory(daily_takeaway="Takeaway text.")
+    PollFactory(post=post, question="Middle question?")
+    PollFactory(post=post, question="Closing question?", placement=Poll.Placement.END)
+    html = client.get(post.get_absolute_url()).content.decode()
+    takeaway = html.index("Takeaway text.")
+    assert html.index("Middle question?") < takeaway < html.index("Closing question?")
