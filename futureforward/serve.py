@@ -1,8 +1,16 @@
 """`make serve`: the production shape on this machine.
 
-DEBUG off, static files collected and served by WhiteNoise, gunicorn with a worker per core, and
-one task worker beside it. A local secret key is generated once into a git-ignored file when
-DJANGO_SECRET_KEY is unset, so the command works on a fresh clone; real deployments set it.
+The same three processes a deployment runs (see the Procfile), with DEBUG off:
+
+1. release: `python -m futureforward.release` (migrate, cache table, collectstatic);
+2. web: gunicorn with futureforward/gunicorn_conf.py (a worker per core, timeouts, JSON logs),
+   static files compressed and cache-busted by WhiteNoise, uploads served from local disk;
+3. worker: `python -m futureforward.worker` (db_worker that survives database restarts).
+
+Only what plain HTTP on loopback needs differs from a real deployment, and only as defaults the
+environment can override: no HTTPS redirect, cookies without the Secure flag, and a secret key
+generated once into a git-ignored file so a fresh clone works. Real deployments set
+DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS themselves.
 """
 
 import os
@@ -25,61 +33,65 @@ def local_secret_key() -> str:
     return path.read_text().strip()
 
 
-def main() -> int:
-    port = os.environ.get("PORT", "8000")
+def serve_env(port: str) -> dict[str, str]:
+    """Return the environment for every process: the caller's, plus loopback defaults."""
     env = os.environ.copy()
     env.setdefault("DJANGO_DEBUG", "false")
     env.setdefault("DJANGO_SECRET_KEY", local_secret_key())
     env.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
-    # Plain http on loopback: secure-only cookies would never come back.
+    # Plain http on loopback: secure-only cookies would never come back, and there is no HTTPS
+    # to redirect to.
     env.setdefault("DJANGO_SECURE_COOKIES", "false")
+    env.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+    return env
 
-    def manage(*args):
-        subprocess.run([PYTHON, "manage.py", *args], check=True, env=env)  # noqa: S603
 
-    manage("migrate", "--noinput")
-    manage("createcachetable")
-    manage("collectstatic", "--noinput", "--verbosity", "0")
-    workers = str(int(env.get("WEB_CONCURRENCY", os.cpu_count() or 1)))
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    env = serve_env(port)
+    subprocess.run([PYTHON, "-m", "futureforward.release"], check=True, env=env)  # noqa: S603
     children = [
         subprocess.Popen(  # noqa: S603
             [
                 PYTHON,
                 "-m",
                 "gunicorn",
-                "futureforward.wsgi:application",
+                "--config",
+                "python:futureforward.gunicorn_conf",
                 "--bind",
                 f"127.0.0.1:{port}",
-                "--workers",
-                workers,
-                "--timeout",
-                "30",
-                "--graceful-timeout",
-                "20",
-                "--access-logfile",
-                "-",
+                "futureforward.wsgi:application",
             ],
             env=env,
         ),
-        subprocess.Popen([PYTHON, "manage.py", "db_worker"], env=env),  # noqa: S603
+        subprocess.Popen([PYTHON, "-m", "futureforward.worker"], env=env),  # noqa: S603
     ]
-    print(f"\nServing the production shape at http://127.0.0.1:{port}/ (Ctrl-C stops it)\n")
+    print(
+        f"\nServing the production shape at http://127.0.0.1:{port}/ (Ctrl-C stops it)\n",
+        # stdout carries the JSON logs; this line is for the person at the terminal.
+        file=sys.stderr,
+    )
     try:
+        # If either process dies, stop the other: a half-running site would hide the failure.
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
     except KeyboardInterrupt:
-        pass
+        # Ctrl-C reached the children too (one process group); a second signal would make the
+        # worker abandon its task, so give them a moment to stop on their own first.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(child.poll() is None for child in children):
+            time.sleep(0.1)
     finally:
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
         for child in children:
             try:
-                child.wait(timeout=20)
+                child.wait(timeout=35)
             except subprocess.TimeoutExpired:
                 child.kill()
-    return 0
+    return 0 if all(child.returncode in (0, -signal.SIGTERM) for child in children) else 1
 
 
 if __name__ == "__main__":

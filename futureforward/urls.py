@@ -15,7 +15,13 @@ urlpatterns = [
     path("", include("posts.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if settings.DEBUG or settings.SERVE_MEDIA:
+    # Uploads on local disk (S3 unset): served here so one machine needs nothing else. Django's
+    # static() helper does nothing when DEBUG is off, hence the explicit route.
+    from django.urls import re_path
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    from futureforward.media import serve_media
+
+    urlpatterns += [
+        re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", serve_media, name="media")
+    ]
