@@ -30,8 +30,9 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
 # Heartbeat files on a RAM disk: a slow or full disk must not get healthy workers killed.
-if Path("/dev/shm").is_dir():
-    worker_tmp_dir = "/dev/shm"  # noqa: S108
+_SHM = "/dev/shm"  # noqa: S108 (a fixed system path, not a temp file we create)
+if Path(_SHM).is_dir():
+    worker_tmp_dir = _SHM
 
 # Gunicorn 25+ opens a control socket at one fixed path per user, which a second server on the
 # same machine would take over. Nothing here uses it; GUNICORN_CONTROL_SOCKET names a path to
@@ -55,7 +56,11 @@ logconfig_dict = {
     "disable_existing_loggers": False,
     "formatters": {"ff": _formatter},
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "ff", "stream": "ext://sys.stdout"}
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "formatter": "ff",
+            "stream": "ext://sys.stdout",
+        }
     },
     "root": {"level": "INFO", "handlers": ["stdout"]},
     "loggers": {

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -44,6 +45,14 @@ def serve_env(port: str) -> dict[str, str]:
     # to redirect to.
     env.setdefault("DJANGO_SECURE_COOKIES", "false")
     env.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+    if not env.get("DATABASE_URL"):
+        # Hand the embedded server to every process as a plain DATABASE_URL: the children then
+        # take the deployed code path, and none of them touches the embedded server's own files.
+        from futureforward.pgembed import ensure_running
+
+        db = ensure_running()
+        query = urlencode({"host": db["HOST"], "port": db["PORT"]})
+        env["DATABASE_URL"] = f"postgresql://{db['USER']}@/{db['NAME']}?{query}"
     return env
 
 

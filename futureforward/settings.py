@@ -137,6 +137,10 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
     "connect_timeout", int(env("DJANGO_DB_CONNECT_TIMEOUT", "5"))
 )
+# The same backend with connection attempts retried for a few seconds, so requests arriving
+# while PostgreSQL restarts wait for it instead of failing (futureforward/db/base.py).
+DATABASES["default"]["ENGINE"] = "futureforward.db"
+DATABASES["default"]["CONNECT_RETRY_SECONDS"] = float(env("DJANGO_DB_CONNECT_RETRY", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

@@ -9,6 +9,7 @@ database: each claims a task with SELECT ... FOR UPDATE SKIP LOCKED, so no task 
 SIGTERM or Ctrl-C stops it the stock way: after the task in hand, or at once when idle.
 """
 
+import contextlib
 import logging
 import os
 import sys
@@ -47,10 +48,8 @@ def main(argv: list[str]) -> int:
             )
             # Drop the broken connection so the next attempt opens a fresh one.
             for connection in connections.all(initialized_only=True):
-                try:
+                with contextlib.suppress(OperationalError, InterfaceError):
                     connection.close()
-                except (OperationalError, InterfaceError):
-                    pass
             time.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_DELAY)
 
