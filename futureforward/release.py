@@ -4,8 +4,9 @@
    holding a PostgreSQL advisory lock, so two release steps started at once (two machines, a
    retried deploy) run one after the other instead of racing on the schema.
 2. `collectstatic`: WhiteNoise serves static files from STATIC_ROOT on each web machine, so this
-   must run where the web processes run (or into the image they run from); `--static-only`
-   does just this part and needs no database connection.
+   must run where the web processes run (or into the image they run from). `--static-only`
+   does just this part and needs no database connection; `--no-static` skips it, for images
+   whose static files were collected when they were built.
 """
 
 import os
@@ -40,9 +41,14 @@ def main(argv: list[str]) -> int:
     import django
 
     django.setup()
+    unknown = set(argv) - {"--static-only", "--no-static"}
+    if unknown or len(argv) > 1:
+        print(__doc__, file=sys.stderr)
+        return 2
     if "--static-only" not in argv:
         migrate()
-    collect_static()
+    if "--no-static" not in argv:
+        collect_static()
     return 0
 
 

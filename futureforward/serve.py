@@ -38,7 +38,8 @@ def serve_env(port: str) -> dict[str, str]:
     """Return the environment for every process: the caller's, plus loopback defaults."""
     env = os.environ.copy()
     env.setdefault("DJANGO_DEBUG", "false")
-    env.setdefault("DJANGO_SECRET_KEY", local_secret_key())
+    if not env.get("DJANGO_SECRET_KEY"):
+        env["DJANGO_SECRET_KEY"] = local_secret_key()
     env.setdefault("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost")
     env.setdefault("SITE_URL", f"http://127.0.0.1:{port}")
     # Plain http on loopback: secure-only cookies would never come back, and there is no HTTPS

@@ -213,8 +213,10 @@ class Visitor:
         self.forwarded_for = forwarded_for
         self.cookies: dict[str, str] = dict(cookies or {})
 
-    def request(self, port: int, method: str, path: str, form: dict | None = None) -> Response:
-        headers = {}
+    def request(
+        self, port: int, method: str, path: str, form: dict | None = None, **extra_headers: str
+    ) -> Response:
+        headers = {key.replace("_", "-"): value for key, value in extra_headers.items()}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if self.forwarded_for:
