@@ -82,11 +82,13 @@ def main() -> int:
         # stdout carries the JSON logs; this line is for the person at the terminal.
         file=sys.stderr,
     )
+    interrupted = False
     try:
         # If either process dies, stop the other: a half-running site would hide the failure.
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
     except KeyboardInterrupt:
+        interrupted = True
         # Ctrl-C reached the children too (one process group); a second signal would make the
         # worker abandon its task, so give them a moment to stop on their own first.
         deadline = time.monotonic() + 5
@@ -101,7 +103,9 @@ def main() -> int:
                 child.wait(timeout=35)
             except subprocess.TimeoutExpired:
                 child.kill()
-    return 0 if all(child.returncode in (0, -signal.SIGTERM) for child in children) else 1
+    # Ctrl-C is the normal way to stop, even if it caught a process still starting up; a child
+    # that died by itself is a failure.
+    return 0 if interrupted else 1
 
 
 if __name__ == "__main__":

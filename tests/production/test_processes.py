@@ -140,6 +140,12 @@ def test_make_serve_runs_the_production_shape_and_stops_on_ctrl_c(tmp_path):
             interval=0.3,
             what="make serve to answer",
         )
+        wait_until(
+            lambda: "Starting worker" in (tmp_path / "serve.log").read_text(),
+            timeout=60,
+            interval=0.3,
+            what="the task worker beside it",
+        )
         home = get(port, "/")
         assert "Server Error" not in home.text
         # Static files: hashed names (cache-busting), compressed, cached for good.
@@ -163,5 +169,9 @@ def test_make_serve_runs_the_production_shape_and_stops_on_ctrl_c(tmp_path):
             if serve.poll() is None:
                 os.killpg(serve.pid, signal.SIGKILL)
             log.close()
-    assert serve.returncode == 0, (tmp_path / "serve.log").read_text()[-3000:]
+    output = (tmp_path / "serve.log").read_text()
+    assert serve.returncode == 0, output[-3000:]
+    # Both processes stopped the graceful way.
+    assert "Shutting down: Master" in output and "shutting down gracefully" in output
+    assert "Traceback" not in output, output[-3000:]
     assert get(port, "/healthz").status is None  # nothing left listening
