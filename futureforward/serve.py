@@ -57,9 +57,15 @@ def serve_env(port: str) -> dict[str, str]:
     return env
 
 
+def _stop_requested(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     port = os.environ.get("PORT", "8000")
     env = serve_env(port)
+    # `kill` stops it like Ctrl-C does.
+    signal.signal(signal.SIGTERM, _stop_requested)
     subprocess.run([PYTHON, "-m", "futureforward.release"], check=True, env=env)  # noqa: S603
     children = [
         subprocess.Popen(  # noqa: S603
@@ -74,8 +80,14 @@ def main() -> int:
                 "futureforward.wsgi:application",
             ],
             env=env,
+            # Own sessions: Ctrl-C in the terminal reaches only this process, which then stops
+            # each child gracefully with SIGTERM. (gunicorn takes SIGINT as "quit now", cutting
+            # requests in flight, and a worker hit twice abandons its task.)
+            start_new_session=True,
         ),
-        subprocess.Popen([PYTHON, "-m", "futureforward.worker"], env=env),  # noqa: S603
+        subprocess.Popen(  # noqa: S603
+            [PYTHON, "-m", "futureforward.worker"], env=env, start_new_session=True
+        ),
     ]
     print(
         f"\nServing the production shape at http://127.0.0.1:{port}/ (Ctrl-C stops it)\n",
@@ -89,12 +101,8 @@ def main() -> int:
             time.sleep(0.5)
     except KeyboardInterrupt:
         interrupted = True
-        # Ctrl-C reached the children too (one process group); a second signal would make the
-        # worker abandon its task, so give them a moment to stop on their own first.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and any(child.poll() is None for child in children):
-            time.sleep(0.1)
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         for child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
@@ -102,7 +110,8 @@ def main() -> int:
             try:
                 child.wait(timeout=35)
             except subprocess.TimeoutExpired:
-                child.kill()
+                os.killpg(child.pid, signal.SIGKILL)
+                child.wait()
     # Ctrl-C is the normal way to stop, even if it caught a process still starting up; a child
     # that died by itself is a failure.
     return 0 if interrupted else 1

@@ -1,5 +1,6 @@
 """The processes of a deployment, each run for real: the worker, the release step, `make serve`."""
 
+import contextlib
 import os
 import secrets
 import signal
@@ -7,6 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import psutil
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -161,14 +163,19 @@ def test_make_serve_runs_the_production_shape_and_stops_on_ctrl_c(tmp_path):
         assert missing.status == 404 and "Page not found" in missing.text
         assert "URLconf" not in missing.text
     finally:
+        children = psutil.Process(serve.pid).children(recursive=True)
         if serve.poll() is None:
-            os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C reaches the whole process group
+            os.killpg(serve.pid, signal.SIGINT)  # Ctrl-C: the terminal signals its process group
         try:
             serve.wait(timeout=60)
         finally:
             if serve.poll() is None:
-                os.killpg(serve.pid, signal.SIGKILL)
+                serve.kill()
+            for child in children:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    child.kill()
             log.close()
+    assert not any(child.is_running() for child in children)
     output = (tmp_path / "serve.log").read_text()
     assert serve.returncode == 0, output[-3000:]
     # Both processes stopped the graceful way.
