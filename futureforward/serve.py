@@ -13,6 +13,7 @@ generated once into a git-ignored file so a fresh clone works. Real deployments 
 DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS themselves.
 """
 
+import ctypes
 import os
 import secrets
 import signal
@@ -61,6 +62,15 @@ def _stop_requested(signum, frame):
     raise KeyboardInterrupt
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM if this process dies, even by SIGKILL (Linux)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: Ctrl-C and kill still stop the children through main()
+
+
 def main() -> int:
     port = os.environ.get("PORT", "8000")
     env = serve_env(port)
@@ -84,9 +94,13 @@ def main() -> int:
             # each child gracefully with SIGTERM. (gunicorn takes SIGINT as "quit now", cutting
             # requests in flight, and a worker hit twice abandons its task.)
             start_new_session=True,
+            preexec_fn=_die_with_parent,  # safe: this process runs no threads
         ),
         subprocess.Popen(  # noqa: S603
-            [PYTHON, "-m", "futureforward.worker"], env=env, start_new_session=True
+            [PYTHON, "-m", "futureforward.worker"],
+            env=env,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         ),
     ]
     print(
