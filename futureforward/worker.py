@@ -6,6 +6,9 @@ the error, and here it waits and starts again, so a PostgreSQL restart does not 
 a process supervisor to bring the workers back. Any number of workers may run against one
 database: each claims a task with SELECT ... FOR UPDATE SKIP LOCKED, so no task runs twice.
 
+It takes tasks from every queue unless given `--queue-name` (db_worker's own default is only
+"default"), so a queue added later is never left without a worker.
+
 SIGTERM or Ctrl-C stops it the stock way: after the task in hand, or at once when idle.
 """
 
@@ -32,6 +35,8 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
     from django.db import InterfaceError, OperationalError, connections
 
+    if not any(arg.startswith("--queue-name") for arg in argv):
+        argv = ["--queue-name", "*", *argv]
     delay = RETRY_FIRST_DELAY
     while True:
         started = time.monotonic()
