@@ -15,9 +15,9 @@ urlpatterns = [
     path("", include("posts.urls")),
 ]
 
-if settings.DEBUG or settings.SERVE_MEDIA:
-    # Uploads on local disk (S3 unset): served here so one machine needs nothing else. Django's
-    # static() helper does nothing when DEBUG is off, hence the explicit route.
+if settings.SERVE_MEDIA:
+    # Uploads on local disk (no S3 bucket): served here, in development and production alike, so
+    # one machine needs nothing else. Django's static() helper does nothing when DEBUG is off.
     from django.urls import re_path
 
     from futureforward.media import serve_media
