@@ -7,7 +7,7 @@ PORT ?= 8000
 # Without DATABASE_URL, wrap commands so the embedded PostgreSQL runs while they do.
 WITH_DB := $(PY) -m futureforward.pgembed run --
 
-.PHONY: install run test lint serve bench browser migrations-check clean-db
+.PHONY: install run test lint serve release bench browser migrations-check clean-db
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,14 @@ lint: install
 migrations-check: install
 	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
 
-# Production shape on this machine: DEBUG off, gunicorn, a task worker beside it.
+# Production shape on this machine: release step, then DEBUG off, gunicorn and a task worker
+# (the Procfile's three processes). Settings come from the environment; see README "Deploying".
 serve: install
 	$(WITH_DB) $(PY) -m futureforward.serve
+
+# A deploy's release step on its own: migrate, cache table, collectstatic.
+release: install
+	$(WITH_DB) $(PY) -m futureforward.release
 
 bench: install
 	$(WITH_DB) $(PY) -m tests.bench.run

@@ -35,10 +35,27 @@ if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
     SECRET_KEY = "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+# Production refuses keys anyone could guess: the dev key above, Django's generated
+# "django-insecure-" keys, and anything shorter or plainer than Django's own deploy check accepts.
+if not DEBUG and (
+    SECRET_KEY == "dev-only-insecure-key-never-use-in-production"  # noqa: S105
+    or SECRET_KEY.startswith("django-insecure-")
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is too weak for production: use 50 or more random characters, e.g. "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+# Old keys still accepted for signatures (sessions, login codes) while a new key rolls out.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off.")
+if not DEBUG and "*" in ALLOWED_HOSTS:
+    # Any Host header would then be believed, and links built from it (login codes) poisoned.
+    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the site's hosts, not '*'.")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 # Absolute base for links in emails and feeds, e.g. https://futureforward.example
@@ -69,6 +86,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "futureforward.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -115,17 +133,37 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 # most, then Django reconnects by itself.
 DATABASES["default"]["CONN_MAX_AGE"] = int(env("DJANGO_CONN_MAX_AGE", "60"))
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# While PostgreSQL is down a request fails after this many seconds instead of holding a web
+# worker until gunicorn's timeout kills it.
+DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+    "connect_timeout", int(env("DJANGO_DB_CONNECT_TIMEOUT", "5"))
+)
+# The same backend with connection attempts retried for a few seconds, so requests arriving
+# while PostgreSQL restarts wait for it instead of failing (futureforward/db/base.py).
+DATABASES["default"]["ENGINE"] = "futureforward.db"
+DATABASES["default"]["CONNECT_RETRY_SECONDS"] = float(env("DJANGO_DB_CONNECT_RETRY", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 # Rate limits and login codes live in the cache, so it must be shared by every process:
 # Redis when REDIS_URL is set, PostgreSQL's cache table otherwise.
+# django-redis rather than Django's built-in client: socket timeouts, so a Redis outage fails
+# requests quickly instead of hanging them, and rediss:// / Sentinel URLs work unchanged.
 if env("REDIS_URL"):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": env("REDIS_URL"),
+            "KEY_PREFIX": env("DJANGO_CACHE_KEY_PREFIX", "ff"),
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 5,
+                "SOCKET_TIMEOUT": 5,
+                # Errors are raised, not ignored: a rate limit that silently stops counting
+                # would be worse than a failed request.
+                "IGNORE_EXCEPTIONS": False,
+            },
         }
     }
 else:
@@ -217,7 +255,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "futureforward" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -236,16 +274,85 @@ POSTS_IMAGE_MAX_PIXELS = 40_000_000
 POSTS_IMAGE_MAX_EDGE = 2400
 POSTS_IMAGE_WIDTHS = (480, 800, 1200, 1600)
 
+# --- Media on S3-compatible storage (AWS S3, Cloudflare R2, MinIO, ...) when a bucket is named,
+# so every web machine sees every upload. Credentials are read by boto3 from the standard
+# AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY variables and never pass through Django settings.
+if env("AWS_STORAGE_BUCKET_NAME"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env("AWS_STORAGE_BUCKET_NAME"),
+            "endpoint_url": env("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env("AWS_S3_REGION_NAME") or None,
+            "custom_domain": env("AWS_S3_CUSTOM_DOMAIN") or None,
+            "location": env("AWS_LOCATION", "media"),
+            "addressing_style": env("AWS_S3_ADDRESSING_STYLE") or None,
+            # Public images: plain URLs cache well; signed ones expire inside cached pages.
+            "querystring_auth": env_bool("AWS_QUERYSTRING_AUTH", False),
+            "default_acl": env("AWS_DEFAULT_ACL") or None,
+            # Never replace an existing object: a re-upload gets a new name, so caches stay true.
+            "file_overwrite": False,
+            "object_parameters": {
+                "CacheControl": env("AWS_S3_CACHE_CONTROL", "public, max-age=86400")
+            },
+        },
+    }
+# With media on local disk the app serves it itself, so `make serve` and a one-machine deployment
+# work as they are; a bigger deployment uses S3 or lets the reverse proxy serve MEDIA_ROOT.
+SERVE_MEDIA = env_bool("DJANGO_SERVE_MEDIA", not env("AWS_STORAGE_BUCKET_NAME"))
+
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
+# --- HTTPS. On by default in production; plain-HTTP setups (`make serve`) turn it off.
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+# Browsers only honour HSTS over HTTPS, so the default costs nothing on plain-HTTP loopback.
+SECURE_HSTS_SECONDS = int(env("DJANGO_SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+# Preloading is hard to undo, so it is the operator's explicit choice.
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_SECURE_HSTS_PRELOAD", False)
+# Behind a TLS-terminating proxy, name the header it sets, e.g. X-Forwarded-Proto. Only when the
+# proxy always sets or strips it: otherwise a client could claim HTTPS for itself.
+if env("DJANGO_SECURE_PROXY_SSL_HEADER"):
+    SECURE_PROXY_SSL_HEADER = (
+        "HTTP_" + env("DJANGO_SECURE_PROXY_SSL_HEADER").strip().upper().replace("-", "_"),
+        "https",
+    )
+
+# Logs go to stdout: one JSON object per line when DEBUG is off (DJANGO_LOG_FORMAT overrides),
+# readable text in development. See futureforward/logs.py.
+from futureforward.logs import TEXT_FORMAT, log_format  # noqa: E402
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "futureforward.logs.JsonFormatter"},
+        "text": {"format": TEXT_FORMAT},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": log_format(),
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", "INFO")},
     "loggers": {"pgserver": {"level": "WARNING"}},
 }
+
+# --- Error reporting: Sentry (or a Sentry-compatible service) only when SENTRY_DSN is set.
+if env("SENTRY_DSN"):
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=env("SENTRY_DSN"),
+        environment=env("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
+        release=env("SENTRY_RELEASE") or None,
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0")),
+        # Readers' email addresses and IPs stay out of error reports.
+        send_default_pii=False,
+    )

@@ -17,7 +17,13 @@ urlpatterns = [
     path("", include("comments.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
+if settings.SERVE_MEDIA:
+    # Uploads on local disk (no S3 bucket): served here, in development and production alike, so
+    # one machine needs nothing else. Django's static() helper does nothing when DEBUG is off.
+    from django.urls import re_path
 
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+    from futureforward.media import serve_media
+
+    urlpatterns += [
+        re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", serve_media, name="media")
+    ]
