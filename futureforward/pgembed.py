@@ -12,6 +12,7 @@ Command line (used by the Makefile):
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -31,24 +32,45 @@ def _server():
 
         # cleanup_mode=None: the server outlives the process that started it, so gunicorn workers,
         # the task worker and the autoreloader can all share it; `stop` or `run` stop it.
-        return pgserver.get_server(PGDATA, cleanup_mode=None)
+        try:
+            return pgserver.get_server(PGDATA, cleanup_mode=None)
+        except json.JSONDecodeError:
+            # pgserver's list of handle pids, torn by a process killed mid-write. With
+            # cleanup_mode=None nothing depends on it, so start it afresh.
+            (PGDATA / ".handle_pids.json").unlink(missing_ok=True)
+            return pgserver.get_server(PGDATA, cleanup_mode=None)
+
+
+def _running_info():
+    """Return the running server's postmaster info, or None when it is not up."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pgserver's XDG_RUNTIME_DIR warning, as above
+        from pgserver.utils import PostmasterInfo
+
+    if not (PGDATA / "PG_VERSION").exists():
+        return None
+    info = PostmasterInfo.read_from_pgdata(PGDATA)
+    return info if info and info.is_running() and info.status == "ready" else None
 
 
 def is_running() -> bool:
-    from pgserver.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(PGDATA) if (PGDATA / "PG_VERSION").exists() else None
-    return bool(info and info.is_running())
+    return _running_info() is not None
 
 
 def ensure_running() -> dict:
-    """Start the embedded server if needed and return Django DATABASES settings for it."""
-    server = _server()
-    info = server.get_postmaster_info()
-    # DB_NAME is a constant of ours, not input.
-    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")  # noqa: S608
-    if "(1 row)" not in exists:
-        server.psql(f'CREATE DATABASE "{DB_NAME}";')
+    """Start the embedded server if needed and return Django DATABASES settings for it.
+
+    When it already runs, only its postmaster file is read: every gunicorn worker, task worker
+    and test process loads settings, and none of them needs pgserver's own bookkeeping.
+    """
+    info = _running_info()
+    if info is None:
+        server = _server()
+        info = server.get_postmaster_info()
+        # DB_NAME is a constant of ours, not input.
+        exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DB_NAME}';")  # noqa: S608
+        if "(1 row)" not in exists:
+            server.psql(f'CREATE DATABASE "{DB_NAME}";')
     return {
         "ENGINE": "django.db.backends.postgresql",
         "NAME": DB_NAME,
