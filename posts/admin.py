@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from accounts.admin import NewsletterPostAdminMixin
 from posts.models import Post, Tag
 
 
@@ -10,7 +11,7 @@ class TagAdmin(admin.ModelAdmin):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(NewsletterPostAdminMixin, admin.ModelAdmin):
     list_display = ["title", "status", "published_at", "audience", "is_featured"]
     list_filter = ["status", "audience", "tags", "authors"]
     search_fields = ["title", "subtitle"]
