@@ -476,7 +476,7 @@ def create_send(
     if at_publish_time:
         _start_watchdog(send, delay=(send.scheduled_for - now).total_seconds())
     else:
-        start_send(send=send)
+        send = start_send(send=send)
     return send
 
 
@@ -731,9 +731,13 @@ def _retry_later(delivery: Delivery, reason: str, *, delay: float | None = None)
 def _pause_for_transport(send: NewsletterSend, reason: str) -> float:
     """Record that the mail server failed; return seconds until the send tries again."""
     send = NewsletterSend.objects.select_for_update().get(pk=send.pk)
+    now = timezone.now()
+    if send.retry_at and send.retry_at > now:
+        # Another batch met the same failure a moment ago and already set the pause.
+        return (send.retry_at - now).total_seconds()
     send.transport_failures += 1
     delay = backoff(send.transport_failures)
-    send.retry_at = timezone.now() + timedelta(seconds=delay)
+    send.retry_at = now + timedelta(seconds=delay)
     send.last_error = reason[:500]
     send.save(update_fields=["transport_failures", "retry_at", "last_error"])
     logger.warning(
