@@ -219,6 +219,8 @@ NEWSLETTER_RETRY_MAX_SECONDS = float(env("NEWSLETTER_RETRY_MAX_SECONDS", "3600")
 NEWSLETTER_MAX_ATTEMPTS = int(env("NEWSLETTER_MAX_ATTEMPTS", "5"))  # per message, then failed
 NEWSLETTER_WATCHDOG_SECONDS = float(env("NEWSLETTER_WATCHDOG_SECONDS", "60"))
 NEWSLETTER_STALL_SECONDS = float(env("NEWSLETTER_STALL_SECONDS", "300"))
+# Flush each "sent" mark to disk before the next message (slower; see accounts/sending.py).
+NEWSLETTER_DURABLE_MARKS = env_bool("NEWSLETTER_DURABLE_MARKS", False)
 NEWSLETTER_UNSUBSCRIBE_MAILTO = env("NEWSLETTER_UNSUBSCRIBE_MAILTO")  # optional mailto: target
 
 # --- Background tasks: django-tasks with the database backend; `manage.py db_worker` runs them.

@@ -36,7 +36,7 @@ class RecordingHandler:
     """
 
     def __init__(self):
-        self.messages = []
+        self.raw: list[bytes] = []
         self.lock = threading.Lock()
         self.refuse: dict[str, str] = {}
         self.on_data = None
@@ -52,19 +52,24 @@ class RecordingHandler:
             reply = self.on_data(self, server, envelope)
             if reply:
                 return reply
-        message = message_from_bytes(envelope.content, policy=default_policy)
         with self.lock:
-            self.messages.append(message)
+            self.raw.append(envelope.content)
         return "250 Message accepted for delivery"
 
     @property
     def count(self) -> int:
         with self.lock:
-            return len(self.messages)
+            return len(self.raw)
+
+    @property
+    def messages(self):
+        """The accepted messages, parsed (only when a test asks, to keep the server quick)."""
+        with self.lock:
+            raw = list(self.raw)
+        return parse_messages(raw)
 
     def recipients(self) -> list[str]:
-        with self.lock:
-            return [message["To"] for message in self.messages]
+        return [message["To"] for message in self.messages]
 
 
 class SMTPListener:
@@ -74,7 +79,10 @@ class SMTPListener:
         self.controller = None
 
     def start(self):
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        # A fixed server_hostname: aiosmtpd otherwise looks up its FQDN on every connection.
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, server_hostname="smtp.test"
+        )
         self.controller.start()
         return self
 
@@ -126,7 +134,63 @@ def make_subscribers(count: int, *, status=Subscription.Status.ACTIVE, prefix="s
     return users
 
 
-# --- Real task workers (`manage.py db_worker`) against the test database ---
+# --- An SMTP sink in its own process, and real task workers (`manage.py db_worker`) ---
+
+
+def parse_messages(raw: list[bytes]):
+    return [message_from_bytes(content, policy=default_policy) for content in raw]
+
+
+class SinkProcess:
+    """tests/accounts/smtp_sink.py in a subprocess; messages land in files the test reads."""
+
+    def __init__(self, port: int, directory: Path):
+        self.port = port
+        self.directory = directory
+        self.process = None
+
+    def start(self) -> "SinkProcess":
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.accounts.smtp_sink", str(self.port), str(self.directory)],
+            cwd=PROJECT_DIR,
+        )
+        wait_for(lambda: (self.directory / "ready").exists(), timeout=15, message="no SMTP sink")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def kill_when(self, pid: int, *, accepted: int) -> None:
+        """SIGKILL process `pid` when a message arrives after `accepted` were accepted."""
+        (self.directory / "kill").write_text(f"{pid} {accepted}")
+
+    @property
+    def count(self) -> int:
+        return len(list(self.directory.glob("*.eml")))
+
+    @property
+    def messages(self):
+        return parse_messages([path.read_bytes() for path in sorted(self.directory.glob("*.eml"))])
+
+    def recipients(self) -> list[str]:
+        return [message["To"] for message in self.messages]
+
+
+@pytest.fixture
+def start_sink(tmp_path):
+    sinks: list[SinkProcess] = []
+
+    def start(port: int) -> SinkProcess:
+        sink = SinkProcess(port, tmp_path / f"sink-{len(sinks)}").start()
+        sinks.append(sink)
+        return sink
+
+    yield start
+    for sink in sinks:
+        sink.stop()
 
 
 def worker_env(smtp_port: int, **extra: str) -> dict[str, str]:
