@@ -438,19 +438,22 @@ def send_welcome_email(*, user: User) -> bool:
 # --- Starting, pausing and resuming a send ------------------------------------------------------
 
 
-def enqueue_later(task, *, delay: float = 0, **kwargs) -> None:
-    """Enqueue a task once the current transaction commits, optionally `delay` seconds later.
+def enqueue_later(task, *, delay: float = 0, at=None, **kwargs) -> None:
+    """Enqueue a task once the current transaction commits, optionally `delay` seconds later
+    or at the time `at`.
 
     Backends that cannot defer (the immediate backend used by tests) skip deferred work: the
     send then waits, visibly, for the watchdog or an editor's "Resume".
     """
+    if at is None and delay > 0:
+        at = timezone.now() + timedelta(seconds=delay)
 
     def enqueue():
         pending = task
-        if delay > 0:
+        if at is not None and at > timezone.now():
             if not task.get_backend().supports_defer:
                 return
-            pending = task.using(run_after=timezone.now() + timedelta(seconds=delay))
+            pending = task.using(run_after=at)
         pending.enqueue(**kwargs)
 
     transaction.on_commit(enqueue)
@@ -468,12 +471,12 @@ def _start_batches(send: NewsletterSend, pending: int | None = None) -> None:
         enqueue_later(send_batch_task, send_id=send.pk)
 
 
-def _start_watchdog(send: NewsletterSend, *, delay: float) -> None:
+def _start_watchdog(send: NewsletterSend, *, delay: float = 0, at=None) -> None:
     from accounts.tasks import watch_send as watch_send_task
 
     send.watchdog_token = secrets.token_hex(8)
     NewsletterSend.objects.filter(pk=send.pk).update(watchdog_token=send.watchdog_token)
-    enqueue_later(watch_send_task, delay=delay, send_id=send.pk, token=send.watchdog_token)
+    enqueue_later(watch_send_task, delay=delay, at=at, send_id=send.pk, token=send.watchdog_token)
 
 
 def active_subscriber_count() -> int:
@@ -522,7 +525,7 @@ def create_send(
         # Two editors pressed the button at once: the database let only one send through.
         raise NewsletterError(_("This post was sent a moment ago by someone else.")) from exc
     if at_publish_time:
-        _start_watchdog(send, delay=(send.scheduled_for - now).total_seconds())
+        _start_watchdog(send, at=send.scheduled_for)
     else:
         send = start_send(send=send)
     return send
@@ -547,7 +550,7 @@ def _insert_deliveries(send: NewsletterSend) -> int:
     sql = f"""
         INSERT INTO {delivery} (send_id, user_id, status, attempts, last_error, available_at,
                                 claimed_by)
-        SELECT %s, s.user_id, %s, 0, '', now(), ''
+        SELECT %s, s.user_id, %s, 0, '', statement_timestamp(), ''
         FROM {subscription} s JOIN {user} u ON u.id = s.user_id
         WHERE s.status = %s AND u.is_active
         ORDER BY s.user_id
@@ -918,13 +921,16 @@ def watch(*, send_id: int, token: str) -> str:
     from accounts.tasks import watch_send as watch_send_task
 
     send = NewsletterSend.objects.select_related("post").filter(pk=send_id).first()
-    if send is None or not token or send.watchdog_token != token:
+    if send is None or send.status in {
+        NewsletterSend.Status.FINISHED,
+        NewsletterSend.Status.PAUSED,
+    }:
+        return "stopped"
+    if not token or send.watchdog_token != token:
         return "replaced"
     now = timezone.now()
     if send.status == NewsletterSend.Status.SCHEDULED:
         return _start_scheduled(send, now)
-    if send.status != NewsletterSend.Status.SENDING:
-        return "stopped"
     # Schedule the next round first, so a crash during this one cannot end the chain.
     enqueue_later(
         watch_send_task, delay=conf("NEWSLETTER_WATCHDOG_SECONDS"), send_id=send_id, token=token
@@ -956,7 +962,7 @@ def _start_scheduled(send: NewsletterSend, now) -> str:
         with transaction.atomic():
             NewsletterSend.objects.filter(pk=send.pk).update(scheduled_for=post.published_at)
             send.scheduled_for = post.published_at
-            _start_watchdog(send, delay=(post.published_at - now).total_seconds())
+            _start_watchdog(send, at=post.published_at)
         return "rescheduled"
     NewsletterSend.objects.filter(pk=send.pk).update(
         status=NewsletterSend.Status.PAUSED,
