@@ -271,7 +271,7 @@ class NewsletterSendAdmin(admin.ModelAdmin):
         info = self.opts.app_label, self.opts.model_name
         return [
             path(
-                "<path:object_id>/<slug:action>/",
+                "<path:object_id>/do/<slug:action>/",
                 self.admin_site.admin_view(self.control_view),
                 name="{}_{}_control".format(*info),
             ),

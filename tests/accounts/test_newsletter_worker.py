@@ -12,6 +12,7 @@ import pytest
 from accounts import sending
 from accounts.models import Delivery, NewsletterSend, Subscription, User
 from accounts.services import user_id_from_unsubscribe_token
+from polls import services as polls_services
 from tests.accounts.conftest import make_subscribers, wait_for
 from tests.factories import EditorFactory, PostFactory
 
@@ -83,6 +84,18 @@ def test_worker_killed_mid_send_resumes_and_everyone_gets_exactly_one(
         assert emails[user_id_from_unsubscribe_token(path.split("/")[2])] == message["To"]
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert path in message.get_body(("html",)).get_content()
+    # Vote links: this block runs once the polls app returns a poll for the post (its branch
+    # lands separately); each reader's message then holds their own link for every choice.
+    poll = polls_services.poll_for_email(post=post)
+    if poll:
+        users = {user.email: user for user in active}
+        for message in messages:
+            text = message.get_body(("plain",)).get_content()
+            for choice in poll.choices.all():
+                url = polls_services.vote_url(
+                    poll_id=poll.pk, choice_id=choice.pk, user_id=users[message["To"]].pk
+                )
+                assert url in text
     message = messages[42]
     response = client.post(unsubscribe_path(message), {"List-Unsubscribe": "One-Click"})
     assert response.status_code == HTTPStatus.OK
