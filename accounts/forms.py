@@ -85,11 +85,12 @@ class NewsletterSendForm(NewsletterTestForm):
     NOW = "now"
     AT_PUBLISH_TIME = "publish_time"
 
+    # Follows from the post: a published post goes out now, a scheduled one at its publish time.
+    # The page says which; the field only carries it so a stale page cannot send the wrong way.
     when = forms.ChoiceField(
-        label=_("When"),
-        widget=forms.RadioSelect,
         choices=[(NOW, _("Now")), (AT_PUBLISH_TIME, _("At the post's publish time"))],
         initial=NOW,
+        widget=forms.HiddenInput,
     )
     confirm = forms.BooleanField(
         label=_("I checked the test email; send this post to the subscribers."),

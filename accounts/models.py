@@ -179,7 +179,7 @@ class NewsletterSend(models.Model):
     teaser_words = models.PositiveIntegerField(
         _("teaser length in words"),
         default=150,
-        help_text=_("Used when the post has no <!--more--> marker."),
+        help_text=_("Used for a teaser when the post has no “more” marker."),
     )
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.SENDING, db_index=True
