@@ -845,7 +845,9 @@ def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: s
                       last_error=f"Could not build the message: {exc!r}"[:500])  # fmt: skip
                 continue
             try:
-                mail.send_messages([message])
+                if not mail.send_messages([message]):
+                    # A backend that reports nothing sent without raising (fail_silently).
+                    raise OSError("The mail backend did not accept the message.")
             except Exception as exc:
                 action, reason = classify(exc)
                 if action == BOUNCE:
