@@ -611,8 +611,8 @@ def resume_send(*, send: NewsletterSend) -> NewsletterSend:
     send.transport_failures = 0
     send.heartbeat_at = timezone.now()
     send.save(update_fields=["status", "retry_at", "transport_failures", "heartbeat_at"])
-    # Rows a dead worker held come back at once instead of after their lease.
-    send.deliveries.pending().update(available_at=timezone.now(), claimed_by="")
+    # Rows a worker still holds stay its own until their lease ends: it may be sending them
+    # right now (a paused send finishes the batches in progress).
     _start_batches(send)
     _start_watchdog(send, delay=conf("NEWSLETTER_WATCHDOG_SECONDS"))
     return send
