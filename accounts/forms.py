@@ -2,9 +2,10 @@ from allauth.account.forms import RequestLoginCodeForm
 from allauth.core import ratelimit
 from django import forms
 from django.core.validators import MaxLengthValidator
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User, normalize_email
+from accounts.models import NewsletterSend, User, normalize_email
 
 
 class SubscribeForm(RequestLoginCodeForm):
@@ -61,3 +62,86 @@ class DeleteAccountForm(forms.Form):
         if value.upper() != "DELETE":
             raise forms.ValidationError(_("Type DELETE to confirm."))
         return value
+
+
+class NewsletterTestForm(forms.Form):
+    """What the editor previews in the test email."""
+
+    mode = forms.ChoiceField(
+        label=_("Content"), choices=NewsletterSend.Mode.choices, initial=NewsletterSend.Mode.FULL
+    )
+    teaser_words = forms.IntegerField(
+        label=_("Teaser length in words"),
+        initial=150,
+        min_value=20,
+        max_value=2000,
+        help_text=_("Used for a teaser when the post has no <!--more--> marker."),
+    )
+
+
+class NewsletterSendForm(NewsletterTestForm):
+    """Confirming a send to every active subscriber."""
+
+    NOW = "now"
+    AT_PUBLISH_TIME = "publish_time"
+
+    # Follows from the post: a published post goes out now, a scheduled one at its publish time.
+    # The page says which; the field only carries it so a stale page cannot send the wrong way.
+    when = forms.ChoiceField(
+        choices=[(NOW, _("Now")), (AT_PUBLISH_TIME, _("At the post's publish time"))],
+        initial=NOW,
+        widget=forms.HiddenInput,
+    )
+    confirm = forms.BooleanField(
+        label=_("I checked the test email; send this post to the subscribers."),
+        error_messages={"required": _("Tick the box to confirm the send.")},
+    )
+
+    def __init__(self, *args, post, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.post = post
+        if post.published_at and post.published_at > timezone.now():
+            self.fields["when"].initial = self.AT_PUBLISH_TIME
+
+    def clean_when(self) -> str:
+        when = self.cleaned_data["when"]
+        if when == self.NOW and not self.post.is_published():
+            raise forms.ValidationError(
+                _("The post is not published yet. Publish it, or send at its publish time.")
+            )
+        if when == self.AT_PUBLISH_TIME and not (
+            self.post.published_at and self.post.published_at > timezone.now()
+        ):
+            raise forms.ValidationError(_("The post has no publish time in the future."))
+        return when
+
+
+class SubscriberImportForm(forms.Form):
+    MAX_BYTES = 10 * 1024 * 1024
+
+    file = forms.FileField(
+        label=_("CSV file"),
+        help_text=_(
+            "One address per row, or a column named “email”. Up to 10 MB. Exports from other "
+            "newsletter tools work as they are."
+        ),
+    )
+    source = forms.CharField(
+        label=_("Source"),
+        max_length=100,
+        initial="import",
+        help_text=_("Shown in the subscriber list, e.g. “import-2025-old-list”."),
+    )
+    consent = forms.BooleanField(
+        label=_("These people agreed to receive this newsletter."),
+        error_messages={"required": _("Only import people who agreed to receive the newsletter.")},
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 10 MB; split it."))
+        data = upload.read()
+        if b"\x00" in data[:4096]:
+            raise forms.ValidationError(_("This does not look like a CSV file."))
+        return data

@@ -1,10 +1,30 @@
-"""Reader workflows: subscribing, confirming, changing the subscription, leaving."""
+"""Reader workflows: subscribing, confirming, changing the subscription, leaving, and the
+subscriber list's import. Sending posts by email lives in accounts/sending.py."""
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core import signing
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Subscription, User, normalize_email
+
+UNSUBSCRIBE_SALT = "accounts.unsubscribe"
+# Statuses a reader or the mail system chose; nothing but the reader's own confirmation undoes them.
+STOPPED = {
+    Subscription.Status.UNSUBSCRIBED,
+    Subscription.Status.BOUNCED,
+    Subscription.Status.COMPLAINED,
+}
 
 
 @transaction.atomic
@@ -38,14 +58,29 @@ def subscribe_reader(*, email: str, source: str = "") -> User:
 
 @transaction.atomic
 def confirm_subscription(*, user: User) -> Subscription | None:
-    """Activate a pending subscription once the reader proved their email; return it."""
+    """Activate a pending subscription once the reader proved their email; return it.
+
+    The first confirmation sends the welcome email; a returning reader is not welcomed twice.
+    """
     subscription = Subscription.objects.select_for_update().filter(user=user).first()
     if subscription is None or subscription.status != Subscription.Status.PENDING:
         return subscription
+    first_time = subscription.confirmed_at is None
     subscription.status = Subscription.Status.ACTIVE
     subscription.confirmed_at = timezone.now()
-    subscription.save(update_fields=["status", "confirmed_at"])
+    subscription.unsubscribed_at = None
+    subscription.status_reason = ""
+    subscription.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "status_reason"])
+    if first_time:
+        _welcome_on_commit(user)
     return subscription
+
+
+def _welcome_on_commit(user: User) -> None:
+    from accounts.tasks import send_welcome_email as send_welcome_email_task
+
+    user_id = user.pk
+    transaction.on_commit(lambda: send_welcome_email_task.enqueue(user_id=user_id))
 
 
 @transaction.atomic
@@ -59,14 +94,84 @@ def set_newsletter(*, user: User, receive: bool, source: str = "account") -> Sub
         Subscription.Status.PENDING,
         Subscription.Status.UNSUBSCRIBED,
     }:
+        if subscription.confirmed_at is None:
+            _welcome_on_commit(user)
         subscription.status = Subscription.Status.ACTIVE
         subscription.confirmed_at = subscription.confirmed_at or now
         subscription.unsubscribed_at = None
+        subscription.status_reason = ""
     elif not receive and subscription.status != Subscription.Status.UNSUBSCRIBED:
         subscription.status = Subscription.Status.UNSUBSCRIBED
         subscription.unsubscribed_at = now
+        subscription.status_reason = "Unsubscribed on the account page."
     subscription.save()
     return subscription
+
+
+# --- One-click unsubscribe ---
+
+
+def unsubscribe_token(user_id: int) -> str:
+    """Return the signed token of a reader's unsubscribe link. It never expires: an old email's
+    link must keep working (RFC 8058), and it can do nothing but unsubscribe that reader."""
+    return signing.Signer(salt=UNSUBSCRIBE_SALT).sign(str(user_id))
+
+
+def user_id_from_unsubscribe_token(token: str) -> int | None:
+    """Return the reader id a token was signed for, or None if it is forged or altered."""
+    try:
+        value = signing.Signer(salt=UNSUBSCRIBE_SALT).unsign(token)
+    except signing.BadSignature:
+        return None
+    return int(value) if value.isdigit() else None
+
+
+def unsubscribe_url(user_id: int) -> str:
+    """Return the absolute one-click unsubscribe URL for a reader."""
+    path = reverse("accounts:unsubscribe", kwargs={"token": unsubscribe_token(user_id)})
+    return f"{settings.SITE_URL}{path}"
+
+
+@transaction.atomic
+def unsubscribe_reader(*, user: User, reason: str) -> Subscription | None:
+    """Stop the newsletter for a reader; return the subscription, or None if there is none.
+
+    Idempotent: a second click changes nothing. Bounced and complained stay as they are (they are
+    already not mailed, and keep the more useful reason). The account is never deleted.
+    """
+    subscription = Subscription.objects.select_for_update().filter(user=user).first()
+    if subscription is None or subscription.status in STOPPED:
+        return subscription
+    subscription.status = Subscription.Status.UNSUBSCRIBED
+    subscription.unsubscribed_at = timezone.now()
+    subscription.status_reason = reason[:300]
+    subscription.save(update_fields=["status", "unsubscribed_at", "status_reason"])
+    return subscription
+
+
+@transaction.atomic
+def resubscribe_reader(*, user: User) -> Subscription | None:
+    """Undo an unsubscribe from the link in one of our emails; return the subscription.
+
+    The link was mailed to this address, so following it is proof enough. Bounced and complained
+    addresses are not reactivated here: the reader subscribes again with a code instead.
+    """
+    subscription = Subscription.objects.select_for_update().filter(user=user).first()
+    if subscription is None or subscription.status != Subscription.Status.UNSUBSCRIBED:
+        return subscription
+    subscription.status = Subscription.Status.ACTIVE
+    subscription.confirmed_at = subscription.confirmed_at or timezone.now()
+    subscription.unsubscribed_at = None
+    subscription.status_reason = "Resubscribed from the unsubscribe page."
+    subscription.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "status_reason"])
+    return subscription
+
+
+def mark_bounced(*, user_id: int, reason: str, status: str = Subscription.Status.BOUNCED) -> None:
+    """Stop mailing an address the mail system rejected for good (bounced or complained)."""
+    Subscription.objects.filter(user_id=user_id).exclude(status=status).update(
+        status=status, status_reason=reason[:300]
+    )
 
 
 @transaction.atomic
@@ -78,3 +183,183 @@ def delete_account(*, user: User) -> None:
     user are SET_NULL for that reason.
     """
     user.delete()
+
+
+# --- The subscriber list's CSV import ---
+
+IMPORT_CHUNK = 1000
+MAX_IMPORT_ROWS = 200_000
+
+
+@dataclass
+class ImportReport:
+    """What an import did, for the editor: counts plus the lines it could not use."""
+
+    created: int = 0
+    activated: int = 0
+    already_active: int = 0
+    left_alone: int = 0
+    duplicates: int = 0
+    invalid: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def total_rows(self) -> int:
+        return (
+            self.created
+            + self.activated
+            + self.already_active
+            + self.left_alone
+            + self.duplicates
+            + len(self.invalid)
+        )
+
+
+class ImportFileError(ValueError):
+    """The file as a whole cannot be imported (wrong encoding, too many rows...)."""
+
+
+def read_import_emails(data: bytes) -> Iterable[tuple[int, str]]:
+    """Yield (line number, raw email) from a CSV export of another newsletter tool.
+
+    Uses the column named "email" (any case) when the first row is a header, else the first
+    column. UTF-8 (with or without a byte order mark) or Latin-1.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    column = 0
+    for number, row in enumerate(reader, start=1):
+        if number > MAX_IMPORT_ROWS + 1:
+            raise ImportFileError(f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it.")
+        cells = [cell.strip() for cell in row]
+        if not any(cells):
+            continue
+        if number == 1:
+            lowered = [cell.lower() for cell in cells]
+            names = [n for n in ("email", "email address", "e-mail", "mail") if n in lowered]
+            if names:
+                column = lowered.index(names[0])
+                continue
+        yield number, cells[column] if column < len(cells) else ""
+
+
+def import_subscribers(*, data: bytes, source: str = "import") -> ImportReport:
+    """Import subscribers from CSV bytes as active subscriptions; return what happened.
+
+    Emails are validated and normalised; duplicates in the file count once; existing readers
+    without a subscription, or with a pending one, become active; someone who unsubscribed,
+    bounced or complained is never reactivated. Works in chunks, so 100,000 rows stay quick.
+    """
+    report = ImportReport()
+    seen: set[str] = set()
+    valid: list[str] = []
+    for number, raw in read_import_emails(data):
+        email = normalize_email(raw)
+        try:
+            if len(email) > 254:
+                raise ValidationError("too long")
+            validate_email(email)
+        except ValidationError:
+            report.invalid.append((number, raw[:100]))
+            continue
+        if email in seen:
+            report.duplicates += 1
+            continue
+        seen.add(email)
+        valid.append(email)
+    for start in range(0, len(valid), IMPORT_CHUNK):
+        _import_chunk(valid[start : start + IMPORT_CHUNK], source=source[:100], report=report)
+    return report
+
+
+@transaction.atomic
+def _import_chunk(emails: list[str], *, source: str, report: ImportReport) -> None:
+    now = timezone.now()
+    existing = dict(User.objects.filter(email__in=emails).values_list("email", "pk"))
+    new_emails = [email for email in emails if email not in existing]
+    # ignore_conflicts: someone may subscribe through the site while the import runs.
+    User.objects.bulk_create(
+        [User(email=email, password=make_password(None)) for email in new_emails],
+        ignore_conflicts=True,
+    )
+    ids = dict(User.objects.filter(email__in=new_emails).values_list("email", "pk"))
+    EmailAddress.objects.bulk_create(
+        [
+            EmailAddress(user_id=pk, email=email, primary=True, verified=False)
+            for email, pk in ids.items()
+        ],
+        ignore_conflicts=True,
+    )
+    user_ids = [*existing.values(), *ids.values()]
+    statuses = dict(
+        Subscription.objects.select_for_update()
+        .filter(user_id__in=user_ids)
+        .values_list("user_id", "status")
+    )
+    to_create, to_activate = [], []
+    for email in emails:
+        user_id = existing.get(email) or ids.get(email)
+        if user_id is None:
+            continue
+        status = statuses.get(user_id)
+        if status is None:
+            to_create.append(
+                Subscription(
+                    user_id=user_id,
+                    status=Subscription.Status.ACTIVE,
+                    source=source,
+                    created_at=now,
+                    confirmed_at=now,
+                    status_reason="Imported from a CSV file.",
+                )
+            )
+            if email in existing:
+                report.activated += 1
+            else:
+                report.created += 1
+        elif status == Subscription.Status.PENDING:
+            to_activate.append(user_id)
+            report.activated += 1
+        elif status == Subscription.Status.ACTIVE:
+            report.already_active += 1
+        else:
+            report.left_alone += 1
+    Subscription.objects.bulk_create(to_create, ignore_conflicts=True)
+    Subscription.objects.filter(user_id__in=to_activate, status=Subscription.Status.PENDING).update(
+        status=Subscription.Status.ACTIVE,
+        confirmed_at=now,
+        status_reason="Imported from a CSV file.",
+    )
+
+
+EXPORT_COLUMNS = ["email", "status", "source", "created", "confirmed", "unsubscribed", "reason"]
+
+
+def _csv_safe(value) -> str:
+    """Return value as a CSV cell a spreadsheet will not run as a formula."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+
+
+def export_rows(queryset) -> Iterable[list[str]]:
+    """Yield the header and one row per subscription, reading the table in chunks."""
+    yield EXPORT_COLUMNS
+    rows = queryset.order_by("pk").values_list(
+        "user__email",
+        "status",
+        "source",
+        "created_at",
+        "confirmed_at",
+        "unsubscribed_at",
+        "status_reason",
+    )
+    for row in rows.iterator(chunk_size=2000):
+        yield [
+            _csv_safe(value.isoformat() if hasattr(value, "isoformat") else value) for value in row
+        ]

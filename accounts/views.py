@@ -4,13 +4,23 @@ from allauth.account.views import RequestLoginCodeView
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.forms import DeleteAccountForm, NewsletterForm, ProfileForm, SubscribeForm
-from accounts.services import delete_account, set_newsletter, subscribe_reader
+from accounts.models import User
+from accounts.services import (
+    delete_account,
+    resubscribe_reader,
+    set_newsletter,
+    subscribe_reader,
+    unsubscribe_reader,
+    user_id_from_unsubscribe_token,
+)
 
 
 class SubscribeView(RequestLoginCodeView):
@@ -109,3 +119,61 @@ def delete(request):
     delete_account(user=user)
     messages.success(request, _("Your account and personal data are deleted."))
     return redirect("/")
+
+
+def _reader_for_token(token: str) -> tuple[User | None, bool]:
+    """Return (reader, token is valid). A valid token for a deleted account gives (None, True)."""
+    user_id = user_id_from_unsubscribe_token(token)
+    if user_id is None:
+        return None, False
+    return User.objects.select_related("subscription").filter(pk=user_id).first(), True
+
+
+# The link in every newsletter email, and the target of the List-Unsubscribe header. Exempt from
+# CSRF on purpose: mail providers send the RFC 8058 one-click POST from their servers, without our
+# cookies or a CSRF token, and it must succeed with a 200. The signed token in the URL is what
+# authorises the request, and all it can do is unsubscribe that one address (idempotently).
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request, token):
+    """GET shows a confirm page and changes nothing (mail scanners open links); POST
+    unsubscribes, both from the page's button and from a mail provider's one-click request."""
+    user, valid = _reader_for_token(token)
+    if not valid:
+        return render(request, "accounts/unsubscribe_invalid.html", status=400)
+    subscription = getattr(user, "subscription", None) if user else None
+    one_click = request.POST.get("List-Unsubscribe") == "One-Click"
+    if request.method == "POST" and user is not None:
+        reason = (
+            _("One-click unsubscribe from the mail app.")
+            if one_click
+            else _("Unsubscribe link in an email.")
+        )
+        subscription = unsubscribe_reader(user=user, reason=reason)
+    if request.method == "POST" and one_click:
+        # The mail provider only needs a 2xx; no redirect, no page.
+        return HttpResponse(_("You are unsubscribed."), content_type="text/plain; charset=utf-8")
+    return render(
+        request,
+        "accounts/unsubscribe.html",
+        {
+            "token": token,
+            "reader": user,
+            "subscription": subscription,
+            "done": request.method == "POST",
+        },
+    )
+
+
+@require_POST
+def resubscribe(request, token):
+    """Undo an unsubscribe from the page the link opened (a normal, CSRF-protected form)."""
+    user, valid = _reader_for_token(token)
+    if not valid:
+        return render(request, "accounts/unsubscribe_invalid.html", status=400)
+    subscription = resubscribe_reader(user=user) if user else None
+    return render(
+        request,
+        "accounts/unsubscribe.html",
+        {"token": token, "reader": user, "subscription": subscription, "resubscribed": True},
+    )

@@ -240,6 +240,29 @@ elif env("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 EMAIL_TIMEOUT = 30
+# A mail provider's API instead of SMTP, through django-anymail: set EMAIL_BACKEND, e.g.
+# anymail.backends.postmark.EmailBackend, and its settings as ANYMAIL_<NAME> variables, e.g.
+# ANYMAIL_POSTMARK_SERVER_TOKEN; ANYMAIL_WEBHOOK_SECRET turns on the bounce/complaint webhooks.
+if env("EMAIL_BACKEND"):
+    EMAIL_BACKEND = env("EMAIL_BACKEND")
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
+
+# --- Newsletter sending (accounts/sending.py): batches of deliveries claimed by task workers.
+NEWSLETTER_BATCH_SIZE = int(env("NEWSLETTER_BATCH_SIZE", "100"))  # messages per SMTP connection
+NEWSLETTER_PARALLEL = int(env("NEWSLETTER_PARALLEL", "4"))  # batches in flight per send
+NEWSLETTER_LEASE_SECONDS = float(env("NEWSLETTER_LEASE_SECONDS", "600"))  # a dead worker's rows
+NEWSLETTER_RETRY_SECONDS = float(env("NEWSLETTER_RETRY_SECONDS", "60"))  # first retry, doubling
+NEWSLETTER_RETRY_MAX_SECONDS = float(env("NEWSLETTER_RETRY_MAX_SECONDS", "3600"))
+NEWSLETTER_MAX_ATTEMPTS = int(env("NEWSLETTER_MAX_ATTEMPTS", "5"))  # per message, then failed
+NEWSLETTER_WATCHDOG_SECONDS = float(env("NEWSLETTER_WATCHDOG_SECONDS", "60"))
+NEWSLETTER_STALL_SECONDS = float(env("NEWSLETTER_STALL_SECONDS", "300"))
+# Flush each "sent" mark to disk before the next message (slower; see accounts/sending.py).
+NEWSLETTER_DURABLE_MARKS = env_bool("NEWSLETTER_DURABLE_MARKS", False)
+NEWSLETTER_UNSUBSCRIBE_MAILTO = env("NEWSLETTER_UNSUBSCRIBE_MAILTO")  # optional mailto: target
 
 # --- Background tasks: django-tasks with the database backend; `manage.py db_worker` runs them.
 TASKS = {

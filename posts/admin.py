@@ -6,6 +6,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.admin import NewsletterPostAdminMixin
 from polls.admin import PollInline
 from posts.forms import PostAdminForm
 from posts.models import Post, Tag
@@ -41,7 +42,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(NewsletterPostAdminMixin, admin.ModelAdmin):
     form = PostAdminForm
     inlines = [PollInline]
     list_display = [

@@ -1,0 +1,153 @@
+"""The send pipeline under real conditions: `manage.py db_worker` processes on the database task
+backend, a real SMTP listener on loopback, workers killed and restarted, two workers at once,
+and a mail server that is down when the send starts."""
+
+import signal
+from collections import Counter
+from http import HTTPStatus
+from urllib.parse import urlsplit
+
+import pytest
+
+from accounts import sending
+from accounts.models import Delivery, NewsletterSend, Subscription, User
+from accounts.services import user_id_from_unsubscribe_token
+from polls import services as polls_services
+from tests.accounts.conftest import make_subscribers, wait_for
+from tests.factories import EditorFactory, PostFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def start(post, editor):
+    return sending.create_send(
+        post=post, created_by=editor, mode=NewsletterSend.Mode.FULL, teaser_words=150
+    )
+
+
+def finished(send):
+    def check():
+        send.refresh_from_db()
+        return send.status == NewsletterSend.Status.FINISHED
+
+    return check
+
+
+def unsubscribe_path(message) -> str:
+    header = message["List-Unsubscribe"]
+    url = header.split(",")[0].strip().strip("<>")
+    assert url.startswith("http://testserver/unsubscribe/")
+    return urlsplit(url).path
+
+
+def test_worker_killed_mid_send_resumes_and_everyone_gets_exactly_one(
+    smtp_port, start_sink, start_worker, client
+):
+    active = make_subscribers(300)
+    for status in (
+        Subscription.Status.UNSUBSCRIBED,
+        Subscription.Status.BOUNCED,
+        Subscription.Status.COMPLAINED,
+        Subscription.Status.PENDING,
+    ):
+        make_subscribers(5, status=status, prefix=status)
+    post = PostFactory()
+    editor = EditorFactory()
+    sink = start_sink(smtp_port)
+    first = start_worker(smtp_port, name="first")
+    # SIGKILL the worker while the 101st message waits for the server's answer: it dies
+    # mid-batch with rows claimed, one message in flight and nothing marked for it.
+    sink.kill_when(first.pid, accepted=100)
+
+    send = start(post, editor)
+    assert send.recipients_count == 300
+    first.process.wait(timeout=30)
+    assert first.process.returncode == -signal.SIGKILL
+    assert sink.count == 100
+    assert Delivery.objects.filter(send=send, status=Delivery.Status.PENDING).count() == 200
+
+    second = start_worker(smtp_port, name="second")
+    wait_for(finished(send), message=second.output)
+
+    messages = sink.messages
+    recipients = Counter(message["To"] for message in messages)
+    assert set(recipients) == {user.email for user in active}
+    assert set(recipients.values()) == {1}
+    assert send.sent_count == 300
+    assert send.failed_count == send.bounced_count == 0
+    assert send.finished_at >= send.started_at
+
+    # Every message carries its reader's own one-click unsubscribe link, and it works.
+    emails = {user.pk: user.email for user in active}
+    for message in messages:
+        path = unsubscribe_path(message)
+        assert emails[user_id_from_unsubscribe_token(path.split("/")[2])] == message["To"]
+        assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        assert path in message.get_body(("html",)).get_content()
+    # Vote links: this block runs once the polls app returns a poll for the post (its branch
+    # lands separately); each reader's message then holds their own link for every choice.
+    poll = polls_services.poll_for_email(post=post)
+    if poll:
+        users = {user.email: user for user in active}
+        for message in messages:
+            text = message.get_body(("plain",)).get_content()
+            for choice in poll.choices.all():
+                url = polls_services.vote_url(
+                    poll_id=poll.pk, choice_id=choice.pk, user_id=users[message["To"]].pk
+                )
+                assert url in text
+    message = messages[42]
+    response = client.post(unsubscribe_path(message), {"List-Unsubscribe": "One-Click"})
+    assert response.status_code == HTTPStatus.OK
+    reader = User.objects.get(email=message["To"])
+    assert reader.subscription.status == Subscription.Status.UNSUBSCRIBED
+
+
+def test_two_workers_split_the_work_and_send_each_message_once(smtp_port, start_sink, start_worker):
+    make_subscribers(200)
+    post = PostFactory()
+    sink = start_sink(smtp_port)
+    workers = [start_worker(smtp_port, name=name) for name in ("alpha", "beta")]
+    for worker in workers:
+        worker.wait_started()
+
+    send = start(post, EditorFactory())
+    wait_for(finished(send), message=lambda: workers[0].output() + workers[1].output())
+
+    recipients = Counter(sink.recipients())
+    assert len(recipients) == 200
+    assert set(recipients.values()) == {1}
+    by_worker = Counter(
+        Delivery.objects.filter(send=send, status=Delivery.Status.SENT).values_list(
+            "claimed_by", flat=True
+        )
+    )
+    assert set(by_worker) == {"alpha", "beta"}
+
+
+def test_smtp_down_at_start_waits_visibly_then_delivers_when_it_is_back(
+    smtp_port, start_sink, start_worker
+):
+    make_subscribers(40)
+    post = PostFactory()
+    worker = start_worker(smtp_port)
+    send = start(post, EditorFactory())
+
+    def waiting():
+        send.refresh_from_db()
+        return send.retry_at is not None
+
+    wait_for(waiting, message=worker.output)
+    assert "Connection refused" in send.last_error or "ConnectionRefused" in send.last_error
+    assert send.status == NewsletterSend.Status.SENDING
+    assert not Delivery.objects.filter(send=send).exclude(status=Delivery.Status.PENDING).exists()
+    # The server being down is not the messages' fault: none of them used up an attempt.
+    assert not Delivery.objects.filter(send=send, attempts__gt=0).exists()
+
+    sink = start_sink(smtp_port)
+    wait_for(finished(send), message=worker.output)
+    recipients = Counter(sink.recipients())
+    assert len(recipients) == 40
+    assert set(recipients.values()) == {1}
+    assert send.last_error == ""
+    assert send.retry_at is None
