@@ -2,7 +2,6 @@
 
 import io
 import re
-from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -11,8 +10,9 @@ from PIL import Image
 from accounts import sending
 from accounts.models import NewsletterSend
 from accounts.services import unsubscribe_token
+from polls.services import read_vote_token
 from posts.models import Post
-from tests.factories import PostFactory, UserFactory
+from tests.factories import PollFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +36,6 @@ def post(settings, tmp_path):
         body=(
             '<h2>The street</h2><p>Read <a href="/p/older-post/">the older post</a> and '
             '<a href="https://example.org/report">the report</a>.</p>'
-            '<p><img src="/media/inline.png" alt="A street"></p>'
             '<script>alert(1)</script><p onclick="x()">Second paragraph.</p>'
         ),
         daily_takeaway="Parking is the hidden subsidy.",
@@ -78,7 +77,6 @@ def test_html_email_has_every_part_with_absolute_links(post):
     assert f'src="http://testserver{post.cover.url}"' in html
     assert 'alt="A street without cars"' in html
     assert 'href="http://testserver/p/older-post/"' in html
-    assert 'src="http://testserver/media/inline.png"' in html
     assert f'href="http://testserver/p/{post.slug}/"' in html
     assert "<script" not in html and "onclick" not in html and "alert(1)" not in html
     links = re.findall(r'(?:href|src)="([^"]*)"', html)
@@ -175,30 +173,24 @@ def test_subscriber_only_post_is_sent_in_full_even_as_a_teaser(post):
     assert "Parking is the hidden subsidy." in html
 
 
-def test_poll_gets_one_signed_vote_link_per_choice_per_reader(post, monkeypatch):
-    # The polls app lands in a parallel branch; until then this stands in for its contract
-    # (polls.services.poll_for_email / vote_url) with the same duck-typed shape.
-    choices = [SimpleNamespace(pk=11, text="Yes"), SimpleNamespace(pk=12, text="Not yet")]
-    poll = SimpleNamespace(pk=7, question="Would you give up your car?", choices=None)
-    poll.choices = SimpleNamespace(all=lambda: choices)
-    monkeypatch.setattr("polls.services.poll_for_email", lambda *, post: poll)
-    monkeypatch.setattr(
-        "polls.services.vote_url",
-        lambda *, poll_id, choice_id, user_id: (
-            f"http://testserver/polls/vote/?p={poll_id}&c={choice_id}&u={user_id}"
-        ),
+def test_poll_gets_one_signed_vote_link_per_choice_per_reader(post):
+    poll = PollFactory(
+        post=post, question="Would you give up your car?", choices=["Yes", "Not yet"]
     )
+    choices = list(poll.choices.order_by("position"))
     ada, bo = UserFactory(), UserFactory()
     rendered = sending.render_newsletter(post=post, mode=FULL, teaser_words=150)
     for reader in (ada, bo):
         message = sending.personalise(rendered, user=reader)
         html = html_of(message)
         assert "Would you give up your car?" in html
-        for choice in choices:
-            url = f"http://testserver/polls/vote/?p=7&amp;c={choice.pk}&amp;u={reader.pk}"
-            assert url in html
-            assert url.replace("&amp;", "&") in message.body
         assert "Not yet" in html and "Not yet" in message.body
+        tokens = re.findall(r"http://testserver/polls/email/([^/\s\"]+)/", html)
+        assert len(tokens) == len(choices)
+        for token, choice in zip(tokens, choices, strict=True):
+            vote = read_vote_token(token)
+            assert (vote.poll_id, vote.choice_id, vote.user_id) == (poll.pk, choice.pk, reader.pk)
+            assert f"/polls/email/{token}/" in message.body
 
 
 def test_no_poll_block_when_the_post_has_no_poll(post):

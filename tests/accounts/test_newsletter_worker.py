@@ -2,6 +2,7 @@
 backend, a real SMTP listener on loopback, workers killed and restarted, two workers at once,
 and a mail server that is down when the send starts."""
 
+import re
 import signal
 from collections import Counter
 from http import HTTPStatus
@@ -13,8 +14,9 @@ from accounts import sending
 from accounts.models import Delivery, NewsletterSend, Subscription, User
 from accounts.services import user_id_from_unsubscribe_token
 from polls import services as polls_services
+from polls.models import Vote
 from tests.accounts.conftest import make_subscribers, wait_for
-from tests.factories import EditorFactory, PostFactory
+from tests.factories import EditorFactory, PollFactory, PostFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,6 +54,7 @@ def test_worker_killed_mid_send_resumes_and_everyone_gets_exactly_one(
     ):
         make_subscribers(5, status=status, prefix=status)
     post = PostFactory()
+    poll = PollFactory(post=post)
     editor = EditorFactory()
     sink = start_sink(smtp_port)
     first = start_worker(smtp_port, name="first")
@@ -84,18 +87,26 @@ def test_worker_killed_mid_send_resumes_and_everyone_gets_exactly_one(
         assert emails[user_id_from_unsubscribe_token(path.split("/")[2])] == message["To"]
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert path in message.get_body(("html",)).get_content()
-    # Vote links: this block runs once the polls app returns a poll for the post (its branch
-    # lands separately); each reader's message then holds their own link for every choice.
-    poll = polls_services.poll_for_email(post=post)
-    if poll:
-        users = {user.email: user for user in active}
-        for message in messages:
-            text = message.get_body(("plain",)).get_content()
-            for choice in poll.choices.all():
-                url = polls_services.vote_url(
-                    poll_id=poll.pk, choice_id=choice.pk, user_id=users[message["To"]].pk
-                )
-                assert url in text
+    # Vote links: each reader's message holds their own signed link for every choice, and the
+    # link records that reader's vote (by the POST its page makes; the GET records nothing).
+    users = {user.email: user for user in active}
+    choices = list(poll.choices.order_by("position"))
+    for message in messages[:20]:
+        text = message.get_body(("plain",)).get_content()
+        tokens = re.findall(r"/polls/email/([^/\s]+)/", text)
+        assert len(tokens) == len(choices)
+        for token, choice in zip(tokens, choices, strict=True):
+            vote = polls_services.read_vote_token(token)
+            assert (vote.poll_id, vote.choice_id) == (poll.pk, choice.pk)
+            assert vote.user_id == users[message["To"]].pk
+    voter = users[messages[7]["To"]]
+    token = re.findall(r"/polls/email/([^/\s]+)/", messages[7].get_body(("plain",)).get_content())[
+        1
+    ]
+    assert client.get(f"/polls/email/{token}/").status_code == HTTPStatus.FOUND
+    assert not Vote.objects.filter(user=voter).exists()
+    client.post(f"/polls/email/{token}/")
+    assert Vote.objects.get(user=voter).choice == choices[1]
     message = messages[42]
     response = client.post(unsubscribe_path(message), {"List-Unsubscribe": "One-Click"})
     assert response.status_code == HTTPStatus.OK
