@@ -4,6 +4,7 @@ Ctrl-C stops both children; the Makefile's `pgembed run` wrapper then stops the 
 PostgreSQL if it started it.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -17,15 +18,26 @@ def manage(*args: str) -> None:
     subprocess.run([PYTHON, "manage.py", *args], check=True)  # noqa: S603
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> int:
+    # Handle Ctrl-C and SIGTERM even when started with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     port = os.environ.get("PORT", "8000")
     manage("migrate", "--noinput")
     manage("createcachetable")
     manage("seed_demo")
     print(f"\nFuture Forward is at http://127.0.0.1:{port}/  (Ctrl-C stops everything)\n")
+    # Each child leads its own process group, so stopping it reaches its own children too
+    # (runserver's autoreloader runs the server in a child process).
     children = [
-        subprocess.Popen([PYTHON, "manage.py", "db_worker"]),  # noqa: S603
-        subprocess.Popen([PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"]),  # noqa: S603
+        subprocess.Popen([PYTHON, "manage.py", "db_worker"], start_new_session=True),  # noqa: S603
+        subprocess.Popen(  # noqa: S603
+            [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}"], start_new_session=True
+        ),
     ]
     try:
         while all(child.poll() is None for child in children):
@@ -33,16 +45,24 @@ def main() -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        # One stop is enough: a second Ctrl-C (or the wrapper passing one on) must not cut the
+        # clean-up short.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGINT)
+            _signal_group(child, signal.SIGINT)
         deadline = time.monotonic() + 10
         for child in children:
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
+            _signal_group(child, signal.SIGKILL)
     return 0
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    # ProcessLookupError: already gone, with its whole group.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(child.pid, signum)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import warnings
@@ -90,16 +91,34 @@ def stop() -> None:
     pg_ctl(["-w", "-m", "fast", "stop"], pgdata=PGDATA, user=user)
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def run(cmd: list[str]) -> int:
-    """Run cmd with the embedded server up; stop it afterwards if this call started it."""
-    if os.environ.get("DATABASE_URL"):
-        return subprocess.call(cmd)  # noqa: S603
-    started_here = not is_running()
-    ensure_running()
+    """Run cmd with the embedded server up; stop it afterwards if this call started it.
+
+    On Ctrl-C (or SIGTERM) cmd is given time to stop its own children before the database goes:
+    subprocess.call would SIGKILL it at once and leave its children running.
+    """
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    started_here = not os.environ.get("DATABASE_URL") and not is_running()
+    if not os.environ.get("DATABASE_URL"):
+        ensure_running()
+    child = subprocess.Popen(cmd)  # noqa: S603
     try:
-        return subprocess.call(cmd)  # noqa: S603
-    except KeyboardInterrupt:
-        return 130
+        while True:
+            try:
+                return child.wait()
+            except KeyboardInterrupt:
+                # A terminal's Ctrl-C reached cmd too; a SIGTERM sent to us alone did not.
+                child.send_signal(signal.SIGINT)
+                try:
+                    child.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                return 130
     finally:
         if started_here:
             stop()
