@@ -1,4 +1,6 @@
 import threading
+from email import message_from_bytes
+from email.policy import default as default_policy
 
 import pytest
 
@@ -29,6 +31,12 @@ class Mailbox:
         with self.lock:
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
+
+    def parsed(self) -> list:
+        """Return every message received so far, parsed (headers decoded, parts readable)."""
+        with self.lock:
+            raw = [content for _, _, content in self.messages]
+        return [message_from_bytes(content, policy=default_policy) for content in raw]
 
     def count_to(self, address: str) -> int:
         with self.lock:

@@ -242,6 +242,18 @@ class Visitor:
                     self.cookies[name] = morsel.value
         return Response(raw.status, {k.lower(): v for k, v in raw.headers.items()}, text)
 
+    def form_token(self, port: int, path: str) -> str:
+        """GET a page holding a form and return its CSRF token.
+
+        The token stays valid for this visitor's later POSTs, on either server, as long as the
+        CSRF cookie it came with does.
+        """
+        page = self.request(port, "GET", path)
+        assert page.status == 200, f"GET {path} answered {page.status}"
+        match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
     def post_form(self, port: int, path: str, form: dict, *, form_page: str = "") -> Response:
         """GET the page holding the form (for the CSRF token), then POST to path."""
         page = self.request(port, "GET", form_page or path)

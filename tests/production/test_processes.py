@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
+from tests.factories import SubscriptionFactory
 from tests.production.procs import (
     PROJECT_DIR,
     PYTHON,
@@ -39,8 +40,9 @@ def db_tasks(settings):
 def test_worker_waits_for_an_unreachable_database_and_then_works(db_tasks, smtp_server, tmp_path):
     from django_tasks_db.models import DBTaskResult
 
-    from tests.production.tasks import deliver
+    from accounts.tasks import send_welcome_email
 
+    reader = SubscriptionFactory().user
     db = settings.DATABASES["default"]
     # The worker looks for PostgreSQL's socket in an empty folder: the database is "down" until
     # the socket appears there. (Short path: Unix sockets allow ~107 bytes.)
@@ -60,14 +62,14 @@ def test_worker_waits_for_an_unreachable_database_and_then_works(db_tasks, smtp_
 
         socket_name = f".s.PGSQL.{db['PORT']}"
         (socket_dir / socket_name).symlink_to(Path(db["HOST"]) / socket_name)
-        result = deliver.enqueue("patient@example.com")
+        result = send_welcome_email.enqueue(user_id=reader.pk)
         wait_until(
             lambda: DBTaskResult.objects.get(id=result.id).status == "SUCCESSFUL",
             timeout=40,
             interval=0.2,
             what="the task to run once the database is back",
         )
-        assert smtp_server.count_to("patient@example.com") == 1
+        assert smtp_server.count_to(reader.email) == 1
         assert worker.is_running()
     finally:
         worker.stop()
