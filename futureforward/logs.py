@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -109,3 +110,13 @@ class JsonFormatter(logging.Formatter):
 
 
 TEXT_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def configure(config: dict) -> None:
+    """Django's LOGGING_CONFIG: apply the settings, then route Python warnings through logging.
+
+    Django 5.2 no longer does the latter, so a library's warning would reach stderr as loose
+    lines of text instead of one JSON object.
+    """
+    logging.config.dictConfig(config)
+    logging.captureWarnings(True)

@@ -349,6 +349,7 @@ if env("DJANGO_SECURE_PROXY_SSL_HEADER"):
 # readable text in development. See futureforward/logs.py.
 from futureforward.logs import TEXT_FORMAT, log_format  # noqa: E402
 
+LOGGING_CONFIG = "futureforward.logs.configure"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

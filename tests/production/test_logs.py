@@ -93,3 +93,18 @@ def test_log_format_follows_debug_unless_chosen(monkeypatch):
     assert log_format() == "text"
     monkeypatch.setenv("DJANGO_LOG_FORMAT", "json")
     assert log_format() == "json"
+
+
+def test_python_warnings_become_json_log_lines():
+    from tests.production.procs import production_env, run_python
+
+    result = run_python(
+        "import django, warnings; django.setup(); warnings.warn('library says hello')",
+        env=production_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if "library says hello" in line]
+    assert len(lines) == 1
+    entry = json.loads(lines[0])
+    assert entry["logger"] == "py.warnings" and entry["level"] == "WARNING"
+    assert "library says hello" not in result.stderr
