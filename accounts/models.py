@@ -5,10 +5,19 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from posts.images import validate_image_upload
+
 
 def normalize_email(email: str) -> str:
     """Return the canonical form we store: trimmed and lower-cased, so lookups never miss."""
     return (email or "").strip().lower()
+
+
+def validate_new_avatar(value) -> None:
+    """Apply the cover checks (a JPEG, PNG or WebP within the size and pixel caps) to a newly
+    uploaded avatar; one already stored was checked when it arrived."""
+    if value and not getattr(value, "_committed", True):
+        validate_image_upload(value)
 
 
 class ReaderManager(UserManager):
@@ -60,7 +69,13 @@ class User(AbstractUser):
     bio = models.CharField(
         _("short bio"), max_length=280, blank=True, help_text=_("Shown on author pages.")
     )
-    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    avatar = models.ImageField(
+        _("avatar"),
+        upload_to="avatars/",
+        blank=True,
+        validators=[validate_new_avatar],
+        help_text=_("A JPEG, PNG or WebP picture; stored upright, without its metadata."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -178,11 +179,45 @@ def mark_bounced(*, user_id: int, reason: str, status: str = Subscription.Status
 def delete_account(*, user: User) -> None:
     """Delete the reader and their personal data.
 
-    Their comments stay, shown as from a deleted reader, and their votes stay without a name, so
-    threads keep their shape and poll results do not change: the other apps' foreign keys to the
-    user are SET_NULL for that reason.
+    Gone with the account row: email addresses, subscription, newsletter deliveries, discussion
+    settings, thumbs up, authenticators, the avatar file and every session still logged in as
+    them (on other devices too). Their comments stay, shown as from a deleted reader; their
+    votes, likes and reports stay without a name, so threads keep their shape and counts and
+    poll results do not change: the other apps' foreign keys to the user are SET_NULL for that.
     """
+    user_id = user.pk
+    avatar_name = user.avatar.name if user.avatar else ""
     user.delete()
+    transaction.on_commit(lambda: _purge_after_delete(user_id=user_id, avatar_name=avatar_name))
+
+
+def _purge_after_delete(*, user_id: int, avatar_name: str) -> None:
+    from accounts.tasks import purge_sessions as purge_sessions_task
+
+    if avatar_name:
+        default_storage.delete(avatar_name)
+    purge_sessions_task.enqueue(user_id=user_id)
+
+
+def purge_sessions(*, user_id: int) -> int:
+    """Delete every stored session logged in as user_id; return how many.
+
+    Sessions are not indexed by user, so this reads each live one: fine for the rare account
+    deletion, and it runs as a task so the reader does not wait. The sessions stop working the
+    moment the account is gone anyway (their user no longer exists); this removes what they
+    still hold, such as the email address allauth records for the login.
+    """
+    from django.contrib.sessions.models import Session
+
+    doomed = []
+    sessions = Session.objects.filter(expire_date__gt=timezone.now()).only(
+        "session_key", "session_data"
+    )
+    for session in sessions.iterator(chunk_size=2000):
+        if session.get_decoded().get("_auth_user_id") == str(user_id):
+            doomed.append(session.session_key)
+    Session.objects.filter(session_key__in=doomed).delete()
+    return len(doomed)
 
 
 # --- The subscriber list's CSV import ---
