@@ -1,5 +1,8 @@
 """Security middleware that Django and django-csp do not provide.
 
+- ``CSPMiddleware`` is django-csp's, plus, on admin pages only, the hashes of the two <style>
+  blocks the rich-text editor (Tiptap) injects, so its own styles apply without
+  ``'unsafe-inline'``.
 - ``SecurityHeadersMiddleware`` sends Permissions-Policy, and keeps a 304 from replacing the
   Content-Security-Policy a browser stored with the page it is revalidating.
 - ``StaffTwoFactorMiddleware`` sends staff without an authenticator app to set one up before the
@@ -8,7 +11,14 @@
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
+import re
+
+from csp.middleware import CSPMiddleware as BaseCSPMiddleware
 from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -18,6 +28,47 @@ from django.utils.translation import gettext as _
 CSP_HEADERS = ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
 # Authenticators that are a second factor on their own; recovery codes only back them up.
 SECOND_FACTORS = ("totp", "webauthn")
+
+
+EDITOR_SCRIPT = "django_prose_editor/editor.js"
+# A template literal assigned in the bundle that starts like a stylesheet: ".ProseMirror {".
+_CSS_LITERAL = re.compile(r"=`(\.[A-Za-z][\w-]*\s*\{[^`$]*)`")
+
+
+@functools.cache
+def editor_style_hashes() -> tuple[str, ...]:
+    """Return CSP hash sources for the stylesheets the editor's bundle injects as <style>.
+
+    Read from the installed bundle, so an upgrade of django-prose-editor brings its hashes with
+    it; if the bundle changes shape and nothing is found, the editor's base styles are refused
+    (the browser test reports the violation) and nothing else breaks.
+    """
+    path = finders.find(EDITOR_SCRIPT)
+    if not path:
+        return ()
+    with open(path, encoding="utf-8") as bundle:
+        source = bundle.read()
+    hashes = []
+    for literal in _CSS_LITERAL.findall(source):
+        # JavaScript escapes (\xb7 in a content: rule) mean what Python's do here.
+        css = literal.encode("latin-1", "backslashreplace").decode("unicode_escape")
+        digest = hashlib.sha256(css.encode("utf-8")).digest()
+        hashes.append(f"'sha256-{base64.b64encode(digest).decode('ascii')}'")
+    return tuple(hashes)
+
+
+class CSPMiddleware(BaseCSPMiddleware):
+    """django-csp's middleware; admin pages also allow the editor's injected stylesheets."""
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        if request.path_info.startswith(reverse("admin:index")):
+            hashes = editor_style_hashes()
+            if hashes:
+                update = dict(parts.update or {})
+                update["style-src"] = [*update.get("style-src", ()), *hashes]
+                parts.update = update
+        return parts
 
 
 def permissions_policy(policy: dict[str, list[str]]) -> str:

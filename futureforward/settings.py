@@ -90,7 +90,7 @@ MIDDLEWARE = [
     "futureforward.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "futureforward.security.SecurityHeadersMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "futureforward.security.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -375,7 +375,6 @@ PERMISSIONS_POLICY = {
     for feature in (
         "accelerometer",
         "autoplay",
-        "bluetooth",
         "browsing-topics",
         "camera",
         "display-capture",
