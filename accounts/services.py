@@ -86,11 +86,22 @@ def _welcome_on_commit(user: User) -> None:
 
 @transaction.atomic
 def set_newsletter(*, user: User, receive: bool, source: str = "account") -> Subscription:
-    """Turn the newsletter on or off for a logged-in (so already verified) reader."""
+    """Turn the newsletter on or off for a logged-in reader.
+
+    Turning it on needs a verified address (double opt-in): for a reader who never proved theirs
+    the subscription waits as pending until they do (the email_confirmed signal activates it).
+    """
     subscription, _ = Subscription.objects.select_for_update().get_or_create(
         user=user, defaults={"source": source}
     )
     now = timezone.now()
+    if receive and not user.has_verified_email:
+        if subscription.status == Subscription.Status.UNSUBSCRIBED:
+            subscription.status = Subscription.Status.PENDING
+            subscription.unsubscribed_at = None
+            subscription.status_reason = ""
+            subscription.save()
+        return subscription
     if receive and subscription.status in {
         Subscription.Status.PENDING,
         Subscription.Status.UNSUBSCRIBED,

@@ -72,7 +72,11 @@ class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.method == "POST":
-            set_newsletter(user=request.user, receive=True, source=request.POST.get("source", ""))
+            subscription = set_newsletter(
+                user=request.user, receive=True, source=request.POST.get("source", "")[:100]
+            )
+            if not subscription.is_active and not request.user.has_verified_email:
+                return _confirm_address_first(request)
             messages.success(request, _("You're subscribed. New posts will arrive by email."))
             return redirect(self.get_next_url() or reverse("accounts:account"))
         if request.method == "POST":
@@ -94,6 +98,17 @@ class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
 subscribe = SubscribeView.as_view()
 
 
+def _confirm_address_first(request):
+    """A logged-in reader who never proved their address asked for the newsletter: email them a
+    code; the subscription starts once they type it (double opt-in)."""
+    flows.email_verification.send_verification_email_for_user(request, request.user)
+    messages.info(
+        request,
+        _("Confirm your email address to start receiving new posts: we sent you a code."),
+    )
+    return redirect("account_email_verification_sent")
+
+
 @login_required
 def account(request):
     """The reader's own page: name, newsletter, log out, delete."""
@@ -113,7 +128,9 @@ def account(request):
             newsletter_form = NewsletterForm(request.POST)
             if newsletter_form.is_valid():
                 receive = newsletter_form.cleaned_data["receive"]
-                set_newsletter(user=request.user, receive=receive)
+                subscription = set_newsletter(user=request.user, receive=receive)
+                if receive and not subscription.is_active and not request.user.has_verified_email:
+                    return _confirm_address_first(request)
                 messages.success(
                     request,
                     _("You will receive new posts by email.")

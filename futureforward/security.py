@@ -18,8 +18,9 @@ import re
 
 from csp.middleware import CSPMiddleware as BaseCSPMiddleware
 from django.conf import settings
-from django.contrib.staticfiles import finders
 from django.contrib import messages
+from django.contrib.staticfiles import finders
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -102,13 +103,21 @@ class SecurityHeadersMiddleware:
 
 
 class StaffTwoFactorMiddleware:
-    """With ``REQUIRE_STAFF_MFA`` on, /admin/ opens for staff only once they have an authenticator
-    app; until then every admin page sends them to set one up (logging out still works)."""
+    """Two-factor authentication is for the people behind /admin/.
+
+    - Its management pages (/accounts/2fa/…) are for staff; a reader, who logs in with a code
+      sent to their inbox, gets a 403 there (unless they still have an authenticator to remove).
+    - With ``REQUIRE_STAFF_MFA`` on, /admin/ opens for staff only once they have an
+      authenticator app; until then every admin page sends them to set one up (logging out
+      still works).
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self._is_reader_managing_mfa(request):
+            raise PermissionDenied(_("Two-factor authentication is for editors' accounts."))
         if settings.REQUIRE_STAFF_MFA and self._must_set_up(request):
             messages.warning(
                 request,
@@ -119,6 +128,20 @@ class StaffTwoFactorMiddleware:
             )
             return redirect("mfa_activate_totp")
         return self.get_response(request)
+
+    @staticmethod
+    def _is_reader_managing_mfa(request: HttpRequest) -> bool:
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or user.is_staff:
+            return False
+        if not request.path.startswith(reverse("mfa_index")):
+            return False
+        # The second step of a login is not management, and must stay open to anyone mid-login.
+        if request.path in {reverse("mfa_authenticate"), reverse("mfa_reauthenticate")}:
+            return False
+        from allauth.mfa.models import Authenticator
+
+        return not Authenticator.objects.filter(user=user).exists()
 
     @staticmethod
     def _must_set_up(request: HttpRequest) -> bool:

@@ -59,9 +59,7 @@ def unverified(db):
 def banned(db):
     """A subscriber the editors banned from commenting."""
     user = SubscriptionFactory().user
-    Commenter.objects.create(
-        user=user, is_banned=True, ban_reason="Spam", banned_at=timezone.now()
-    )
+    Commenter.objects.create(user=user, is_banned=True, ban_reason="Spam", banned_at=timezone.now())
     return user
 
 
