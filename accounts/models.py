@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower, Now
@@ -164,10 +166,23 @@ class Subscription(models.Model):
     def __str__(self):
         return f"{self.user.email} ({self.get_status_display()})"
 
+    # How long the "Unsubscribed by mistake?" button on the unsubscribe page works. The link in
+    # an email never expires and may have been forwarded, so it may stop mail at any time but
+    # start it again only right after it stopped it; later, subscribing again takes a code.
+    RESUBSCRIBE_WINDOW = timedelta(days=7)
+
     @property
     def is_active(self) -> bool:
         """Return True if this reader receives the newsletter."""
         return self.status == self.Status.ACTIVE
+
+    def can_resubscribe_by_link(self) -> bool:
+        """Return True if the unsubscribe link may still undo this unsubscribe."""
+        return (
+            self.status == self.Status.UNSUBSCRIBED
+            and self.unsubscribed_at is not None
+            and timezone.now() - self.unsubscribed_at <= self.RESUBSCRIBE_WINDOW
+        )
 
 
 class NewsletterSend(models.Model):

@@ -165,11 +165,13 @@ def unsubscribe_reader(*, user: User, reason: str) -> Subscription | None:
 def resubscribe_reader(*, user: User) -> Subscription | None:
     """Undo an unsubscribe from the link in one of our emails; return the subscription.
 
-    The link was mailed to this address, so following it is proof enough. Bounced and complained
-    addresses are not reactivated here: the reader subscribes again with a code instead.
+    The link was mailed to this address, so following it is proof enough, but only for a few
+    days after the unsubscribe (Subscription.RESUBSCRIBE_WINDOW): the link never expires and
+    emails get forwarded. Later, and for bounced and complained addresses, the reader subscribes
+    again with a code instead.
     """
     subscription = Subscription.objects.select_for_update().filter(user=user).first()
-    if subscription is None or subscription.status != Subscription.Status.UNSUBSCRIBED:
+    if subscription is None or not subscription.can_resubscribe_by_link():
         return subscription
     subscription.status = Subscription.Status.ACTIVE
     subscription.confirmed_at = subscription.confirmed_at or timezone.now()

@@ -1,4 +1,5 @@
-"""Who may do what, for every URL the site has, by GET and by POST, for six kinds of visitor.
+"""Who may do what, for every URL the site has, by GET and by POST, for six kinds of visitor;
+and no GET, by anyone, changes anything.
 
 The URL list comes from walking the resolver (tests/security/urlmap.py), and every pattern must
 have an entry in EXPECTED or ADMIN_ACCESS: a URL added without saying who may use it fails
@@ -16,7 +17,9 @@ from dataclasses import dataclass
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from tests.factories import SubscriptionFactory, UserFactory
 from tests.security.conftest import make_staff_editor
@@ -429,6 +432,21 @@ def people(db):
     }
 
 
+# Tables a read may touch: the session (a flash message read, a login in progress) and the
+# cache table (rate limits, cached fragments). Anything else changing on a GET is a bug.
+BOOKKEEPING_TABLES = ("django_session", "ff_cache")
+
+
+def data_writes(queries) -> list[str]:
+    """Return the statements in queries that changed the site's data."""
+    return [
+        query["sql"][:120]
+        for query in queries.captured_queries
+        if query["sql"].lstrip().split(" ", 1)[0].upper() in {"INSERT", "UPDATE", "DELETE"}
+        and not any(f'"{table}"' in query["sql"] for table in BOOKKEEPING_TABLES)
+    ]
+
+
 def outcome_of(response):
     if response.status_code in {HTTPStatus.FOUND, HTTPStatus.MOVED_PERMANENTLY}:
         return response["Location"]
@@ -468,7 +486,11 @@ def test_each_visitor_gets_what_they_should_and_nothing_more(pattern, people, se
         for role in ROLES:
             client = clients[role]
             if method == "GET":
-                response = client.get(path)
+                with CaptureQueriesContext(connection) as queries:
+                    response = client.get(path)
+                writes = data_writes(queries)
+                if writes:
+                    wrong.append(f"GET {path} as {role} changed data: {writes}")
             else:
                 data = POST_DATA.get(pattern.name, lambda world: {})(world)
                 response = client.post(path, data)
