@@ -346,6 +346,8 @@ if SESSION_COOKIE_SECURE:
     # page can then neither set nor overwrite them. Renaming them logs everyone out once.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Flash messages ride in the session rather than a third cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- HTTPS. On by default in production; plain-HTTP setups (`make serve`) turn it off.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
