@@ -40,10 +40,22 @@ class TooManyRequestsMixin:
 
     def form_invalid(self, form):
         response = super().form_invalid(form)
-        codes = {error.code for errors in form.errors.as_data().values() for error in errors}
-        if codes & RATE_LIMIT_ERROR_CODES:
+        if _is_rate_limited(form):
             response.status_code = HTTPStatus.TOO_MANY_REQUESTS
         return response
+
+
+def _is_rate_limited(form) -> bool:
+    from allauth.account.adapter import get_adapter
+
+    # allauth's login form copies the code form's errors as plain messages, so the message is
+    # recognised as well as the code.
+    messages_ = {str(get_adapter().error_messages["too_many_login_attempts"])}
+    for errors in form.errors.as_data().values():
+        for error in errors:
+            if error.code in RATE_LIMIT_ERROR_CODES or any(m in messages_ for m in error):
+                return True
+    return False
 
 
 class RateLimitedLoginView(TooManyRequestsMixin, LoginView):
