@@ -162,7 +162,10 @@ def test_a_request_that_skipped_the_proxies_is_keyed_on_its_own_address(
 
 
 def test_the_proxy_count_comes_from_the_environment():
-    code = "import django; django.setup(); from allauth import app_settings as a; print(a.TRUSTED_PROXY_COUNT)"
+    code = (
+        "import django; django.setup(); "
+        "from allauth import app_settings as a; print(a.TRUSTED_PROXY_COUNT)"
+    )
     result = run_python(code, production_env(DJANGO_TRUSTED_PROXY_COUNT="2"))
     assert result.stdout.strip() == "2", result.stderr
 
