@@ -99,4 +99,3 @@ def test_rate_limits_do_not_tell_addresses_apart(mailoutbox):
     for email in (known, UNKNOWN):
         statuses = [Client().post(url, {"email": email}).status_code for _ in range(4)]
         assert statuses == [HTTPStatus.FOUND] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
-
