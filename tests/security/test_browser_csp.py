@@ -9,8 +9,10 @@ from django.conf import settings
 from django.test import Client
 from playwright.sync_api import expect
 
+from accounts.services import unsubscribe_token
 from comments.models import Comment
 from polls.models import Vote
+from polls.services import vote_url
 from tests.factories import (
     CommentFactory,
     PollFactory,
@@ -144,9 +146,29 @@ def test_reader_pages_and_htmx_interactions_work_under_the_policy(browser, live_
     assert page.url.endswith(post.get_absolute_url())  # htmx: no navigation happened
     watcher.assert_clean("post page with htmx")
 
-    for path in ["/account/", f"/p/{post.slug}/comments/{comment.pk}/"]:
+    for path in [
+        "/account/",
+        f"/p/{post.slug}/comments/{comment.pk}/",
+        f"/comments/{comment.pk}/report/",
+        "/accounts/email/",
+        "/accounts/logout/",
+        f"/unsubscribe/{unsubscribe_token(reader.pk)}/",
+    ]:
         watcher.visit(path)
         watcher.assert_clean(path)
+    watcher.close()
+
+
+def test_email_vote_link_confirms_itself_under_the_policy(browser, live_server, story):
+    """The page an email's vote link opens posts the vote by itself, from our own script."""
+    reader = SubscriptionFactory().user
+    poll = story["poll"]
+    link = vote_url(poll_id=poll.pk, choice_id=poll.choices.last().pk, user_id=reader.pk)
+    watcher = Watcher(browser, live_server)
+    watcher.visit(urlsplit(link).path)
+    expect(watcher.page.locator(f"#poll-{poll.pk}")).to_contain_text("your vote is counted")
+    assert Vote.objects.filter(poll=poll, user=reader).exists()
+    watcher.assert_clean("email vote")
     watcher.close()
 
 
