@@ -46,7 +46,7 @@ def highlight(text: str) -> str:
         elif char not in {HIGHLIGHT_START, HIGHLIGHT_STOP}:
             buffer.append(char)
     out.append(escape("".join(buffer)))
-    return mark_safe("".join(out))  # noqa: S308 (every piece above is escaped)  # nosec B308, B703
+    return mark_safe("".join(out))  # noqa: S308 (every piece above is escaped)  # nosec
 
 
 @register.simple_tag
@@ -139,5 +139,5 @@ def post_json_ld(context, post):
     return format_html(
         '<script type="application/ld+json"{}>{}</script>',
         format_html(' nonce="{}"', nonce) if nonce is not None else "",
-        mark_safe(payload),  # noqa: S308 (JSON with <, > and & escaped above)  # nosec B308, B703
+        mark_safe(payload),  # noqa: S308 (JSON with <, > and & escaped above)  # nosec
     )
