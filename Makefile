@@ -7,7 +7,7 @@ PORT ?= 8000
 # Without DATABASE_URL, wrap commands so the embedded PostgreSQL runs while they do.
 WITH_DB := $(PY) -m futureforward.pgembed run --
 
-.PHONY: install run test lint serve release bench browser migrations-check clean-db
+.PHONY: install run test lint audit serve release bench browser migrations-check clean-db
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,13 @@ test: install browser
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m bandit -c pyproject.toml -r . -q
 	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
+
+# Known vulnerabilities in the installed dependencies. Needs the network (PyPI's or OSV's
+# vulnerability data), so it is a target of its own: lint and test stay offline.
+audit: install
+	$(PY) -m pip_audit --strict --skip-editable --progress-spinner off
 
 migrations-check: install
 	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run

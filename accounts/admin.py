@@ -15,7 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts import sending
-from accounts.forms import NewsletterSendForm, NewsletterTestForm, SubscriberImportForm
+from accounts.forms import AvatarField, NewsletterSendForm, NewsletterTestForm, SubscriberImportForm
 from accounts.models import Delivery, NewsletterSend, Subscription, User
 from accounts.services import (
     ImportFileError,
@@ -35,6 +35,7 @@ class ReaderChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+        field_classes = {"avatar": AvatarField}
 
 
 class SubscriptionInline(admin.StackedInline):

@@ -1,11 +1,32 @@
 from allauth.account.forms import RequestLoginCodeForm
 from allauth.core import ratelimit
 from django import forms
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import NewsletterSend, User, normalize_email
+from posts.forms import CoverImageField
+from posts.images import clean_image
+
+AVATAR_MAX_EDGE = 800
+CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+
+
+class AvatarField(CoverImageField):
+    """The cover's checks (format, bytes, pixels, before decoding), then a clean copy: upright,
+    without metadata such as GPS position, at most AVATAR_MAX_EDGE pixels on a side."""
+
+    def clean(self, data, initial=None):
+        upload = super().clean(data, initial)
+        if not upload or upload is initial or not hasattr(upload, "content_type"):
+            return upload
+        image = clean_image(upload, max_edge=AVATAR_MAX_EDGE)
+        stem = (upload.name or "avatar").rsplit("/", 1)[-1].rsplit(".", 1)[0][:80] or "avatar"
+        return SimpleUploadedFile(
+            f"{stem}.{image.extension}", image.content, content_type=CONTENT_TYPES[image.extension]
+        )
 
 
 class SubscribeForm(RequestLoginCodeForm):

@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models.functions import Lower, Now
@@ -5,10 +7,19 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from posts.images import validate_image_upload
+
 
 def normalize_email(email: str) -> str:
     """Return the canonical form we store: trimmed and lower-cased, so lookups never miss."""
     return (email or "").strip().lower()
+
+
+def validate_new_avatar(value) -> None:
+    """Apply the cover checks (a JPEG, PNG or WebP within the size and pixel caps) to a newly
+    uploaded avatar; one already stored was checked when it arrived."""
+    if value and not getattr(value, "_committed", True):
+        validate_image_upload(value)
 
 
 class ReaderManager(UserManager):
@@ -60,7 +71,13 @@ class User(AbstractUser):
     bio = models.CharField(
         _("short bio"), max_length=280, blank=True, help_text=_("Shown on author pages.")
     )
-    avatar = models.ImageField(_("avatar"), upload_to="avatars/", blank=True)
+    avatar = models.ImageField(
+        _("avatar"),
+        upload_to="avatars/",
+        blank=True,
+        validators=[validate_new_avatar],
+        help_text=_("A JPEG, PNG or WebP picture; stored upright, without its metadata."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -149,10 +166,23 @@ class Subscription(models.Model):
     def __str__(self):
         return f"{self.user.email} ({self.get_status_display()})"
 
+    # How long the "Unsubscribed by mistake?" button on the unsubscribe page works. The link in
+    # an email never expires and may have been forwarded, so it may stop mail at any time but
+    # start it again only right after it stopped it; later, subscribing again takes a code.
+    RESUBSCRIBE_WINDOW = timedelta(days=7)
+
     @property
     def is_active(self) -> bool:
         """Return True if this reader receives the newsletter."""
         return self.status == self.Status.ACTIVE
+
+    def can_resubscribe_by_link(self) -> bool:
+        """Return True if the unsubscribe link may still undo this unsubscribe."""
+        return (
+            self.status == self.Status.UNSUBSCRIBED
+            and self.unsubscribed_at is not None
+            and timezone.now() - self.unsubscribed_at <= self.RESUBSCRIBE_WINDOW
+        )
 
 
 class NewsletterSend(models.Model):

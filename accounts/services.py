@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
@@ -85,11 +86,22 @@ def _welcome_on_commit(user: User) -> None:
 
 @transaction.atomic
 def set_newsletter(*, user: User, receive: bool, source: str = "account") -> Subscription:
-    """Turn the newsletter on or off for a logged-in (so already verified) reader."""
+    """Turn the newsletter on or off for a logged-in reader.
+
+    Turning it on needs a verified address (double opt-in): for a reader who never proved theirs
+    the subscription waits as pending until they do (the email_confirmed signal activates it).
+    """
     subscription, _ = Subscription.objects.select_for_update().get_or_create(
         user=user, defaults={"source": source}
     )
     now = timezone.now()
+    if receive and not user.has_verified_email:
+        if subscription.status == Subscription.Status.UNSUBSCRIBED:
+            subscription.status = Subscription.Status.PENDING
+            subscription.unsubscribed_at = None
+            subscription.status_reason = ""
+            subscription.save()
+        return subscription
     if receive and subscription.status in {
         Subscription.Status.PENDING,
         Subscription.Status.UNSUBSCRIBED,
@@ -153,11 +165,13 @@ def unsubscribe_reader(*, user: User, reason: str) -> Subscription | None:
 def resubscribe_reader(*, user: User) -> Subscription | None:
     """Undo an unsubscribe from the link in one of our emails; return the subscription.
 
-    The link was mailed to this address, so following it is proof enough. Bounced and complained
-    addresses are not reactivated here: the reader subscribes again with a code instead.
+    The link was mailed to this address, so following it is proof enough, but only for a few
+    days after the unsubscribe (Subscription.RESUBSCRIBE_WINDOW): the link never expires and
+    emails get forwarded. Later, and for bounced and complained addresses, the reader subscribes
+    again with a code instead.
     """
     subscription = Subscription.objects.select_for_update().filter(user=user).first()
-    if subscription is None or subscription.status != Subscription.Status.UNSUBSCRIBED:
+    if subscription is None or not subscription.can_resubscribe_by_link():
         return subscription
     subscription.status = Subscription.Status.ACTIVE
     subscription.confirmed_at = subscription.confirmed_at or timezone.now()
@@ -178,11 +192,45 @@ def mark_bounced(*, user_id: int, reason: str, status: str = Subscription.Status
 def delete_account(*, user: User) -> None:
     """Delete the reader and their personal data.
 
-    Their comments stay, shown as from a deleted reader, and their votes stay without a name, so
-    threads keep their shape and poll results do not change: the other apps' foreign keys to the
-    user are SET_NULL for that reason.
+    Gone with the account row: email addresses, subscription, newsletter deliveries, discussion
+    settings, thumbs up, authenticators, the avatar file and every session still logged in as
+    them (on other devices too). Their comments stay, shown as from a deleted reader; their
+    votes, likes and reports stay without a name, so threads keep their shape and counts and
+    poll results do not change: the other apps' foreign keys to the user are SET_NULL for that.
     """
+    user_id = user.pk
+    avatar_name = user.avatar.name if user.avatar else ""
     user.delete()
+    transaction.on_commit(lambda: _purge_after_delete(user_id=user_id, avatar_name=avatar_name))
+
+
+def _purge_after_delete(*, user_id: int, avatar_name: str) -> None:
+    from accounts.tasks import purge_sessions as purge_sessions_task
+
+    if avatar_name:
+        default_storage.delete(avatar_name)
+    purge_sessions_task.enqueue(user_id=user_id)
+
+
+def purge_sessions(*, user_id: int) -> int:
+    """Delete every stored session logged in as user_id; return how many.
+
+    Sessions are not indexed by user, so this reads each live one: fine for the rare account
+    deletion, and it runs as a task so the reader does not wait. The sessions stop working the
+    moment the account is gone anyway (their user no longer exists); this removes what they
+    still hold, such as the email address allauth records for the login.
+    """
+    from django.contrib.sessions.models import Session
+
+    doomed = []
+    sessions = Session.objects.filter(expire_date__gt=timezone.now()).only(
+        "session_key", "session_data"
+    )
+    for session in sessions.iterator(chunk_size=2000):
+        if session.get_decoded().get("_auth_user_id") == str(user_id):
+            doomed.append(session.session_key)
+    Session.objects.filter(session_key__in=doomed).delete()
+    return len(doomed)
 
 
 # --- The subscriber list's CSV import ---

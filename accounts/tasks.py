@@ -45,3 +45,11 @@ def send_welcome_email(user_id: int, attempt: int = 1) -> bool:
             send_welcome_email, delay=sending.backoff(attempt), user_id=user_id, attempt=attempt + 1
         )
         return False
+
+
+@task()
+def purge_sessions(user_id: int) -> int:
+    """Remove the stored sessions of a deleted account."""
+    from accounts.services import purge_sessions
+
+    return purge_sessions(user_id=user_id)

@@ -1,18 +1,25 @@
+import json
+from http import HTTPStatus
+
 from allauth.account.internal import flows
 from allauth.account.internal.stagekit import clear_login
-from allauth.account.views import RequestLoginCodeView
+from allauth.account.views import LoginView, RequestLoginCodeView
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
+from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.forms import DeleteAccountForm, NewsletterForm, ProfileForm, SubscribeForm
 from accounts.models import User
+from accounts.selectors import reader_data
 from accounts.services import (
     delete_account,
     resubscribe_reader,
@@ -22,8 +29,48 @@ from accounts.services import (
     user_id_from_unsubscribe_token,
 )
 
+# Form errors that mean "over a rate limit": ours (subscribe) and allauth's (login, codes).
+RATE_LIMIT_ERROR_CODES = {"rate_limited", "too_many_login_attempts"}
 
-class SubscribeView(RequestLoginCodeView):
+
+class TooManyRequestsMixin:
+    """Answer 429 Too Many Requests, not 200, when a form was refused for going over a rate
+    limit. The page is the same form with the message, so the reader keeps what they typed; the
+    status tells scripts, proxies and monitoring what happened."""
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if _is_rate_limited(form):
+            response.status_code = HTTPStatus.TOO_MANY_REQUESTS
+        return response
+
+
+def _is_rate_limited(form) -> bool:
+    from allauth.account.adapter import get_adapter
+
+    # allauth's login form copies the code form's errors as plain messages, so the message is
+    # recognised as well as the code.
+    messages_ = {str(get_adapter().error_messages["too_many_login_attempts"])}
+    for errors in form.errors.as_data().values():
+        for error in errors:
+            if error.code in RATE_LIMIT_ERROR_CODES or any(m in messages_ for m in error):
+                return True
+    return False
+
+
+class RateLimitedLoginView(TooManyRequestsMixin, LoginView):
+    """allauth's password login (editors), answering 429 once the login limits are reached."""
+
+
+class RateLimitedRequestLoginCodeView(TooManyRequestsMixin, RequestLoginCodeView):
+    """allauth's "email me a code", answering 429 once the code limits are reached."""
+
+
+login = RateLimitedLoginView.as_view()
+request_login_code = RateLimitedRequestLoginCodeView.as_view()
+
+
+class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
     """Subscribe with an email: new readers get an account, everyone gets a one-time code.
 
     The answer is the same for known and unknown addresses, so the form reveals nothing.
@@ -37,7 +84,11 @@ class SubscribeView(RequestLoginCodeView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.method == "POST":
-            set_newsletter(user=request.user, receive=True, source=request.POST.get("source", ""))
+            subscription = set_newsletter(
+                user=request.user, receive=True, source=request.POST.get("source", "")[:100]
+            )
+            if not subscription.is_active and not request.user.has_verified_email:
+                return _confirm_address_first(request)
             messages.success(request, _("You're subscribed. New posts will arrive by email."))
             return redirect(self.get_next_url() or reverse("accounts:account"))
         if request.method == "POST":
@@ -59,6 +110,17 @@ class SubscribeView(RequestLoginCodeView):
 subscribe = SubscribeView.as_view()
 
 
+def _confirm_address_first(request):
+    """A logged-in reader who never proved their address asked for the newsletter: email them a
+    code; the subscription starts once they type it (double opt-in)."""
+    flows.email_verification.send_verification_email_for_user(request, request.user)
+    messages.info(
+        request,
+        _("Confirm your email address to start receiving new posts: we sent you a code."),
+    )
+    return redirect("account_email_verification_sent")
+
+
 @login_required
 def account(request):
     """The reader's own page: name, newsletter, log out, delete."""
@@ -78,7 +140,9 @@ def account(request):
             newsletter_form = NewsletterForm(request.POST)
             if newsletter_form.is_valid():
                 receive = newsletter_form.cleaned_data["receive"]
-                set_newsletter(user=request.user, receive=receive)
+                subscription = set_newsletter(user=request.user, receive=receive)
+                if receive and not subscription.is_active and not request.user.has_verified_email:
+                    return _confirm_address_first(request)
                 messages.success(
                     request,
                     _("You will receive new posts by email.")
@@ -96,6 +160,21 @@ def account(request):
             "delete_form": DeleteAccountForm(),
         },
     )
+
+
+@require_safe
+@never_cache
+@login_required
+def data_export(request):
+    """Download everything we store about the logged-in reader, as a JSON file."""
+    data = reader_data(user=request.user)
+    response = HttpResponse(
+        json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    filename = f"futureforward-data-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 @require_POST

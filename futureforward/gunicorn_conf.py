@@ -30,7 +30,7 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
 # Heartbeat files on a RAM disk: a slow or full disk must not get healthy workers killed.
-_SHM = "/dev/shm"  # noqa: S108 (a fixed system path, not a temp file we create)
+_SHM = "/dev/shm"  # noqa: S108 (a fixed system path, not a temp file we create)  # nosec
 if Path(_SHM).is_dir():
     worker_tmp_dir = _SHM
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_prose_editor",
+    "csp",
     "accounts",
     "posts",
     "polls",
@@ -88,6 +89,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "futureforward.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "futureforward.security.SecurityHeadersMiddleware",
+    "futureforward.security.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -97,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "futureforward.security.StaffTwoFactorMiddleware",
 ]
 
 ROOT_URLCONF = "futureforward.urls"
@@ -113,7 +117,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.site",
+                "csp.context_processors.nonce",
             ],
+            "libraries": {"ff_csp": "futureforward.csp_tags"},
         },
     },
 ]
@@ -216,6 +222,9 @@ ALLAUTH_TRUSTED_PROXY_COUNT = int(env("DJANGO_TRUSTED_PROXY_COUNT", "0"))
 LOGIN_REDIRECT_URL = "/"
 LOGIN_URL = "account_request_login_code"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Staff without an authenticator app are sent to set one up before /admin/ opens for them
+# (futureforward/security.py). Off by default so a first deploy does not lock editors out.
+REQUIRE_STAFF_MFA = env_bool("DJANGO_REQUIRE_STAFF_MFA", False)
 
 # --- Email: console in development, SMTP when EMAIL_URL or EMAIL_HOST is set. ---
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Future Forward <newsletter@localhost>")
@@ -329,6 +338,16 @@ SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# No script reads the CSRF cookie: pages carry the token (forms, and htmx's header on <body>).
+CSRF_COOKIE_HTTPONLY = True
+if SESSION_COOKIE_SECURE:
+    # The __Host- prefix makes browsers refuse these cookies unless they are Secure, for the whole
+    # site (Path=/) and bound to this exact host (no Domain): a sibling subdomain or a plain-HTTP
+    # page can then neither set nor overwrite them. Renaming them logs everyone out once.
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Flash messages ride in the session rather than a third cookie of their own.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- HTTPS. On by default in production; plain-HTTP setups (`make serve`) turn it off.
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
@@ -344,6 +363,80 @@ if env("DJANGO_SECURE_PROXY_SSL_HEADER"):
         "HTTP_" + env("DJANGO_SECURE_PROXY_SSL_HEADER").strip().upper().replace("-", "_"),
         "https",
     )
+
+# --- Security headers. X-Content-Type-Options: nosniff, X-Frame-Options: DENY and
+# Cross-Origin-Opener-Policy: same-origin are Django's defaults; the rest is set here.
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+# Other sites learn nothing about what a reader was reading.
+SECURE_REFERRER_POLICY = "same-origin"
+# Browser features no page here uses, switched off for the page and anything it embeds
+# (futureforward/security.py sends it).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "interest-cohort",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
+# Content-Security-Policy (django-csp): scripts only from this site, or inline with the per-response
+# nonce (JSON-LD data, the admin editor's import map); no inline handlers, no eval, no styles from
+# attributes, nothing framed, no plugins, forms post only here.
+from csp.constants import NONCE, NONE, SELF  # noqa: E402
+
+
+def _media_origins() -> list[str]:
+    """Where uploads are served from when they are not on this site: the bucket's address."""
+    origins = env_list("DJANGO_CSP_MEDIA_ORIGINS")
+    if env("AWS_S3_CUSTOM_DOMAIN"):
+        origins.append(f"https://{env('AWS_S3_CUSTOM_DOMAIN')}")
+    elif env("AWS_S3_ENDPOINT_URL"):
+        endpoint = urlsplit(env("AWS_S3_ENDPOINT_URL"))
+        origins.append(f"{endpoint.scheme}://{endpoint.netloc}")
+        # Virtual-hosted addressing puts the bucket in front of the endpoint's host.
+        origins.append(f"{endpoint.scheme}://*.{endpoint.netloc}")
+    elif env("AWS_STORAGE_BUCKET_NAME"):
+        bucket = env("AWS_STORAGE_BUCKET_NAME")
+        origins.append(f"https://{bucket}.s3.amazonaws.com")
+        if env("AWS_S3_REGION_NAME"):
+            origins.append(f"https://{bucket}.s3.{env('AWS_S3_REGION_NAME')}.amazonaws.com")
+    return origins
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_media_origins()],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "media-src": [SELF],
+        "object-src": [NONE],
+        "frame-src": [NONE],
+        "worker-src": [SELF],
+        "manifest-src": [SELF],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "upgrade-insecure-requests": SECURE_SSL_REDIRECT,
+    },
+}
 
 # Logs go to stdout: one JSON object per line when DEBUG is off (DJANGO_LOG_FORMAT overrides),
 # readable text in development. See futureforward/logs.py.

@@ -3,6 +3,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.urls import allauth_overrides
+
 admin.site.site_header = "Future Forward editors"
 admin.site.site_title = "Future Forward admin"
 # Editors sign in through allauth's login (rate limits, MFA), not the bare admin form.
@@ -10,6 +12,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("accounts/", include(allauth_overrides)),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
     path("", include("posts.urls")),

@@ -1,5 +1,6 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
+from django.views.decorators.http import require_safe
 
 from posts import views
 from posts.feeds import AtomPostsFeed, LatestPostsFeed
@@ -15,11 +16,15 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("p/<slug:slug>/", views.detail, name="detail"),
     path("p/<slug:slug>/thumbs-up/", views.thumbs_up, name="thumbs-up"),
-    path("feed/", views.cacheable_when_anonymous(LatestPostsFeed()), name="feed-rss"),
-    path("feed/atom/", views.cacheable_when_anonymous(AtomPostsFeed()), name="feed-atom"),
+    path("feed/", views.cacheable_when_anonymous(require_safe(LatestPostsFeed())), name="feed-rss"),
+    path(
+        "feed/atom/",
+        views.cacheable_when_anonymous(require_safe(AtomPostsFeed())),
+        name="feed-atom",
+    ),
     path(
         "sitemap.xml",
-        views.cacheable_when_anonymous(sitemap),
+        views.cacheable_when_anonymous(require_safe(sitemap)),
         {"sitemaps": SITEMAPS},
         name="sitemap",
     ),

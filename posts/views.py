@@ -29,8 +29,9 @@ from posts.services import set_thumbs_up
 HOME_LATEST = 9
 PER_PAGE = 12
 SEARCH_PER_PAGE = 10
-# A masked CSRF token: different on every render, so it must not change the page's ETag.
-_CSRF_TOKEN = re.compile(rb"[A-Za-z0-9]{64}")
+# A masked CSRF token and a CSP nonce: different on every render, so they must not change the
+# page's ETag. (A 304 goes out without a CSP header: futureforward/security.py.)
+_CSRF_TOKEN = re.compile(rb'[A-Za-z0-9]{64}|nonce="[^"]*"')
 
 
 def cacheable_when_anonymous(view):

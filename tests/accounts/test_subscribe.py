@@ -118,7 +118,7 @@ def test_subscribe_is_rate_limited_per_address(client, mailoutbox):
     for _ in range(3):
         subscribe(client, "ada@example.com")
     response = subscribe(client, "ada@example.com")
-    assert response.status_code == HTTPStatus.OK
+    assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert "Too many attempts" in response.content.decode()
     assert len(mailoutbox) == 3
 
