@@ -22,6 +22,7 @@ from tests.factories import (
     PostFactory,
     SubscriptionFactory,
     ThumbsUpFactory,
+    UserFactory,
     VoteFactory,
 )
 from tests.posts.pictures import jpeg_bytes
@@ -179,3 +180,22 @@ def test_a_deleted_readers_address_can_subscribe_afresh(client, life, mailoutbox
     assert response.status_code == HTTPStatus.FOUND
     new = User.objects.get(email="ada@example.com")
     assert new.pk != reader.pk and new.subscription.status == Subscription.Status.PENDING
+
+
+@pytest.mark.parametrize("how", ["subscribe page", "account page"])
+def test_no_newsletter_without_a_proven_address(how, mailoutbox):
+    """Double opt-in holds for a logged-in reader who never proved their address too: the
+    subscription waits until they type the code we email them."""
+    reader = UserFactory(verified=False)
+    client = Client()
+    client.force_login(reader)
+    if how == "subscribe page":
+        response = client.post("/subscribe/", {"source": "footer"})
+    else:
+        response = client.post("/account/", {"newsletter": "1", "receive": "on"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"] == reverse("account_email_verification_sent")
+    assert Subscription.objects.get(user=reader).status == Subscription.Status.PENDING
+    assert [m.to for m in mailoutbox] == [[reader.email]]
+    client.post(reverse("account_email_verification_sent"), {"code": code_from_mail(mailoutbox[0])})
+    assert Subscription.objects.get(user=reader).status == Subscription.Status.ACTIVE
