@@ -3,6 +3,8 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from futureforward import bench
+
 admin.site.site_header = "Future Forward editors"
 admin.site.site_title = "Future Forward admin"
 # Editors sign in through allauth's login (rate limits, MFA), not the bare admin form.
@@ -15,6 +17,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("polls/", include("polls.urls")),
     path("", include("comments.urls")),
+    *bench.ceiling_urls(),  # only when FF_BENCH_CEILING is set
 ]
 
 if settings.DEBUG:

@@ -1,6 +1,4 @@
-import hashlib
-import re
-from functools import wraps
+from functools import partial, wraps
 from http import HTTPStatus
 
 from allauth.core import ratelimit
@@ -22,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
+from posts import pagecache
 from posts.forms import ThumbsUpForm, clean_search_query
 from posts.models import Post, Tag, card_prefetches
 from posts.services import set_thumbs_up
@@ -29,11 +28,9 @@ from posts.services import set_thumbs_up
 HOME_LATEST = 9
 PER_PAGE = 12
 SEARCH_PER_PAGE = 10
-# A masked CSRF token: different on every render, so it must not change the page's ETag.
-_CSRF_TOKEN = re.compile(rb"[A-Za-z0-9]{64}")
 
 
-def cacheable_when_anonymous(view):
+def cacheable_when_anonymous(view=None, *, versions=None, params=()):
     """Send an ETag for anonymous GETs and answer 304 when the browser's copy is current.
 
     The tag is a hash of the page as rendered, so anything on it (a new comment, a poll
@@ -41,10 +38,27 @@ def cacheable_when_anonymous(view):
     mask is left out, and the browser's CSRF secret is put in, so a kept copy always carries
     a token that still works. Pages for logged-in readers are never stored: they show the
     reader's own state.
+
+    With `versions` (a function of the view's arguments returning the PageVersion numbers
+    the page shows), the rendered page is also kept server-side for the next anonymous
+    readers of the same URL, and is out of date the moment a vote, comment or thumbs up
+    commits (posts/pagecache.py). `params` names the query parameters the page reads; a
+    request with any other (campaign tags aside) is rendered and not kept.
     """
+    if view is None:
+        return partial(cacheable_when_anonymous, versions=versions, params=params)
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        key = None
+        if versions is not None and pagecache.storable(request, params=params):
+            # Versions first, rendering second: a page is never older than its key.
+            numbers = versions(*args, **kwargs)
+            key = pagecache.cache_key(request, name=view.__name__, numbers=numbers)
+            entry = pagecache.get(key)
+            if entry is not None:
+                response = pagecache.respond(request, entry)
+                return _revalidated(request, response, entry.digest)
         response = view(request, *args, **kwargs)
         if request.method not in {"GET", "HEAD"} or response.status_code != HTTPStatus.OK:
             return response
@@ -55,14 +69,20 @@ def cacheable_when_anonymous(view):
             return response
         if hasattr(response, "render") and not response.is_rendered:
             response.render()  # a TemplateResponse, e.g. the sitemap's
-        digest = hashlib.blake2b(_CSRF_TOKEN.sub(b"", response.content), digest_size=16)
-        digest.update(request.META.get("CSRF_COOKIE", "").encode())
-        etag = f'"{digest.hexdigest()}"'
-        response.headers["ETag"] = etag
-        patch_cache_control(response, private=True, no_cache=True)
-        return get_conditional_response(request, etag=etag, response=response)
+        digest = pagecache.content_digest(response.content)
+        if key is not None:
+            pagecache.store(key, request, response, digest)
+        return _revalidated(request, response, digest)
 
     return wrapped
+
+
+def _revalidated(request, response, digest):
+    """Tag response for the browser's cache; a 304 instead when its copy is current."""
+    etag = pagecache.etag(digest, request)
+    response.headers["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    return get_conditional_response(request, etag=etag, response=response)
 
 
 def _page(request, queryset, per_page=PER_PAGE):
@@ -75,7 +95,7 @@ def _page(request, queryset, per_page=PER_PAGE):
 
 
 @require_safe
-@cacheable_when_anonymous
+@cacheable_when_anonymous(versions=lambda: pagecache.versions())
 def home(request):
     """The lead story (the newest featured post, else the newest post) and the latest posts."""
     featured = Post.objects.featured().without_bodies().first()
@@ -145,7 +165,10 @@ def search(request):
 
 
 @require_safe
-@cacheable_when_anonymous
+@cacheable_when_anonymous(
+    versions=lambda slug: pagecache.versions(post_slug=slug),
+    params=("comments_sort", "comments_page"),
+)
 def detail(request, slug):
     """One post. Staff may preview drafts and scheduled posts at the real URL."""
     post = get_object_or_404(Post.objects.for_page(request.user), slug=slug)
