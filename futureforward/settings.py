@@ -134,7 +134,8 @@ if env("REDIS_URL"):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Django's database cache, writing in one statement (futureforward/cache.py).
+            "BACKEND": "futureforward.cache.PostgresCache",
             "LOCATION": "ff_cache",
         }
     }

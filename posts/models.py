@@ -108,6 +108,10 @@ class PostQuerySet(models.QuerySet):
         from accounts.models import Subscription
 
         queryset = self.visible_to(user).for_cards().with_thumbs_up(user)
+        stands_for = getattr(user, "stand_in_subscriber", None)
+        if stands_for is not None:
+            # The page cache's stand-in for a kind of reader (posts/pagecache.py).
+            return queryset.annotate(viewer_is_subscriber=Value(stands_for))
         if user.is_authenticated:
             active = Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE)
             return queryset.annotate(viewer_is_subscriber=Exists(active))

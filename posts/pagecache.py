@@ -144,11 +144,12 @@ class Entry:
     digest: str
 
 
-def storable(request, *, params: tuple[str, ...] = ()) -> bool:
+def storable(request, *, params: tuple[str, ...] = (), logged_in: bool = False) -> bool:
     """Return True if request may be served from the cache (and its page stored).
 
-    Only GET and HEAD from anonymous readers with nothing pending for them (a flash message),
-    with no query parameters other than `params` (which the key includes) and campaign tags.
+    Only GET and HEAD from anonymous readers (or, with logged_in, logged-in ones) with nothing
+    pending for them (a flash message), with no query parameters other than `params` (which
+    the key includes) and campaign tags.
     """
     if lifetime() <= 0 or request.method not in {"GET", "HEAD"}:
         return False
@@ -158,7 +159,7 @@ def storable(request, *, params: tuple[str, ...] = ()) -> bool:
         return False
     if request.COOKIES.get(CookieStorage.cookie_name):
         return False
-    if request.user.is_authenticated:
+    if request.user.is_authenticated != logged_in:
         return False
     session = getattr(request, "session", None)
     return not (session is not None and session.session_key and "_messages" in session)
@@ -174,7 +175,7 @@ def get(key: str) -> Entry | None:
     return caches[CACHE_ALIAS].get(key)
 
 
-def _strip_csrf(content: bytes, request) -> bytes:
+def strip_csrf(content: bytes, request) -> bytes:
     """Return content with every CSRF token rendered for this request made a placeholder."""
     from django.middleware.csrf import _unmask_cipher_token
 
@@ -189,16 +190,23 @@ def _strip_csrf(content: bytes, request) -> bytes:
     return CSRF_TOKEN_RE.sub(swap, content)
 
 
-def store(key: str, request, response: HttpResponse, digest: str) -> None:
-    """Keep response for the next anonymous readers of the same URL."""
+def seconds_to_keep(request) -> int:
+    """How long the page rendered for request may be served: the lifetime, or less when
+    something on it changes by itself sooner (a poll closing)."""
     seconds = lifetime()
     changes = getattr(request, "_page_changes_at", None)
     if changes is not None:
         seconds = min(seconds, int((changes - timezone.now()).total_seconds()))
+    return seconds
+
+
+def store(key: str, request, response: HttpResponse, digest: str) -> None:
+    """Keep response for the next anonymous readers of the same URL."""
+    seconds = seconds_to_keep(request)
     if seconds <= 0:
         return
     entry = Entry(
-        content=_strip_csrf(response.content, request),
+        content=strip_csrf(response.content, request),
         content_type=response["Content-Type"],
         digest=digest,
     )

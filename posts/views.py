@@ -20,7 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
-from posts import pagecache
+from posts import pagecache, readerpages
 from posts.forms import ThumbsUpForm, clean_search_query
 from posts.models import Post, Tag, card_prefetches
 from posts.services import set_thumbs_up
@@ -75,6 +75,40 @@ def cacheable_when_anonymous(view=None, *, versions=None, params=()):
         return _revalidated(request, response, digest)
 
     return wrapped
+
+
+def cached_for_readers(*, params=()):
+    """For logged-in readers of a post page: render the page once per version for each kind
+    of reader, and only their own parts for each request (posts/readerpages.py). Nothing
+    personal is shared: the stored copy was rendered for a stand-in who is nobody."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, slug):
+            if not pagecache.storable(request, params=params, logged_in=True):
+                return view(request, slug)
+            # The reader and the version numbers first, rendering second.
+            state = readerpages.reader_state(request, post_slug=slug)
+            if state.viewer is None:
+                return view(request, slug)
+            numbers = (*state.numbers, state.viewer.key)
+            key = pagecache.cache_key(request, name="detail-reader", numbers=numbers)
+            entry = pagecache.get(key)
+            if entry is None:
+                response = readerpages.render_for_kind(
+                    request, state.viewer, lambda: view(request, slug)
+                )
+                if response.status_code != HTTPStatus.OK:
+                    return view(request, slug)  # a 404 says so to the reader, not the stand-in
+                seconds = pagecache.seconds_to_keep(request)
+                entry = readerpages.entry_from(request, response, seconds=seconds)
+                readerpages.store(key, entry)
+            filler = readerpages.Filler(request, key=key, entry=entry, state=state, slug=slug)
+            return filler.response()
+
+        return wrapped
+
+    return decorator
 
 
 def _revalidated(request, response, digest):
@@ -169,6 +203,7 @@ def search(request):
     versions=lambda slug: pagecache.versions(post_slug=slug),
     params=("comments_sort", "comments_page"),
 )
+@cached_for_readers(params=("comments_sort", "comments_page"))
 def detail(request, slug):
     """One post. Staff may preview drafts and scheduled posts at the real URL."""
     post = get_object_or_404(Post.objects.for_page(request.user), slug=slug)
