@@ -301,6 +301,7 @@ def unlike_comment(*, comment: Comment, user) -> bool:
         Comment.objects.filter(pk=comment.pk, like_count__gt=0).update(
             like_count=F("like_count") - 1
         )
+        pagecache.bump_posts([comment.post_id])  # neither write sends a signal
     return bool(deleted)
 
 

@@ -24,5 +24,6 @@ def connect() -> None:
 
     post_save.connect(comment_changed, sender=Comment, dispatch_uid="pagecache-comment")
     post_delete.connect(comment_changed, sender=Comment, dispatch_uid="pagecache-d-comment")
+    # Saves only: unlike_comment bumps for its deletes, and likes otherwise go with their
+    # comment (a receiver on deletes would make Django load every like to delete it).
     post_save.connect(like_changed, sender=CommentLike, dispatch_uid="pagecache-like")
-    post_delete.connect(like_changed, sender=CommentLike, dispatch_uid="pagecache-d-like")

@@ -25,7 +25,8 @@ def connect() -> None:
 
     post_save.connect(poll_changed, sender=Poll, dispatch_uid="pagecache-poll")
     post_delete.connect(poll_changed, sender=Poll, dispatch_uid="pagecache-d-poll")
-    for model in (Choice, Vote):
-        name = model.__name__
-        post_save.connect(poll_row_changed, sender=model, dispatch_uid=f"pagecache-{name}")
-        post_delete.connect(poll_row_changed, sender=model, dispatch_uid=f"pagecache-d-{name}")
+    post_save.connect(poll_row_changed, sender=Choice, dispatch_uid="pagecache-choice")
+    post_delete.connect(poll_row_changed, sender=Choice, dispatch_uid="pagecache-d-choice")
+    # Saves only: votes go with their choice, poll or post, whose receivers cover it, and a
+    # receiver on vote deletes would make deleting a post load its 20,000 votes one by one.
+    post_save.connect(poll_row_changed, sender=Vote, dispatch_uid="pagecache-vote")

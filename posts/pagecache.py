@@ -35,7 +35,7 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 
-from posts.models import PageVersion, Post
+from posts.models import PageVersion
 
 CACHE_ALIAS = "pages"
 SITE = "site"
@@ -87,18 +87,9 @@ def bump_posts(post_ids) -> None:
 def versions(*, post_slug: str | None = None) -> tuple[int, int, float]:
     """Return the numbers a page's key is made of, in one query: the site's and the post's
     (by slug; 0 when none yet), and the publish time of the newest live post, which moves
-    by itself when a scheduled post's time comes."""
-    table = connection.ops.quote_name(PageVersion._meta.db_table)
-    posts = connection.ops.quote_name(Post._meta.db_table)
+    by itself when a scheduled post's time comes (PL/pgSQL, migration posts 0004)."""
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT (SELECT number FROM {table} WHERE key = %s), "  # noqa: S608 (no input)
-            f"(SELECT v.number FROM {posts} p JOIN {table} v ON v.key = 'post:' || p.id "
-            "WHERE p.slug = %s), "
-            f"(SELECT max(published_at) FROM {posts} "
-            "WHERE status IN (%s, %s) AND published_at <= statement_timestamp())",
-            [SITE, post_slug or "", Post.Status.PUBLISHED, Post.Status.SCHEDULED],
-        )
+        cursor.execute("SELECT * FROM posts_page_versions(%s)", [post_slug or ""])
         site, post, newest = cursor.fetchone()
     return site or 0, post or 0, newest.timestamp() if newest else 0.0
 

@@ -32,7 +32,7 @@ from django.template import Context
 from django.template.loader import render_to_string
 
 from posts import pagecache
-from posts.models import PageVersion, Post, ThumbsUp
+from posts.models import Post
 
 SLOT_RE = re.compile(rb"<!--ff-slot:([a-z_-]+):([^>]*?)-->(.*?)<!--/ff-slot:\1:\2-->", re.S)
 
@@ -76,64 +76,9 @@ class ReaderEntry:
 
 def reader_state(request, *, post_slug: str) -> ReaderState:
     """Everything a logged-in reader's page needs to know about them, in one query."""
-    from allauth.account.models import EmailAddress
-
-    from accounts.models import Subscription
-    from comments.models import Comment, Commenter, CommentLike
-    from polls.models import Poll, Vote
-
-    qn = connection.ops.quote_name
-    t = {
-        model.__name__: qn(model._meta.db_table)
-        for model in (
-            EmailAddress,
-            Subscription,
-            Commenter,
-            Comment,
-            CommentLike,
-            Post,
-            PageVersion,
-            ThumbsUp,
-            Poll,
-            Vote,
-        )
-    }
-    sql = f"""
-        WITH p AS (SELECT id FROM {t["Post"]} WHERE slug = %(slug)s),
-             c AS (SELECT is_banned, notify_replies FROM {t["Commenter"]} WHERE user_id = %(me)s)
-        SELECT
-            EXISTS(SELECT 1 FROM {t["EmailAddress"]} WHERE user_id = %(me)s AND verified),
-            EXISTS(SELECT 1 FROM {t["Subscription"]}
-                   WHERE user_id = %(me)s AND status = %(active)s),
-            coalesce((SELECT is_banned FROM c), false),
-            coalesce((SELECT notify_replies FROM c), false),
-            EXISTS(SELECT 1 FROM {t["Comment"]} x, p WHERE x.post_id = p.id AND x.author_id = %(me)s
-                   AND x.status = ANY(%(waiting)s) AND x.deleted_at IS NULL),
-            (SELECT number FROM {t["PageVersion"]} WHERE key = %(site)s),
-            (SELECT v.number FROM p JOIN {t["PageVersion"]} v ON v.key = 'post:' || p.id),
-            (SELECT max(published_at) FROM {t["Post"]}
-             WHERE status = ANY(%(live)s) AND published_at <= statement_timestamp()),
-            EXISTS(SELECT 1 FROM {t["ThumbsUp"]} x, p WHERE x.post_id = p.id
-                   AND x.user_id = %(me)s),
-            ARRAY(SELECT v.poll_id::text || ':' || v.choice_id::text FROM {t["Vote"]} v
-                  JOIN {t["Poll"]} q ON q.id = v.poll_id, p
-                  WHERE q.post_id = p.id AND v.user_id = %(me)s),
-            ARRAY(SELECT l.comment_id FROM {t["CommentLike"]} l
-                  JOIN {t["Comment"]} x ON x.id = l.comment_id, p
-                  WHERE x.post_id = p.id AND l.user_id = %(me)s)
-    """  # noqa: S608 (table names from _meta; every value is a parameter)
     with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "slug": post_slug,
-                "me": request.user.pk,
-                "active": Subscription.Status.ACTIVE,
-                "waiting": [Comment.Status.HELD, Comment.Status.HIDDEN],
-                "site": pagecache.SITE,
-                "live": [Post.Status.PUBLISHED, Post.Status.SCHEDULED],
-            },
-        )
+        # PL/pgSQL (migration posts 0004), so PostgreSQL plans it once per connection.
+        cursor.execute("SELECT * FROM posts_reader_state(%s, %s)", [post_slug, request.user.pk])
         row = cursor.fetchone()
     verified, subscriber, banned, notify, waiting, site, post, newest, thumbs, votes, likes = row
     # The answer User.has_verified_email would query for; templates ask it again and again.
@@ -228,7 +173,7 @@ class Filler:
         self._post = None
         user = request.user
         self.own = {pk for pk, author in entry.comment_authors.items() if author == user.pk}
-        self.liked = state.likes & entry.comment_authors.keys()
+        self.liked = {pk for pk in state.likes if pk in entry.comment_authors}
         self._articles = None
 
     @property

@@ -42,7 +42,7 @@ def set_thumbs_up(*, post: Post, user: User, given: bool) -> bool:
     """
     if given:
         ThumbsUp.objects.bulk_create([ThumbsUp(post=post, user=user)], ignore_conflicts=True)
-        pagecache.bump_posts([post.pk])  # bulk_create sends no signal; delete() below does
     else:
         ThumbsUp.objects.filter(post=post, user=user).delete()
+    pagecache.bump_posts([post.pk])  # neither write sends a signal
     return given

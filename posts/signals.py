@@ -38,5 +38,6 @@ def connect() -> None:
         m2m_changed.connect(site_changed, sender=through, dispatch_uid=f"pagecache-{through}")
     post_save.connect(user_saved, sender=User, dispatch_uid="pagecache-user")
     post_delete.connect(site_changed, sender=User, dispatch_uid="pagecache-d-user")
+    # Saves only: a receiver on deletes would stop Django deleting these rows in bulk (it
+    # would load every row of a big post to call it); set_thumbs_up bumps for its deletes.
     post_save.connect(post_row_changed, sender=ThumbsUp, dispatch_uid="pagecache-thumbsup")
-    post_delete.connect(post_row_changed, sender=ThumbsUp, dispatch_uid="pagecache-d-thumbsup")

@@ -4,15 +4,17 @@
    one (`manage.py seed_bench --reset`, timed) and measures again: the counts must not grow.
 2. Starts the site the production way (gunicorn, DEBUG off, one worker per core) on loopback
    against the same PostgreSQL, in a database of its own, and drives each page with wrk at
-   fixed connections for a fixed time, after a short warm-up: the ceiling (a do-nothing page of
-   the same size through the same middleware), home, the post page anonymous and logged in, a
-   comments "show more" page, a vote from many distinct readers, a thumbs up.
+   fixed connections for a fixed time, after a short warm-up: home, the post page anonymous and
+   logged in, a comments "show more" page, a vote from many distinct readers, a thumbs up. Each
+   beside its ceiling: a do-nothing page of the same size through the same middleware
+   (futureforward/bench.py), measured just before and just after it.
 3. Measures the SMTP sink's ceiling (one pre-rendered message over one smtplib connection) and,
    once the newsletter is merged, the real send to 100,000 subscribers into the same sink.
 
 Prints a table, writes bench-results.json, and stops everything it started, whatever happens.
-Every figure is a ratio to its ceiling measured in the same run, because absolute numbers
-depend on the machine. FF_BENCH_SECONDS and FF_BENCH_CONNECTIONS change the wrk runs.
+Every figure is a ratio to its ceiling measured in the same run, because absolute numbers depend
+on the machine and on whatever else runs on it.
+FF_BENCH_SECONDS and FF_BENCH_CONNECTIONS change the wrk runs.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import json
 import os
 import platform
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from tests.bench import harness
@@ -55,12 +58,19 @@ class Row:
     key: str
     label: str
     result: harness.WrkResult | None = None
+    size: int = 0  # bytes of the response
+    ceiling_rps: float = 0.0  # the same-size ceiling, measured right before and after
     target_ratio: float | None = None
     target_p99_ms: float | None = None
     queries_small: str = ""
     queries_big: str = ""
     note: str = ""
-    extra: dict = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if self.result is None or not self.ceiling_rps:
+            return None
+        return self.result.requests_per_second / self.ceiling_rps
 
 
 def manage(env: dict, *args: str, quiet: bool = False) -> float:
@@ -293,34 +303,33 @@ def machine() -> dict:
     }
 
 
-def verdict(row: Row, ceiling: float) -> str:
-    if row.result is None or row.target_ratio is None:
+def verdict(row: Row) -> str:
+    if row.ratio is None or row.target_ratio is None:
         return ""
-    ratio = row.result.requests_per_second / ceiling if ceiling else 0
-    ok = ratio >= row.target_ratio
+    ok = row.ratio >= row.target_ratio
     text = f">={row.target_ratio:.2f}x"
     if row.target_p99_ms is not None:
         ok = ok and row.result.p99_ms < row.target_p99_ms
-        text += f", p99<{row.target_p99_ms:.0f}"
+        text += f", p99<{row.target_p99_ms:.0f}ms"
     return f"{text} {'met' if ok else 'MISSED'}"
 
 
-def table(rows: list[Row], ceiling: float) -> str:
+def table(rows: list[Row]) -> str:
     header = (
-        f"{'scenario':<34} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'x ceil':>7} "
-        f"{'non-2xx':>8} {'q small':>8} {'q big':>8}  target"
+        f"{'scenario':<34} {'KB':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ceiling':>8} "
+        f"{'x ceil':>6} {'non-2xx':>7} {'q small':>8} {'q big':>6}  target"
     )
-    lines = [header, "-" * len(header)]
+    lines = [header, "-" * (len(header) + 26)]
     for row in rows:
         if row.result is None:
             lines.append(f"{row.label:<34} {row.note}")
             continue
         r = row.result
-        ratio = r.requests_per_second / ceiling if ceiling else 0
         lines.append(
-            f"{row.label:<34} {r.requests_per_second:>8.1f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
-            f"{ratio:>6.2f}x {r.non_2xx + r.errors:>8} {row.queries_small:>8} "
-            f"{row.queries_big:>8}  {verdict(row, ceiling)}"
+            f"{row.label:<34} {row.size / 1024:>4.0f} {r.requests_per_second:>7.1f} "
+            f"{r.p50_ms:>7.1f} {r.p99_ms:>7.1f} {row.ceiling_rps:>8.1f} {row.ratio or 0:>5.2f}x "
+            f"{r.non_2xx + r.errors:>7} {row.queries_small:>8} {row.queries_big:>6}  "
+            f"{verdict(row)}"
         )
     return "\n".join(lines)
 
@@ -390,7 +399,6 @@ def main() -> int:
     big = query_counts(FULL)
 
     rows = [
-        Row("ceiling", "ceiling (same size, no DB)", target_ratio=None),
         Row("home", "home, anonymous", target_ratio=0.5),
         Row("post_anonymous", "post page, anonymous", target_ratio=0.5),
         Row(
@@ -424,11 +432,10 @@ def main() -> int:
         thumbers = make_sessions(THUMBERS)
         sessions = readers + voters + thumbers
         post_path = f"/p/{BIG_SLUG}/"
+        wrk = {"connections": CONNECTIONS, "threads": THREADS}
         with harness.gunicorn(env, workers=WORKERS, log=workdir / "gunicorn.log") as server:
             base = server.base
-            _status, page_size = probe(base + post_path)
             plans = {
-                "ceiling": {"path": f"/bench/ceiling/?bytes={page_size}"},
                 "home": {"path": "/"},
                 "post_anonymous": {"path": post_path},
                 "post_logged_in": {
@@ -472,23 +479,29 @@ def main() -> int:
                     },
                 },
             }
+            # The ceiling for each scenario is the do-nothing page of the size that scenario
+            # answers with, measured just before and just after it: other programs on the
+            # machine change its speed from minute to minute.
             for row in rows:
                 plan = plans[row.key]
                 url = base + plan["path"]
-                status, _size = probe(url, **plan.get("probe", {}))
+                status, size = probe(url, **plan.get("probe", {}))
                 if status >= 400:
                     row.note = f"probe answered {status}; see above"
-                options = {
-                    "connections": CONNECTIONS,
-                    "threads": THREADS,
-                    "lua": plan.get("lua"),
-                    "headers": plan.get("headers"),
-                }
+                row.size = size
+                ceiling_url = f"{base}/bench/ceiling/?bytes={max(size, 256)}"
+                options = {**wrk, "lua": plan.get("lua"), "headers": plan.get("headers")}
+                before = harness.run_wrk(ceiling_url, seconds=SECONDS / 2, **wrk)
                 harness.run_wrk(url, seconds=WARM_UP_SECONDS, **options)
                 row.result = harness.run_wrk(url, seconds=SECONDS, **options)
+                after = harness.run_wrk(ceiling_url, seconds=SECONDS / 2, **wrk)
+                row.ceiling_rps = statistics.mean(
+                    [before.requests_per_second, after.requests_per_second]
+                )
                 print(
-                    f"  {row.label:<34} {row.result.requests_per_second:8.1f} req/s  "
-                    f"p99 {row.result.p99_ms:6.1f} ms"
+                    f"  {row.label:<34} {row.result.requests_per_second:8.1f} req/s "
+                    f"p99 {row.result.p99_ms:6.1f} ms  {row.ratio:.2f}x its ceiling "
+                    f"({row.ceiling_rps:.0f} req/s at {size / 1024:.0f} KB)"
                 )
             worker_rss = [harness.peak_rss_mb(pid) for pid in server.worker_pids()]
 
@@ -502,7 +515,6 @@ def main() -> int:
         if sessions:
             delete_sessions(sessions)
 
-    ceiling = rows[0].result.requests_per_second if rows[0].result else 0.0
     rows.append(
         Row(
             "smtp_ceiling",
@@ -530,7 +542,7 @@ def main() -> int:
 
     print()
     print(f"seed_bench, full data set: {seed_seconds:.1f} s (command wall time, reset included)")
-    print(table(rows, ceiling))
+    print(table(rows))
     print(
         "q small / q big: SQL queries per request at the small and the full data set; "
         "anonymous pages show rendered/served from the page cache."
@@ -553,17 +565,14 @@ def main() -> int:
                     "data_set": FULL,
                 },
                 "seed_seconds": round(seed_seconds, 2),
-                "ceiling_requests_per_second": ceiling,
                 "scenarios": {
                     row.key: {
                         "label": row.label,
                         **(row.result.as_dict() if row.result else {}),
-                        "ratio_to_ceiling": (
-                            row.result.requests_per_second / ceiling
-                            if row.result and ceiling
-                            else None
-                        ),
-                        "target": verdict(row, ceiling) or None,
+                        "bytes": row.size or None,
+                        "ceiling_requests_per_second": row.ceiling_rps or None,
+                        "ratio_to_ceiling": row.ratio,
+                        "target": verdict(row) or None,
                         "queries_small": row.queries_small or None,
                         "queries_big": row.queries_big or None,
                         "note": row.note or None,

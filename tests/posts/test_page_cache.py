@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from comments.models import Comment, Commenter
 from comments.services import set_comments_status
+from polls.models import Vote
 from polls.services import vote_url
 from posts.models import Post
 from tests.factories import (
@@ -27,6 +28,7 @@ from tests.factories import (
     PostFactory,
     SubscriptionFactory,
     ThumbsUpFactory,
+    UserFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -239,3 +241,41 @@ def test_thumbs_up_from_a_factory_counts_too(post, django_assert_num_queries):
     stored_then_served_from_memory(post.get_absolute_url(), django_assert_num_queries)
     ThumbsUpFactory(post=post)
     assert "1</span> reader gave" in fresh(post.get_absolute_url())
+
+
+def test_show_more_comments_is_stored_and_fresh_after_a_comment(
+    post, voter, django_assert_num_queries
+):
+    author = EditorFactory()
+    Comment.objects.bulk_create(
+        Comment(post=post, author=author, body=f"Early comment {n}.") for n in range(25)
+    )
+    url = reverse("comments:list", kwargs={"slug": post.slug}) + "?sort=oldest&page=2"
+    assert Client().get(url, **HTMX).status_code == HTTPStatus.OK
+    with django_assert_num_queries(1):
+        assert "Early comment" in Client().get(url, **HTMX).content.decode()
+    voter.post(
+        reverse("comments:create", kwargs={"slug": post.slug}), {"body": "Late to this."}, **HTMX
+    )
+    assert "Late to this." in Client().get(url, **HTMX).content.decode()
+
+
+def test_an_unlike_shows_to_the_next_anonymous_reader(post, voter, django_assert_num_queries):
+    comment = Comment.objects.create(post=post, author=EditorFactory(), body="Liked, then not.")
+    voter.post(reverse("comments:like", args=[comment.pk]), {"action": "like"}, **HTMX)
+    assert "1 like" in stored_then_served_from_memory(
+        post.get_absolute_url(), django_assert_num_queries
+    )
+    voter.post(reverse("comments:like", args=[comment.pk]), {"action": "unlike"}, **HTMX)
+    assert "1 like" not in fresh(post.get_absolute_url())
+
+
+def test_deleting_a_post_does_not_load_its_votes_one_by_one(django_assert_max_num_queries):
+    post = PostFactory()
+    poll = PollFactory(post=post, choices=["A", "B"])
+    first = poll.choices.first()
+    Vote.objects.bulk_create(
+        Vote(poll=poll, choice=first, user=reader) for reader in UserFactory.create_batch(30)
+    )
+    with django_assert_max_num_queries(25):
+        post.delete()
