@@ -64,6 +64,14 @@ def _decorate(comments: list[Comment], *, user, liked: set[int], post=None) -> N
         comment.continue_thread = False
 
 
+def decorate(comments: list[Comment], *, user, liked: set[int], post) -> None:
+    """Give comments what their templates ask of a viewer (may they edit it, did they like it)
+    when they are rendered outside a discussion page (posts/pagecache.py)."""
+    _decorate(comments, user=user, liked=liked, post=post)
+    for comment in comments:
+        comment.level = 0
+
+
 def _liked_ids(user, ids: list[int]) -> set[int]:
     if not user.is_authenticated or not ids:
         return set()

@@ -26,6 +26,7 @@ from comments.models import (
     CommentSettings,
 )
 from comments.text import find_blocked, find_links, normalize
+from posts import pagecache
 
 STOP_SALT = "comments.stop-reply-emails"
 DUPLICATE_WINDOW = timedelta(minutes=2)
@@ -300,6 +301,7 @@ def unlike_comment(*, comment: Comment, user) -> bool:
         Comment.objects.filter(pk=comment.pk, like_count__gt=0).update(
             like_count=F("like_count") - 1
         )
+        pagecache.bump_posts([comment.post_id])  # neither write sends a signal
     return bool(deleted)
 
 
@@ -352,6 +354,7 @@ def approve_comments(*, comments: Iterable[Comment], moderator) -> int:
     Comment.objects.filter(pk__in=[c.pk for c in changed]).update(
         status=Comment.Status.VISIBLE, moderated_at=now, moderated_by=moderator
     )
+    pagecache.bump_posts({c.post_id for c in changed})  # update() sends no signal
     CommentReport.objects.filter(comment_id__in=ids, resolved_at=None).update(
         resolved_at=now, resolved_by=moderator
     )
@@ -377,11 +380,10 @@ def set_comments_status(*, comments: Iterable[Comment], status: str, moderator) 
         return approve_comments(comments=comments, moderator=moderator)
     now = timezone.now()
     ids = [c.pk for c in comments]
-    changed = (
-        Comment.objects.filter(pk__in=ids)
-        .exclude(status=status)
-        .update(status=status, moderated_at=now, moderated_by=moderator)
-    )
+    targets = Comment.objects.filter(pk__in=ids).exclude(status=status)
+    # update() sends no signal: the cached pages of these posts are moved on here.
+    pagecache.bump_posts(set(targets.values_list("post_id", flat=True)))
+    changed = targets.update(status=status, moderated_at=now, moderated_by=moderator)
     CommentReport.objects.filter(comment_id__in=ids, resolved_at=None).update(
         resolved_at=now, resolved_by=moderator
     )

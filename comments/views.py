@@ -31,7 +31,9 @@ from comments.services import (
     unlike_comment,
     user_id_from_stop_token,
 )
+from posts import pagecache
 from posts.models import Post
+from posts.views import cacheable_when_anonymous
 
 HELD_MESSAGE = gettext_lazy(
     "Thanks! Your comment is awaiting review by the editors. Until then only you can see it."
@@ -94,6 +96,9 @@ def _article_context(request, comment: Comment) -> dict:
 
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET"])
+@cacheable_when_anonymous(
+    versions=lambda slug: pagecache.versions(post_slug=slug), params=("sort", "page")
+)
 def discussion(request, slug):
     """The discussion list for sorting and "show more": a fragment for htmx; plain requests
     go to the post page, which shows the same list."""

@@ -58,6 +58,9 @@ if not DEBUG and "*" in ALLOWED_HOSTS:
     raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must name the site's hosts, not '*'.")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
+# `make bench` only: mounts /bench/ceiling/, the do-nothing page other pages are measured against.
+BENCH_CEILING = env_bool("FF_BENCH_CEILING", False)
+
 # Absolute base for links in emails and feeds, e.g. https://futureforward.example
 SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = "Future Forward"
@@ -175,10 +178,21 @@ if env("REDIS_URL"):
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            # Django's database cache, writing in one statement (futureforward/cache.py).
+            "BACKEND": "futureforward.cache.PostgresCache",
             "LOCATION": "ff_cache",
         }
     }
+
+# Rendered pages for anonymous readers (posts/pagecache.py): in each process's memory, because
+# every entry is keyed by the version numbers of what it shows, so no process can serve a stale
+# one; a miss costs one render per process. POSTS_PAGE_CACHE_SECONDS=0 turns it off.
+CACHES["pages"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "ff-pages",
+    "OPTIONS": {"MAX_ENTRIES": int(env("POSTS_PAGE_CACHE_ENTRIES", "500"))},
+}
+POSTS_PAGE_CACHE_SECONDS = int(env("POSTS_PAGE_CACHE_SECONDS", "60"))
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.urls import allauth_overrides
+from futureforward import bench
 
 admin.site.site_header = "Future Forward editors"
 admin.site.site_title = "Future Forward admin"
@@ -18,6 +19,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("polls/", include("polls.urls")),
     path("", include("comments.urls")),
+    *bench.ceiling_urls(),  # only when FF_BENCH_CEILING is set
 ]
 
 if settings.SERVE_MEDIA:

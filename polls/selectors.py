@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from polls.models import Poll, Vote
 from polls.services import EmailVote, VoteError, read_vote_token
+from posts import pagecache
 
 EMAIL_VOTE_PARAM = "vote"
 
@@ -168,6 +169,9 @@ def panels_for_post(*, post, request) -> list[PollPanel]:
         return []
     for poll in polls:
         poll.post = post  # the caller's post: no query per poll for it
+        # A page showing this poll changes by itself when it opens or closes.
+        pagecache.changes_at(request, poll.opens_at)
+        pagecache.changes_at(request, poll.closes_at)
     user = getattr(request, "user", None)
     my_votes = {}
     if user is not None and user.is_authenticated:

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from posts import pagecache
 from posts.models import Post, ThumbsUp
 
 
@@ -32,6 +33,7 @@ def unpublish_post(*, post: Post) -> Post:
     return post
 
 
+@transaction.atomic
 def set_thumbs_up(*, post: Post, user: User, given: bool) -> bool:
     """Give or take back user's thumbs up on post; return whether it is given now.
 
@@ -42,4 +44,5 @@ def set_thumbs_up(*, post: Post, user: User, given: bool) -> bool:
         ThumbsUp.objects.bulk_create([ThumbsUp(post=post, user=user)], ignore_conflicts=True)
     else:
         ThumbsUp.objects.filter(post=post, user=user).delete()
+    pagecache.bump_posts([post.pk])  # neither write sends a signal
     return given

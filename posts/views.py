@@ -1,6 +1,4 @@
-import hashlib
-import re
-from functools import wraps
+from functools import partial, wraps
 from http import HTTPStatus
 
 from allauth.core import ratelimit
@@ -22,19 +20,17 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
+from posts import pagecache, readerpages
 from posts.forms import ThumbsUpForm, clean_search_query
-from posts.models import Post, Tag, card_prefetches
+from posts.models import Post, Tag, ThumbsUp, card_prefetches
 from posts.services import set_thumbs_up
 
 HOME_LATEST = 9
 PER_PAGE = 12
 SEARCH_PER_PAGE = 10
-# A masked CSRF token and a CSP nonce: different on every render, so they must not change the
-# page's ETag. (A 304 goes out without a CSP header: futureforward/security.py.)
-_CSRF_TOKEN = re.compile(rb'[A-Za-z0-9]{64}|nonce="[^"]*"')
 
 
-def cacheable_when_anonymous(view):
+def cacheable_when_anonymous(view=None, *, versions=None, params=()):
     """Send an ETag for anonymous GETs and answer 304 when the browser's copy is current.
 
     The tag is a hash of the page as rendered, so anything on it (a new comment, a poll
@@ -42,10 +38,27 @@ def cacheable_when_anonymous(view):
     mask is left out, and the browser's CSRF secret is put in, so a kept copy always carries
     a token that still works. Pages for logged-in readers are never stored: they show the
     reader's own state.
+
+    With `versions` (a function of the view's arguments returning the PageVersion numbers
+    the page shows), the rendered page is also kept server-side for the next anonymous
+    readers of the same URL, and is out of date the moment a vote, comment or thumbs up
+    commits (posts/pagecache.py). `params` names the query parameters the page reads; a
+    request with any other (campaign tags aside) is rendered and not kept.
     """
+    if view is None:
+        return partial(cacheable_when_anonymous, versions=versions, params=params)
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        key = None
+        if versions is not None and pagecache.storable(request, params=params):
+            # Versions first, rendering second: a page is never older than its key.
+            numbers = versions(*args, **kwargs)
+            key = pagecache.cache_key(request, name=view.__name__, numbers=numbers)
+            entry = pagecache.get(key)
+            if entry is not None:
+                response = pagecache.respond(request, entry)
+                return _revalidated(request, response, entry.digest)
         response = view(request, *args, **kwargs)
         if request.method not in {"GET", "HEAD"} or response.status_code != HTTPStatus.OK:
             return response
@@ -56,14 +69,54 @@ def cacheable_when_anonymous(view):
             return response
         if hasattr(response, "render") and not response.is_rendered:
             response.render()  # a TemplateResponse, e.g. the sitemap's
-        digest = hashlib.blake2b(_CSRF_TOKEN.sub(b"", response.content), digest_size=16)
-        digest.update(request.META.get("CSRF_COOKIE", "").encode())
-        etag = f'"{digest.hexdigest()}"'
-        response.headers["ETag"] = etag
-        patch_cache_control(response, private=True, no_cache=True)
-        return get_conditional_response(request, etag=etag, response=response)
+        digest = pagecache.content_digest(response.content)
+        if key is not None:
+            pagecache.store(key, request, response, digest)
+        return _revalidated(request, response, digest)
 
     return wrapped
+
+
+def cached_for_readers(*, params=()):
+    """For logged-in readers of a post page: render the page once per version for each kind
+    of reader, and only their own parts for each request (posts/readerpages.py). Nothing
+    personal is shared: the stored copy was rendered for a stand-in who is nobody."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, slug):
+            if not pagecache.storable(request, params=params, logged_in=True):
+                return view(request, slug)
+            # The reader and the version numbers first, rendering second.
+            state = readerpages.reader_state(request, post_slug=slug)
+            if state.viewer is None:
+                return view(request, slug)
+            numbers = (*state.numbers, state.viewer.key)
+            key = pagecache.cache_key(request, name="detail-reader", numbers=numbers)
+            entry = pagecache.get(key)
+            if entry is None:
+                response = readerpages.render_for_kind(
+                    request, state.viewer, lambda: view(request, slug)
+                )
+                if response.status_code != HTTPStatus.OK:
+                    return view(request, slug)  # a 404 says so to the reader, not the stand-in
+                seconds = pagecache.seconds_to_keep(request)
+                entry = readerpages.entry_from(request, response, seconds=seconds)
+                readerpages.store(key, entry)
+            filler = readerpages.Filler(request, key=key, entry=entry, state=state, slug=slug)
+            return filler.response()
+
+        return wrapped
+
+    return decorator
+
+
+def _revalidated(request, response, digest):
+    """Tag response for the browser's cache; a 304 instead when its copy is current."""
+    etag = pagecache.etag(digest, request)
+    response.headers["ETag"] = etag
+    patch_cache_control(response, private=True, no_cache=True)
+    return get_conditional_response(request, etag=etag, response=response)
 
 
 def _page(request, queryset, per_page=PER_PAGE):
@@ -76,7 +129,7 @@ def _page(request, queryset, per_page=PER_PAGE):
 
 
 @require_safe
-@cacheable_when_anonymous
+@cacheable_when_anonymous(versions=lambda: pagecache.versions())
 def home(request):
     """The lead story (the newest featured post, else the newest post) and the latest posts."""
     featured = Post.objects.featured().without_bodies().first()
@@ -146,7 +199,11 @@ def search(request):
 
 
 @require_safe
-@cacheable_when_anonymous
+@cacheable_when_anonymous(
+    versions=lambda slug: pagecache.versions(post_slug=slug),
+    params=("comments_sort", "comments_page"),
+)
+@cached_for_readers(params=("comments_sort", "comments_page"))
 def detail(request, slug):
     """One post. Staff may preview drafts and scheduled posts at the real URL."""
     post = get_object_or_404(Post.objects.for_page(request.user), slug=slug)
@@ -166,6 +223,8 @@ def detail(request, slug):
 def _thumbs_up_response(request, post, *, message="", status=HTTPStatus.OK):
     """The thumbs-up box alone (htmx), or the page a plain form lands on."""
     if request.htmx:
+        if not hasattr(post, "thumbs_up_count"):
+            _count_thumbs_up(post, request.user)
         html = render_to_string(
             "posts/partials/_thumbs_up.html", {"post": post, "message": message}, request=request
         )
@@ -180,8 +239,7 @@ def _thumbs_up_response(request, post, *, message="", status=HTTPStatus.OK):
 @vary_on_headers("HX-Request")
 def thumbs_up(request, slug):
     """Give or take back the reader's thumbs up on a published post."""
-    base = Post.objects.published()
-    post = get_object_or_404(base.with_thumbs_up(request.user), slug=slug)
+    post = get_object_or_404(Post.objects.published().without_bodies(), slug=slug)
     user = request.user
     if not user.is_authenticated:
         if request.htmx:
@@ -211,10 +269,19 @@ def thumbs_up(request, slug):
             message=_("That was a lot of thumbs in a short time. Please wait a minute."),
             status=HTTPStatus.TOO_MANY_REQUESTS,
         )
-    set_thumbs_up(post=post, user=user, given=form.cleaned_data["given"])
+    given = set_thumbs_up(post=post, user=user, given=form.cleaned_data["given"])
     if request.htmx:
-        post = base.with_thumbs_up(user).get(pk=post.pk)
+        _count_thumbs_up(post, user, given=given)
     return _thumbs_up_response(request, post)
+
+
+def _count_thumbs_up(post, user, *, given=None) -> None:
+    """Set what the thumbs-up box shows on post: the count, and whether user gave one (pass
+    given when it is known). Two small queries rather than the page's annotated one."""
+    post.thumbs_up_count = ThumbsUp.objects.filter(post=post).count()
+    if given is None:
+        given = user.is_authenticated and ThumbsUp.objects.filter(post=post, user=user).exists()
+    post.viewer_gave_thumbs_up = given
 
 
 @require_safe

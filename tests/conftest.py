@@ -97,3 +97,17 @@ def page(browser, live_server):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+# --- anonymous page cache (posts/pagecache.py) ---
+
+
+@pytest.fixture(autouse=True)
+def _empty_page_cache():
+    """Each test starts with no stored pages: version rows roll back between tests, stored
+    pages (in this process's memory) would not."""
+    from django.core.cache import caches
+
+    caches["pages"].clear()
+    yield
+    caches["pages"].clear()

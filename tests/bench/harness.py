@@ -1,4 +1,5 @@
-"""Pieces of `make bench`: free ports, the production-shaped server, wrk runs and their parsing.
+"""Pieces of `make bench`: the bench database, the production-shaped server, wrk runs and their
+parsing, the SMTP sink.
 
 Nothing here asserts a time: the harness measures and prints.
 """
@@ -10,17 +11,21 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from urllib.parse import quote, urlsplit, urlunsplit
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
+BENCH_DB_SUFFIX = "_bench"
 
 
 def free_port() -> int:
@@ -29,15 +34,66 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def production_env(**extra: str) -> dict[str, str]:
-    """The environment production runs with, on loopback and plain http."""
+# --- The bench database -----------------------------------------------------------------------
+
+
+def bench_database_url() -> str:
+    """Where the bench data set lives: FF_BENCH_DATABASE_URL, else a database of its own
+    ("<name>_bench") on the same PostgreSQL as DATABASE_URL or the embedded server, so 100,000
+    fake readers never land in the database `make run` shows."""
+    if os.environ.get("FF_BENCH_DATABASE_URL"):
+        return os.environ["FF_BENCH_DATABASE_URL"]
+    if os.environ.get("DATABASE_URL"):
+        parts = urlsplit(os.environ["DATABASE_URL"])
+        name = parts.path.lstrip("/") or "postgres"
+        return urlunsplit(parts._replace(path="/" + name + BENCH_DB_SUFFIX))
+    from futureforward.pgembed import ensure_running
+
+    db = ensure_running()
+    host = quote(db["HOST"], safe="")  # a socket directory, as dj-database-url expects it
+    return f"postgresql://{db['USER']}@{host}:{db['PORT']}/{db['NAME']}{BENCH_DB_SUFFIX}"
+
+
+def ensure_database(url: str) -> None:
+    """Create the database url names when it does not exist yet."""
+    import dj_database_url
+    import psycopg
+
+    settings = dj_database_url.parse(url)
+    name = settings["NAME"]
+    connect = {
+        "host": settings["HOST"] or settings.get("OPTIONS", {}).get("host") or None,
+        "port": settings["PORT"] or None,
+        "user": settings["USER"] or None,
+        "password": settings["PASSWORD"] or None,
+    }
+    for maintenance in ("postgres", "template1"):
+        try:
+            with psycopg.connect(dbname=maintenance, autocommit=True, **connect) as conn:
+                found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+                if found.fetchone() is None:
+                    conn.execute(f'CREATE DATABASE "{name}"')
+            return
+        except psycopg.OperationalError:
+            continue
+    raise RuntimeError(f"Could not reach PostgreSQL to create the bench database {name!r}.")
+
+
+# --- The site, the production way -------------------------------------------------------------
+
+
+def production_env(*, secret_key: str, database_url: str, **extra: str) -> dict[str, str]:
+    """The environment production runs with, on loopback and plain http, plus the ceiling."""
     env = os.environ.copy()
     env.update(
         {
+            "DATABASE_URL": database_url,
             "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": "bench-" + "k" * 60,
+            "DJANGO_SECRET_KEY": secret_key,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+            # Plain http on loopback: secure-only cookies and an HTTPS redirect would break it.
             "DJANGO_SECURE_COOKIES": "false",
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
             "DJANGO_LOG_LEVEL": "WARNING",
             "FF_BENCH_CEILING": "1",
         }
@@ -46,51 +102,75 @@ def production_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def wait_for(url: str, timeout: float = 30.0) -> None:
+def wait_for(urls: list[str], timeout: float = 60.0) -> str:
+    """Wait until one of urls answers 200; return it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        for url in urls:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
+                    if response.status == 200:
+                        return url
+            except urllib.error.HTTPError:
+                continue  # up, but not this URL (no /healthz before the production merge)
+            except OSError:
+                time.sleep(0.2)
+    raise RuntimeError(f"The site did not come up within {timeout:.0f}s")
+
+
+@dataclass
+class Server:
+    base: str
+    process: subprocess.Popen
+    log: Path
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (loopback)
-                if response.status < 500:
-                    return
-        except Exception:  # noqa: BLE001 (not up yet)
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not come up within {timeout:.0f}s")
+            return [int(pid) for pid in children.read_text().split()]
+        except OSError:
+            return []
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], workers: int | None = None):
-    """Run the site under gunicorn as production does; yield its base URL; stop it after."""
+def gunicorn(env: dict[str, str], *, workers: int, log: Path):
+    """Run the site under gunicorn as production does (its config file when the project has
+    one), one worker per core; yield the Server; stop it after, whatever happens."""
     port = free_port()
-    workers = workers or os.cpu_count() or 1
-    process = subprocess.Popen(  # noqa: S603
-        [
-            PYTHON,
-            "-m",
-            "gunicorn",
-            "futureforward.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(workers),
-            "--timeout",
-            "60",
-            "--log-level",
-            "warning",
-        ],
-        cwd=PROJECT_DIR,
-        env=env,
-    )
+    command = [PYTHON, "-m", "gunicorn"]
+    if (PROJECT_DIR / "futureforward" / "gunicorn_conf.py").exists():
+        command += ["--config", "python:futureforward.gunicorn_conf"]
+    command += [
+        "futureforward.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+    ]
+    with open(log, "wb") as out:
+        process = subprocess.Popen(  # noqa: S603
+            command, cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(base + "/healthz")
-        yield base
+        wait_for([base + "/healthz", base + "/robots.txt"])
+        yield Server(base=base, process=process, log=log)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
+
+
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+# --- wrk --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -101,6 +181,9 @@ class WrkResult:
     requests: int
     non_2xx: int
     errors: int
+
+    def as_dict(self) -> dict:
+        return asdict(self)
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -145,21 +228,24 @@ def require_wrk() -> str:
 def run_wrk(
     url: str,
     *,
-    seconds: int,
+    seconds: float,
     connections: int,
     threads: int = 2,
     lua: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> WrkResult:
     """Drive url with wrk for a fixed time at fixed connections; lua scripts POSTs and cookies."""
     command = [
         require_wrk(),
         f"-t{threads}",
         f"-c{connections}",
-        f"-d{seconds}s",
+        f"-d{max(1, round(seconds))}s",
         "--latency",
         "--timeout",
         "10s",
     ]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
     script = None
     if lua:
         script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)  # noqa: SIM115
@@ -178,8 +264,72 @@ def run_wrk(
 
 def peak_rss_mb(pid: int) -> float:
     """Return the process's peak resident memory (VmHWM) in MB, from /proc."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return float("nan")
+
+
+# --- SMTP -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sink:
+    host: str
+    port: int
+    count_file: Path
+    process: subprocess.Popen
+
+    def count(self) -> int:
+        try:
+            return int(self.count_file.read_text() or 0)
+        except (OSError, ValueError):
+            return 0
+
+    def wait_for_count(self, target: int, *, timeout: float) -> int:
+        """Wait until the sink accepted target messages (or timeout); return how many it has."""
+        deadline = time.monotonic() + timeout
+        while self.count() < target and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.count()
+
+
+@contextlib.contextmanager
+def smtp_sink(directory: Path):
+    """Run tests/bench/smtp_sink.py on a free loopback port; yield the Sink; stop it after."""
+    port = free_port()
+    count_file = directory / f"sink-{port}.count"
+    process = subprocess.Popen(  # noqa: S603
+        [PYTHON, "-m", "tests.bench.smtp_sink", str(port), str(count_file)], cwd=PROJECT_DIR
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with smtplib.SMTP("127.0.0.1", port, timeout=2) as probe:
+                    probe.noop()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("The SMTP sink did not start.") from None
+                time.sleep(0.1)
+        yield Sink(host="127.0.0.1", port=port, count_file=count_file, process=process)
+    finally:
+        stop(process, timeout=5)
+
+
+def smtp_ceiling(sink: Sink, message: bytes, *, seconds: float) -> tuple[int, float]:
+    """Send one pre-rendered message over and over on one smtplib connection for `seconds`;
+    return (messages sent, messages per second): the most any sender could get from the sink."""
+    sent = 0
+    with smtplib.SMTP(sink.host, sink.port, timeout=10) as smtp:
+        started = time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            smtp.sendmail("newsletter@bench.example", [f"reader{sent}@bench.example"], message)
+            sent += 1
+        elapsed = time.perf_counter() - started
+    return sent, sent / elapsed

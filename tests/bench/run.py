@@ -1,10 +1,592 @@
-"""`make bench`: the benchmark harness (filled in by the benchmarks issue)."""
+"""`make bench`: how fast Future Forward serves readers, beside what the stack itself allows.
 
+1. Seeds a small data set and measures SQL queries per request in-process, then seeds the real
+   one (`manage.py seed_bench --reset`, timed) and measures again: the counts must not grow.
+2. Starts the site the production way (gunicorn, DEBUG off, one worker per core) on loopback
+   against the same PostgreSQL, in a database of its own, and drives each page with wrk at
+   fixed connections for a fixed time, after a short warm-up: home, the post page anonymous and
+   logged in, a comments "show more" page, a vote from many distinct readers, a thumbs up. Each
+   beside its ceiling: a do-nothing page of the same size through the same middleware
+   (futureforward/bench.py), measured just before and just after it.
+3. Measures the SMTP sink's ceiling (one pre-rendered message over one smtplib connection) and,
+   once the newsletter is merged, the real send to 100,000 subscribers into the same sink.
+
+Prints a table, writes bench-results.json, and stops everything it started, whatever happens.
+Every figure is a ratio to its ceiling measured in the same run, because absolute numbers depend
+on the machine and on whatever else runs on it.
+FF_BENCH_SECONDS and FF_BENCH_CONNECTIONS change the wrk runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import secrets
+import statistics
+import subprocess
 import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.bench import harness
+
+SECONDS = float(os.environ.get("FF_BENCH_SECONDS", "8"))
+WARM_UP_SECONDS = 1
+CONNECTIONS = int(os.environ.get("FF_BENCH_CONNECTIONS", "4"))
+THREADS = 2
+WORKERS = os.cpu_count() or 1
+RESULTS = harness.PROJECT_DIR / "bench-results.json"
+
+FULL = {"posts": 200, "subscribers": 100_000, "votes": 20_000, "comments": 1_000}
+SMALL = {"posts": 12, "subscribers": 60, "votes": 30, "comments": 45, "thumbs-up": 10}
+BIG_SLUG = "ffbench-big-post"
+# Bench readers by role (reader numbers, 1-based; the first 20,000 voted in the big poll).
+PAGE_READERS = range(1, 1_001)  # voted already: their poll shows results and their choice
+VOTERS = range(1_001, 3_001)  # change their vote on every request
+THUMBERS = range(20_001, 22_001)  # no thumbs up yet: give one, then take it back
+
+PENDING = "after the newsletter merge"
+
+
+@dataclass
+class Row:
+    key: str
+    label: str
+    result: harness.WrkResult | None = None
+    size: int = 0  # bytes of the response
+    ceiling_rps: float = 0.0  # the same-size ceiling, measured right before and after
+    target_ratio: float | None = None
+    target_p99_ms: float | None = None
+    queries_small: str = ""
+    queries_big: str = ""
+    note: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.result is None or not self.ceiling_rps:
+            return None
+        return self.result.requests_per_second / self.ceiling_rps
+
+
+def manage(env: dict, *args: str, quiet: bool = False) -> float:
+    """Run manage.py with env; return its wall time in seconds."""
+    started = time.perf_counter()
+    subprocess.run(  # noqa: S603
+        [harness.PYTHON, "manage.py", *args],
+        cwd=harness.PROJECT_DIR,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )
+    return time.perf_counter() - started
+
+
+def seed(env: dict, sizes: dict, *, quiet: bool = False) -> float:
+    options = [f"--{name}={value}" for name, value in sizes.items()]
+    # A scratch database of the bench's own: the command's development-only guard is satisfied
+    # by running it with DEBUG on, as a developer would.
+    return manage(env | {"DJANGO_DEBUG": "true"}, "seed_bench", "--reset", *options, quiet=quiet)
+
+
+# --- In-process measurements (Django set up in this process against the bench database) -------
+
+
+def setup_django(env: dict) -> None:
+    for name in ("DATABASE_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_SECURE_COOKIES"):
+        os.environ[name] = env[name]
+    os.environ["DJANGO_ALLOWED_HOSTS"] = env["DJANGO_ALLOWED_HOSTS"]
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "futureforward.settings")
+    import django
+
+    django.setup()
+
+
+def reader(number: int):
+    from accounts.models import User
+    from posts.management.commands.seed_bench import reader_email
+
+    return User.objects.get(email=reader_email(number))
+
+
+def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
+    """Queries per request for each scenario, rendered and (anonymous pages) from the page
+    cache, with Django's test client and CaptureQueriesContext. The readers exist in both data
+    sets: the first voted, the second voted too (and changes their vote), the last has given
+    no thumbs up."""
+    from django.core.cache import caches
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from polls.models import Poll
+
+    def count(call) -> int:
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            response = call()
+        if response.status_code >= 400:
+            raise RuntimeError(f"{response.status_code} while counting queries")
+        return len(queries)
+
+    anonymous = Client(SERVER_NAME="localhost")
+    logged_in = Client(SERVER_NAME="localhost")
+    logged_in.force_login(reader(1))
+    voter = Client(SERVER_NAME="localhost")
+    voter.force_login(reader(2))
+    thumber = Client(SERVER_NAME="localhost")
+    thumber.force_login(reader(sizes["subscribers"]))
+    post = f"/p/{BIG_SLUG}/"
+    more = f"/p/{BIG_SLUG}/comments/?sort=newest&page=2"
+    poll = Poll.objects.get(post__slug=BIG_SLUG)
+    choices = list(poll.choices.values_list("pk", flat=True))
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    given = iter(["1", "0"] * 10)
+    picked = iter(choices * 10)
+
+    def anonymous_page(path, **headers):
+        def render():
+            caches["pages"].clear()
+            return anonymous.get(path, **headers)
+
+        anonymous.get(path, **headers)  # warm per-process state (templates, settings)
+        rendered = count(render)
+        cached = count(lambda: anonymous.get(path, **headers))
+        return rendered, cached
+
+    logged_in.get(post)
+    return {
+        "home": anonymous_page("/"),
+        "post_anonymous": anonymous_page(post),
+        "post_logged_in": (count(lambda: logged_in.get(post)), None),
+        "comments_more": (count(lambda: anonymous.get(more, **htmx)), None),
+        "vote": (
+            count(lambda: voter.post(f"/polls/{poll.pk}/vote/", {"choice": next(picked)}, **htmx)),
+            None,
+        ),
+        "thumbs_up": (
+            count(
+                lambda: thumber.post(f"/p/{BIG_SLUG}/thumbs-up/", {"given": next(given)}, **htmx)
+            ),
+            None,
+        ),
+    }
+
+
+def make_sessions(numbers) -> list[tuple[str, str]]:
+    """Log bench readers in the way Django does (a session per reader, via SessionStore) without
+    the login round trip; return (Cookie header, CSRF token) per reader."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.utils import timezone
+    from django.utils.crypto import get_random_string
+
+    from accounts.models import User
+    from posts.management.commands.seed_bench import reader_email
+
+    users = User.objects.filter(email__in=[reader_email(n) for n in numbers]).only("pk", "password")
+    store, model = SessionStore(), SessionStore.get_model_class()
+    expires = timezone.now() + datetime.timedelta(hours=2)
+    rows, cookies = [], []
+    for user in users:
+        key = get_random_string(32, "abcdefghijklmnopqrstuvwxyz0123456789")
+        data = {
+            SESSION_KEY: str(user.pk),
+            BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+            HASH_SESSION_KEY: user.get_session_auth_hash(),
+        }
+        rows.append(model(session_key=key, session_data=store.encode(data), expire_date=expires))
+        # The CSRF secret itself is a valid token (Django accepts it unmasked in the header).
+        csrf = get_random_string(32)
+        cookie = f"{settings.SESSION_COOKIE_NAME}={key}; {settings.CSRF_COOKIE_NAME}={csrf}"
+        cookies.append((cookie, csrf))
+    model.objects.bulk_create(rows, batch_size=2000)
+    return cookies
+
+
+def delete_sessions(cookies) -> None:
+    from django.contrib.sessions.models import Session
+
+    keys = [cookie.split(";")[0].split("=", 1)[1] for cookie, _csrf in cookies]
+    Session.objects.filter(session_key__in=keys).delete()
+
+
+# --- wrk scripts --------------------------------------------------------------------------------
+
+
+def lua_readers(method: str, path: str, cookies, *, body: str = "", choices=()) -> str:
+    """A wrk script: each request comes from the next reader (threads take turns through the
+    list), with their session and CSRF cookies, and for POSTs their CSRF header. In body,
+    {choice} becomes one of choices (a different one on each of a reader's visits) and {given}
+    alternates 1 and 0 per pass over the readers."""
+    entries = ",\n".join(f'  {{"{cookie}", "{csrf}"}}' for cookie, csrf in cookies)
+    choice_list = ", ".join(str(c) for c in choices) or "0"
+    return f"""
+local readers = {{
+{entries}
+}}
+local choices = {{ {choice_list} }}
+local threads = {THREADS}
+local count = 0
+local counter = 0
+function setup(thread)
+  thread:set("offset", count)
+  count = count + 1
+end
+function request()
+  counter = counter + 1
+  local n = (counter - 1) * threads + (offset or 0)
+  local i = n % #readers + 1
+  local pass = math.floor(n / #readers)
+  local reader = readers[i]
+  local body = "{body}"
+  body = body:gsub("{{choice}}", tostring(choices[(pass + i) % #choices + 1]))
+  body = body:gsub("{{given}}", tostring((pass + 1) % 2))
+  local headers = {{["Cookie"] = reader[1], ["HX-Request"] = "true"}}
+  if "{method}" == "POST" then
+    headers["X-CSRFToken"] = reader[2]
+    headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return wrk.format("POST", "{path}", headers, body)
+  end
+  headers["HX-Request"] = nil
+  return wrk.format("GET", "{path}", headers)
+end
+"""
+
+
+def probe(url: str, *, method="GET", cookie="", csrf="", body="", htmx=False) -> tuple[int, int]:
+    """One request before a scenario, so a misconfigured one says so instead of measuring
+    error pages; return (status, body size)."""
+    request = urllib.request.Request(url, method=method, data=body.encode() if body else None)  # noqa: S310
+    if cookie:
+        request.add_header("Cookie", cookie)
+    if csrf:
+        request.add_header("X-CSRFToken", csrf)
+    if htmx:
+        request.add_header("HX-Request", "true")
+    if body:
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            return response.status, len(response.read())
+    except urllib.error.HTTPError as error:
+        print(f"  ! {method} {url} answered {error.code}: {error.read()[:300]!r}")
+        return error.code, 0
+
+
+# --- Output ---------------------------------------------------------------------------------------
+
+
+def machine() -> dict:
+    model = ""
+    with open("/proc/cpuinfo") as cpuinfo:
+        for line in cpuinfo:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    memory_kb = 0
+    with open("/proc/meminfo") as meminfo:
+        for line in meminfo:
+            if line.startswith("MemTotal:"):
+                memory_kb = int(line.split()[1])
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model or platform.processor(),
+        "memory_gb": round(memory_kb / 1024 / 1024, 1),
+        "python": platform.python_version(),
+        "load_average_before": [round(n, 2) for n in os.getloadavg()],
+    }
+
+
+def verdict(row: Row) -> str:
+    if row.ratio is None or row.target_ratio is None:
+        return ""
+    ok = row.ratio >= row.target_ratio
+    text = f">={row.target_ratio:.2f}x"
+    if row.target_p99_ms is not None:
+        ok = ok and row.result.p99_ms < row.target_p99_ms
+        text += f", p99<{row.target_p99_ms:.0f}ms"
+    return f"{text} {'met' if ok else 'MISSED'}"
+
+
+def table(rows: list[Row]) -> str:
+    header = (
+        f"{'scenario':<34} {'KB':>4} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'ceiling':>8} "
+        f"{'x ceil':>6} {'non-2xx':>7} {'q small':>8} {'q big':>6}  target"
+    )
+    lines = [header, "-" * (len(header) + 26)]
+    for row in rows:
+        if row.result is None:
+            lines.append(f"{row.label:<34} {row.note}")
+            continue
+        r = row.result
+        lines.append(
+            f"{row.label:<34} {row.size / 1024:>4.0f} {r.requests_per_second:>7.1f} "
+            f"{r.p50_ms:>7.1f} {r.p99_ms:>7.1f} {row.ceiling_rps:>8.1f} {row.ratio or 0:>5.2f}x "
+            f"{r.non_2xx + r.errors:>7} {row.queries_small:>8} {row.queries_big:>6}  "
+            f"{verdict(row)}"
+        )
+    return "\n".join(lines)
+
+
+# --- Newsletter ---------------------------------------------------------------------------------
+
+
+def newsletter_message() -> bytes:
+    """The big post as an email, rendered once, the size a real issue is."""
+    from django.core.mail import EmailMultiAlternatives
+
+    from posts.models import Post
+
+    post = Post.objects.get(slug=BIG_SLUG)
+    message = EmailMultiAlternatives(
+        subject=post.title,
+        body=post.body_text,
+        from_email="Future Forward <newsletter@bench.example>",
+        to=["reader@bench.example"],
+    )
+    message.attach_alternative(f"<html><body>{post.body}</body></html>", "text/html")
+    # SMTP wants CRLF line ends; smtplib leaves bytes as they are.
+    return message.message().as_bytes(linesep="\r\n")
+
+
+def newsletter_send(*, env: dict, sink: harness.Sink, subscribers: int) -> dict | None:
+    """The real send: to be wired by the integrator after the newsletter merge.
+
+    What it should do: start `manage.py db_worker` with env plus EMAIL_URL pointing at
+    `smtp://{sink.host}:{sink.port}`, start a send of the big post to every active subscriber
+    through the newsletter service (the admin's "send" action calls it), wait until
+    `sink.wait_for_count(subscribers, timeout=...)` returns the full count, and return
+    {"messages": n, "seconds": s, "messages_per_second": n / s,
+     "worker_peak_rss_mb": harness.peak_rss_mb(worker.pid)} measured while the worker ran,
+    stopping the worker in a finally. Until then it returns None and the table says so.
+    """
+    return None
+
+
+# --- Main -----------------------------------------------------------------------------------------
 
 
 def main() -> int:
-    print("No benchmarks yet.")
+    harness.require_wrk()
+    started = time.perf_counter()
+    info = machine()
+    workdir = Path(tempfile.mkdtemp(prefix="ff-bench-"))
+    database_url = harness.bench_database_url()
+    harness.ensure_database(database_url)
+    env = harness.production_env(secret_key=secrets.token_urlsafe(50), database_url=database_url)
+    print(
+        f"Future Forward bench: {info['nproc']} cores ({info['cpu']}), {info['memory_gb']} GB, "
+        f"{WORKERS} gunicorn workers, wrk {THREADS} threads x {CONNECTIONS} connections "
+        f"x {SECONDS:.0f} s per scenario.\n"
+    )
+    print("Preparing the bench database (migrate, cache table, static files)...")
+    manage(env, "migrate", "--noinput", quiet=True)
+    manage(env, "createcachetable", quiet=True)
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0", quiet=True)
+    setup_django(env)
+
+    print("Small data set, for query counts...")
+    seed(env, SMALL, quiet=True)
+    small = query_counts(SMALL)
+    print("Seeding the real data set (timed)...")
+    seed_seconds = seed(env, FULL)
+    big = query_counts(FULL)
+
+    rows = [
+        Row("home", "home, anonymous", target_ratio=0.5),
+        Row("post_anonymous", "post page, anonymous", target_ratio=0.5),
+        Row(
+            "post_logged_in",
+            "post page, logged-in subscriber",
+            target_ratio=0.25,
+            target_p99_ms=100,
+        ),
+        Row("comments_more", "comments 'show more' (htmx)"),
+        Row("vote", "vote POST, 2,000 distinct readers", target_ratio=0.25, target_p99_ms=100),
+        Row("thumbs_up", "thumbs-up POST, 2,000 readers", target_ratio=0.25, target_p99_ms=100),
+    ]
+    for row in rows:
+        if row.key in small:
+            rendered_small, cached_small = small[row.key]
+            rendered_big, cached_big = big[row.key]
+            row.queries_small = f"{rendered_small}" + (f"/{cached_small}" if cached_small else "")
+            row.queries_big = f"{rendered_big}" + (f"/{cached_big}" if cached_big else "")
+
+    sessions: list = []
+    smtp: dict = {}
+    newsletter = None
+    worker_rss: list[float] = []
+    try:
+        from polls.models import Poll
+
+        poll = Poll.objects.get(post__slug=BIG_SLUG)
+        choices = list(poll.choices.values_list("pk", flat=True))
+        readers = make_sessions(PAGE_READERS)
+        voters = make_sessions(VOTERS)
+        thumbers = make_sessions(THUMBERS)
+        sessions = readers + voters + thumbers
+        post_path = f"/p/{BIG_SLUG}/"
+        wrk = {"connections": CONNECTIONS, "threads": THREADS}
+        with harness.gunicorn(env, workers=WORKERS, log=workdir / "gunicorn.log") as server:
+            base = server.base
+            plans = {
+                "home": {"path": "/"},
+                "post_anonymous": {"path": post_path},
+                "post_logged_in": {
+                    "path": post_path,
+                    "lua": lua_readers("GET", post_path, readers),
+                    "probe": {"cookie": readers[0][0]},
+                },
+                "comments_more": {
+                    "path": f"/p/{BIG_SLUG}/comments/?sort=newest&page=2",
+                    "headers": {"HX-Request": "true"},
+                    "probe": {"htmx": True},
+                },
+                "vote": {
+                    "path": f"/polls/{poll.pk}/vote/",
+                    "lua": lua_readers(
+                        "POST",
+                        f"/polls/{poll.pk}/vote/",
+                        voters,
+                        body="choice={choice}",
+                        choices=choices,
+                    ),
+                    "probe": {
+                        "method": "POST",
+                        "cookie": voters[-1][0],
+                        "csrf": voters[-1][1],
+                        "body": f"choice={choices[0]}",
+                        "htmx": True,
+                    },
+                },
+                "thumbs_up": {
+                    "path": f"/p/{BIG_SLUG}/thumbs-up/",
+                    "lua": lua_readers(
+                        "POST", f"/p/{BIG_SLUG}/thumbs-up/", thumbers, body="given={given}"
+                    ),
+                    "probe": {
+                        "method": "POST",
+                        "cookie": thumbers[-1][0],
+                        "csrf": thumbers[-1][1],
+                        "body": "given=1",
+                        "htmx": True,
+                    },
+                },
+            }
+            # The ceiling for each scenario is the do-nothing page of the size that scenario
+            # answers with, measured just before and just after it: other programs on the
+            # machine change its speed from minute to minute.
+            for row in rows:
+                plan = plans[row.key]
+                url = base + plan["path"]
+                status, size = probe(url, **plan.get("probe", {}))
+                if status >= 400:
+                    row.note = f"probe answered {status}; see above"
+                row.size = size
+                ceiling_url = f"{base}/bench/ceiling/?bytes={max(size, 256)}"
+                options = {**wrk, "lua": plan.get("lua"), "headers": plan.get("headers")}
+                before = harness.run_wrk(ceiling_url, seconds=SECONDS / 2, **wrk)
+                harness.run_wrk(url, seconds=WARM_UP_SECONDS, **options)
+                row.result = harness.run_wrk(url, seconds=SECONDS, **options)
+                after = harness.run_wrk(ceiling_url, seconds=SECONDS / 2, **wrk)
+                row.ceiling_rps = statistics.mean(
+                    [before.requests_per_second, after.requests_per_second]
+                )
+                print(
+                    f"  {row.label:<34} {row.result.requests_per_second:8.1f} req/s "
+                    f"p99 {row.result.p99_ms:6.1f} ms  {row.ratio:.2f}x its ceiling "
+                    f"({row.ceiling_rps:.0f} req/s at {size / 1024:.0f} KB)"
+                )
+            worker_rss = [harness.peak_rss_mb(pid) for pid in server.worker_pids()]
+
+        print("SMTP sink ceiling (one pre-rendered message, one smtplib connection)...")
+        message = newsletter_message()
+        with harness.smtp_sink(workdir) as sink:
+            sent, rate = harness.smtp_ceiling(sink, message, seconds=min(SECONDS, 5))
+            smtp = {"messages": sent, "messages_per_second": rate, "message_bytes": len(message)}
+            newsletter = newsletter_send(env=env, sink=sink, subscribers=FULL["subscribers"])
+    finally:
+        if sessions:
+            delete_sessions(sessions)
+
+    rows.append(
+        Row(
+            "smtp_ceiling",
+            "SMTP sink ceiling (smtplib, 1 conn)",
+            note=f"{smtp.get('messages_per_second', 0):,.0f} messages/s "
+            f"({smtp.get('message_bytes', 0) / 1024:.0f} KB each)",
+        )
+    )
+    if newsletter:
+        ratio = newsletter["messages_per_second"] / smtp["messages_per_second"]
+        rows.append(
+            Row(
+                "newsletter",
+                f"newsletter send, {FULL['subscribers']:,} subscribers",
+                note=f"{newsletter['messages_per_second']:,.0f} messages/s ({ratio:.2f}x the "
+                f"sink ceiling, target >=0.50x); worker peak "
+                f"{newsletter['worker_peak_rss_mb']:.0f} MB (target <250 MB)",
+            )
+        )
+    else:
+        rows.append(
+            Row("newsletter", f"newsletter send, {FULL['subscribers']:,} subscribers", note=PENDING)
+        )
+        rows.append(Row("newsletter_rss", "newsletter worker peak memory", note=PENDING))
+
+    print()
+    print(f"seed_bench, full data set: {seed_seconds:.1f} s (command wall time, reset included)")
+    print(table(rows))
+    print(
+        "q small / q big: SQL queries per request at the small and the full data set; "
+        "anonymous pages show rendered/served from the page cache."
+    )
+    if worker_rss:
+        print("gunicorn worker peak memory: " + ", ".join(f"{mb:.0f} MB" for mb in worker_rss))
+    total = time.perf_counter() - started
+    print(f"Whole run: {total:.0f} s. Results in {RESULTS.name}.")
+
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+                "machine": info,
+                "config": {
+                    "workers": WORKERS,
+                    "wrk_threads": THREADS,
+                    "connections": CONNECTIONS,
+                    "seconds": SECONDS,
+                    "data_set": FULL,
+                },
+                "seed_seconds": round(seed_seconds, 2),
+                "scenarios": {
+                    row.key: {
+                        "label": row.label,
+                        **(row.result.as_dict() if row.result else {}),
+                        "bytes": row.size or None,
+                        "ceiling_requests_per_second": row.ceiling_rps or None,
+                        "ratio_to_ceiling": row.ratio,
+                        "target": verdict(row) or None,
+                        "queries_small": row.queries_small or None,
+                        "queries_big": row.queries_big or None,
+                        "note": row.note or None,
+                    }
+                    for row in rows
+                },
+                "smtp_ceiling": smtp,
+                "newsletter": newsletter or PENDING,
+                "web_worker_peak_rss_mb": worker_rss,
+                "run_seconds": round(total, 1),
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

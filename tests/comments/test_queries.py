@@ -14,6 +14,13 @@ from tests.factories import PostFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _render_every_time(settings):
+    """These count what rendering costs: anonymous repeat visits would come from the page
+    cache instead (tests/posts/test_page_cache.py)."""
+    settings.POSTS_PAGE_CACHE_SECONDS = 0
+
+
 def build(post, total, authors):
     """bulk_create `total` comments: a quarter top-level, each with a chain of three replies."""
     start = timezone.now() - timedelta(days=2)

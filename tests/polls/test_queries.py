@@ -10,6 +10,13 @@ from tests.factories import PollFactory, PostFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _render_every_time(settings):
+    """These count what rendering costs: anonymous repeat visits would come from the page
+    cache instead (tests/posts/test_page_cache.py)."""
+    settings.POSTS_PAGE_CACHE_SECONDS = 0
+
+
 def build_post(choices: int, votes: int, polls: int = 1):
     post = PostFactory()
     voters = UserFactory.create_batch(votes) if votes else []

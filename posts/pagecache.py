@@ -1,0 +1,228 @@
+"""The server-side cache of pages as anonymous readers get them.
+
+Why it cannot show a stale poll result or comment count
+-------------------------------------------------------
+Every cached page is stored under the version numbers of what it shows (``PageVersion``):
+"site" for what every page shows (posts, tags, authors) and "post:<id>" for one post's poll
+results, comments and thumbs up. Whatever changes those moves the number on in the same
+transaction as the change: the model signals in ``posts/signals.py`` for row saves and deletes,
+and explicit ``bump_*`` calls where a service writes with ``update()`` or ``bulk_create()``.
+A request reads the numbers first and renders second, so a page is never older than the key
+it is stored under, and once a vote commits, the next reader's key differs and misses.
+
+Time changes pages too. A scheduled post appearing is in every key (the newest live publish
+time). A poll opening or closing is announced by its renderer (``changes_at``) and the entry
+expires then; anything else shown relative to now (a comment's "5 minutes ago") is at most
+``POSTS_PAGE_CACHE_SECONDS`` old.
+
+Only anonymous readers without pending messages are served from or stored in this cache; a
+logged-in reader's page shows their own vote, likes and forms, and is always rendered. The
+per-request CSRF token is kept out of stored pages and put back for each reader.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.messages.storage.cookie import CookieStorage
+from django.core.cache import caches
+from django.db import connection
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.utils import timezone
+
+from posts.models import PageVersion
+
+CACHE_ALIAS = "pages"
+SITE = "site"
+# A masked CSRF token as Django renders it: 64 letters and digits.
+CSRF_TOKEN_RE = re.compile(rb"[A-Za-z0-9]{64}")
+CSRF_PLACEHOLDER = b"\x00csrf\x00"
+# Query parameters that never change what a page shows (campaign tags on newsletter links).
+NEUTRAL_PARAM_PREFIXES = ("utm_",)
+
+
+def post_key(post_id: int) -> str:
+    return f"post:{post_id}"
+
+
+# --- Versions ---------------------------------------------------------------------------------
+
+
+def bump(*keys: str) -> None:
+    """Move the version of each key on, as part of the current transaction.
+
+    The new number is the current time in microseconds when that is ahead of the old number
+    plus one, so a number is never reused, even after its row was deleted or rolled back.
+    """
+    keys = sorted(set(keys))  # one lock order for every writer
+    if not keys:
+        return
+    table = connection.ops.quote_name(PageVersion._meta.db_table)
+    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+    values = ", ".join([f"(%s, {now_us})"] * len(keys))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, number) VALUES {values} "  # noqa: S608 (no input)
+            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
+            "EXCLUDED.number)",
+            keys,
+        )
+
+
+def bump_site() -> None:
+    """Every cached page is out of date (a post, tag or author changed)."""
+    bump(SITE)
+
+
+def bump_posts(post_ids) -> None:
+    """The cached pages of these posts are out of date (votes, comments, thumbs up...)."""
+    bump(*(post_key(post_id) for post_id in post_ids if post_id is not None))
+
+
+def versions(*, post_slug: str | None = None) -> tuple[int, int, float]:
+    """Return the numbers a page's key is made of, in one query: the site's and the post's
+    (by slug; 0 when none yet), and the publish time of the newest live post, which moves
+    by itself when a scheduled post's time comes (PL/pgSQL, migration posts 0004)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM posts_page_versions(%s)", [post_slug or ""])
+        site, post, newest = cursor.fetchone()
+    return site or 0, post or 0, newest.timestamp() if newest else 0.0
+
+
+# --- Time -------------------------------------------------------------------------------------
+
+
+def changes_at(request, when: datetime | None) -> None:
+    """Note that the page being rendered for request shows something different from `when` on
+    (a poll opening or closing), so a cached copy must not outlive that moment."""
+    if request is None or when is None or when <= timezone.now():
+        return
+    current = getattr(request, "_page_changes_at", None)
+    if current is None or when < current:
+        request._page_changes_at = when
+
+
+# --- Entries ----------------------------------------------------------------------------------
+
+
+def lifetime() -> int:
+    """Seconds a stored page may be served at most; 0 turns the cache off."""
+    return int(getattr(settings, "POSTS_PAGE_CACHE_SECONDS", 60))
+
+
+def content_digest(content: bytes) -> str:
+    """Hash of a page without its per-render CSRF masks (the base of its ETag)."""
+    return hashlib.blake2b(CSRF_TOKEN_RE.sub(b"", content), digest_size=16).hexdigest()
+
+
+def etag(digest: str, request) -> str:
+    """The page's ETag for this browser: its content, and the browser's CSRF secret, so a
+    copy kept by the browser always carries a token that still works."""
+    tag = hashlib.blake2b(digest.encode(), digest_size=16)
+    tag.update(request.META.get("CSRF_COOKIE", "").encode())
+    return f'"{tag.hexdigest()}"'
+
+
+@dataclass(frozen=True)
+class Entry:
+    content: bytes  # with CSRF_PLACEHOLDER where the tokens were
+    content_type: str
+    digest: str
+
+
+def storable(request, *, params: tuple[str, ...] = (), logged_in: bool = False) -> bool:
+    """Return True if request may be served from the cache (and its page stored).
+
+    Only GET and HEAD from anonymous readers (or, with logged_in, logged-in ones) with nothing
+    pending for them (a flash message), with no query parameters other than `params` (which
+    the key includes) and campaign tags.
+    """
+    if lifetime() <= 0 or request.method not in {"GET", "HEAD"}:
+        return False
+    if any(
+        name not in params and not name.startswith(NEUTRAL_PARAM_PREFIXES) for name in request.GET
+    ):
+        return False
+    if request.COOKIES.get(CookieStorage.cookie_name):
+        return False
+    if request.user.is_authenticated != logged_in:
+        return False
+    session = getattr(request, "session", None)
+    return not (session is not None and session.session_key and "_messages" in session)
+
+
+def cache_key(request, *, name: str, numbers: tuple) -> str:
+    path = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
+    htmx = "h" if request.headers.get("HX-Request") else "p"
+    return f"page:{name}:{path}:{htmx}:" + ":".join(str(n) for n in numbers)
+
+
+def get(key: str) -> Entry | None:
+    return caches[CACHE_ALIAS].get(key)
+
+
+def strip_csrf(content: bytes, request) -> bytes:
+    """Return content with every CSRF token rendered for this request made a placeholder."""
+    from django.middleware.csrf import _unmask_cipher_token
+
+    secret = request.META.get("CSRF_COOKIE", "")
+
+    def swap(match):
+        token = match.group(0)
+        if secret and _unmask_cipher_token(token.decode()) == secret:
+            return CSRF_PLACEHOLDER
+        return token
+
+    return CSRF_TOKEN_RE.sub(swap, content)
+
+
+def seconds_to_keep(request) -> int:
+    """How long the page rendered for request may be served: the lifetime, or less when
+    something on it changes by itself sooner (a poll closing)."""
+    seconds = lifetime()
+    changes = getattr(request, "_page_changes_at", None)
+    if changes is not None:
+        seconds = min(seconds, int((changes - timezone.now()).total_seconds()))
+    return seconds
+
+
+def store(key: str, request, response: HttpResponse, digest: str) -> None:
+    """Keep response for the next anonymous readers of the same URL."""
+    seconds = seconds_to_keep(request)
+    if seconds <= 0:
+        return
+    entry = Entry(
+        content=strip_csrf(response.content, request),
+        content_type=response["Content-Type"],
+        digest=digest,
+    )
+    caches[CACHE_ALIAS].set(key, entry, seconds)
+
+
+def respond(request, entry: Entry) -> HttpResponse:
+    """Rebuild the page from entry, with a fresh CSRF token for this reader."""
+    content = entry.content
+    if CSRF_PLACEHOLDER in content:
+        content = content.replace(CSRF_PLACEHOLDER, get_token(request).encode())
+    return HttpResponse(content, content_type=entry.content_type)
+
+
+def bump_post_via(model, pk) -> None:
+    """Move on the version of the post that row pk of model belongs to (model has a post
+    foreign key), in one statement, without loading the row."""
+    table = connection.ops.quote_name(PageVersion._meta.db_table)
+    source = connection.ops.quote_name(model._meta.db_table)
+    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)
+            f"SELECT 'post:' || post_id, {now_us} FROM {source} WHERE id = %s "
+            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
+            "EXCLUDED.number)",
+            [pk],
+        )
