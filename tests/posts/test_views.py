@@ -181,7 +181,7 @@ def test_post_page_metadata_for_search_engines_and_link_previews(client):
     assert '<meta name="description" content="A summary.">' in html
 
     block = re.search(
-        r'<script type="application/ld\+json" nonce="[^"]+">(.*?)</script>', html, re.S
+        r'<script type="application/ld\+json">(.*?)</script>', html, re.S
     )
     data = json.loads(block.group(1))
     assert data["@type"] == "Article" and data["headline"] == 'Quotes "and" <tags>'
@@ -195,7 +195,7 @@ def test_json_ld_cannot_be_broken_out_of(client):
     post = PostFactory(title="</script><script>alert(1)</script>", subtitle="<!-- x")
     html = client.get(post.get_absolute_url()).content.decode()
     block = re.search(
-        r'<script type="application/ld\+json" nonce="[^"]+">(.*?)</script>', html, re.S
+        r'<script type="application/ld\+json">(.*?)</script>', html, re.S
     )
     assert json.loads(block.group(1))["headline"] == "</script><script>alert(1)</script>"
     assert "<script>alert(1)" not in html
