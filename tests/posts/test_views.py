@@ -180,9 +180,7 @@ def test_post_page_metadata_for_search_engines_and_link_previews(client):
     assert '<meta name="twitter:card" content="summary">' in html
     assert '<meta name="description" content="A summary.">' in html
 
-    block = re.search(
-        r'<script type="application/ld\+json">(.*?)</script>', html, re.S
-    )
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     data = json.loads(block.group(1))
     assert data["@type"] == "Article" and data["headline"] == 'Quotes "and" <tags>'
     assert data["author"][0]["name"] == "Lee Author"
@@ -194,9 +192,7 @@ def test_post_page_metadata_for_search_engines_and_link_previews(client):
 def test_json_ld_cannot_be_broken_out_of(client):
     post = PostFactory(title="</script><script>alert(1)</script>", subtitle="<!-- x")
     html = client.get(post.get_absolute_url()).content.decode()
-    block = re.search(
-        r'<script type="application/ld\+json">(.*?)</script>', html, re.S
-    )
+    block = re.search(r'<script type="application/ld\+json">(.*?)</script>', html, re.S)
     assert json.loads(block.group(1))["headline"] == "</script><script>alert(1)</script>"
     assert "<script>alert(1)" not in html
 
