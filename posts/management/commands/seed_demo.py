@@ -19,5 +19,7 @@ class Command(BaseCommand):
         comments_demo.seed(posts=posts, readers=readers, editor=editor)
         self.stdout.write(self.style.SUCCESS(f"Demo content ready: {len(posts)} posts."))
         self.stdout.write(
-            f"Editor login for /admin/: {editor.email} / {accounts_demo.EDITOR_PASSWORD}"
+            f"Editor login for /admin/: {editor.email}, with the one-time code emailed to it "
+            "(in development the email is printed in this terminal). Password, when asked to "
+            f"confirm a sensitive action: {accounts_demo.EDITOR_PASSWORD}"
         )
