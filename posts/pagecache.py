@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -157,9 +158,30 @@ def storable(request, *, params: tuple[str, ...] = (), logged_in: bool = False) 
 
 
 def cache_key(request, *, name: str, numbers: tuple) -> str:
+    """The key of this page at these version numbers: "<page>|<numbers>"."""
     path = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
     htmx = "h" if request.headers.get("HX-Request") else "p"
-    return f"page:{name}:{path}:{htmx}:" + ":".join(str(n) for n in numbers)
+    return f"page:{name}:{path}:{htmx}|" + ":".join(str(n) for n in numbers)
+
+
+# The key each page was last stored under in this process, so storing a newer version drops
+# the older one at once instead of leaving it in memory until it expires: a poll taking votes
+# makes a new version every few milliseconds. Bounded, oldest pages forgotten first.
+_latest: OrderedDict[str, str] = OrderedDict()
+LATEST_PAGES = 10_000
+
+
+def keep(key: str, value, seconds: int) -> None:
+    """Store value under key for seconds, replacing the page's previous version."""
+    cache = caches[CACHE_ALIAS]
+    page = key.split("|", 1)[0]
+    previous = _latest.pop(page, None)
+    if previous is not None and previous != key:
+        cache.delete(previous)
+    _latest[page] = key
+    while len(_latest) > LATEST_PAGES:
+        _latest.popitem(last=False)
+    cache.set(key, value, seconds)
 
 
 def get(key: str) -> Entry | None:
@@ -201,7 +223,7 @@ def store(key: str, request, response: HttpResponse, digest: str) -> None:
         content_type=response["Content-Type"],
         digest=digest,
     )
-    caches[CACHE_ALIAS].set(key, entry, seconds)
+    keep(key, entry, seconds)
 
 
 def respond(request, entry: Entry) -> HttpResponse:
