@@ -15,9 +15,13 @@ time). A poll opening or closing is announced by its renderer (``changes_at``) a
 expires then; anything else shown relative to now (a comment's "5 minutes ago") is at most
 ``POSTS_PAGE_CACHE_SECONDS`` old.
 
-Only anonymous readers without pending messages are served from or stored in this cache; a
-logged-in reader's page shows their own vote, likes and forms, and is always rendered. The
-per-request CSRF token is kept out of stored pages and put back for each reader.
+Anonymous readers with no message waiting for them are served from this cache. Logged-in
+readers get post pages through posts/readerpages.py (stored per kind of reader, their own
+parts filled for them on each request) and every other page rendered. The per-request CSRF
+token is kept out of stored pages and put back for each reader.
+
+Pages live in each process's memory (the "pages" cache): a miss costs one render per process,
+and a newer version of a page replaces the older one at once.
 """
 
 from __future__ import annotations
@@ -83,6 +87,22 @@ def bump_site() -> None:
 def bump_posts(post_ids) -> None:
     """The cached pages of these posts are out of date (votes, comments, thumbs up...)."""
     bump(*(post_key(post_id) for post_id in post_ids if post_id is not None))
+
+
+def bump_post_via(model, pk) -> None:
+    """Move on the version of the post that row pk of model belongs to (model has a post
+    foreign key), in one statement, without loading the row."""
+    table = connection.ops.quote_name(PageVersion._meta.db_table)
+    source = connection.ops.quote_name(model._meta.db_table)
+    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)
+            f"SELECT 'post:' || post_id, {now_us} FROM {source} WHERE id = %s "
+            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
+            "EXCLUDED.number)",
+            [pk],
+        )
 
 
 def versions(*, post_slug: str | None = None) -> tuple[int, int, float]:
@@ -232,19 +252,3 @@ def respond(request, entry: Entry) -> HttpResponse:
     if CSRF_PLACEHOLDER in content:
         content = content.replace(CSRF_PLACEHOLDER, get_token(request).encode())
     return HttpResponse(content, content_type=entry.content_type)
-
-
-def bump_post_via(model, pk) -> None:
-    """Move on the version of the post that row pk of model belongs to (model has a post
-    foreign key), in one statement, without loading the row."""
-    table = connection.ops.quote_name(PageVersion._meta.db_table)
-    source = connection.ops.quote_name(model._meta.db_table)
-    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)
-            f"SELECT 'post:' || post_id, {now_us} FROM {source} WHERE id = %s "
-            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
-            "EXCLUDED.number)",
-            [pk],
-        )
