@@ -15,15 +15,20 @@ time). A poll opening or closing is announced by its renderer (``changes_at``) a
 expires then; anything else shown relative to now (a comment's "5 minutes ago") is at most
 ``POSTS_PAGE_CACHE_SECONDS`` old.
 
-Only anonymous readers without pending messages are served from or stored in this cache; a
-logged-in reader's page shows their own vote, likes and forms, and is always rendered. The
-per-request CSRF token is kept out of stored pages and put back for each reader.
+Anonymous readers with no message waiting for them are served from this cache. Logged-in
+readers get post pages through posts/readerpages.py (stored per kind of reader, their own
+parts filled for them on each request) and every other page rendered. The per-request CSRF
+token is kept out of stored pages and put back for each reader.
+
+Pages live in each process's memory (the "pages" cache): a miss costs one render per process,
+and a newer version of a page replaces the older one at once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -82,6 +87,22 @@ def bump_site() -> None:
 def bump_posts(post_ids) -> None:
     """The cached pages of these posts are out of date (votes, comments, thumbs up...)."""
     bump(*(post_key(post_id) for post_id in post_ids if post_id is not None))
+
+
+def bump_post_via(model, pk) -> None:
+    """Move on the version of the post that row pk of model belongs to (model has a post
+    foreign key), in one statement, without loading the row."""
+    table = connection.ops.quote_name(PageVersion._meta.db_table)
+    source = connection.ops.quote_name(model._meta.db_table)
+    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)
+            f"SELECT 'post:' || post_id, {now_us} FROM {source} WHERE id = %s "
+            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
+            "EXCLUDED.number)",
+            [pk],
+        )
 
 
 def versions(*, post_slug: str | None = None) -> tuple[int, int, float]:
@@ -157,9 +178,30 @@ def storable(request, *, params: tuple[str, ...] = (), logged_in: bool = False) 
 
 
 def cache_key(request, *, name: str, numbers: tuple) -> str:
+    """The key of this page at these version numbers: "<page>|<numbers>"."""
     path = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
     htmx = "h" if request.headers.get("HX-Request") else "p"
-    return f"page:{name}:{path}:{htmx}:" + ":".join(str(n) for n in numbers)
+    return f"page:{name}:{path}:{htmx}|" + ":".join(str(n) for n in numbers)
+
+
+# The key each page was last stored under in this process, so storing a newer version drops
+# the older one at once instead of leaving it in memory until it expires: a poll taking votes
+# makes a new version every few milliseconds. Bounded, oldest pages forgotten first.
+_latest: OrderedDict[str, str] = OrderedDict()
+LATEST_PAGES = 10_000
+
+
+def keep(key: str, value, seconds: int) -> None:
+    """Store value under key for seconds, replacing the page's previous version."""
+    cache = caches[CACHE_ALIAS]
+    page = key.split("|", 1)[0]
+    previous = _latest.pop(page, None)
+    if previous is not None and previous != key:
+        cache.delete(previous)
+    _latest[page] = key
+    while len(_latest) > LATEST_PAGES:
+        _latest.popitem(last=False)
+    cache.set(key, value, seconds)
 
 
 def get(key: str) -> Entry | None:
@@ -201,7 +243,7 @@ def store(key: str, request, response: HttpResponse, digest: str) -> None:
         content_type=response["Content-Type"],
         digest=digest,
     )
-    caches[CACHE_ALIAS].set(key, entry, seconds)
+    keep(key, entry, seconds)
 
 
 def respond(request, entry: Entry) -> HttpResponse:
@@ -210,19 +252,3 @@ def respond(request, entry: Entry) -> HttpResponse:
     if CSRF_PLACEHOLDER in content:
         content = content.replace(CSRF_PLACEHOLDER, get_token(request).encode())
     return HttpResponse(content, content_type=entry.content_type)
-
-
-def bump_post_via(model, pk) -> None:
-    """Move on the version of the post that row pk of model belongs to (model has a post
-    foreign key), in one statement, without loading the row."""
-    table = connection.ops.quote_name(PageVersion._meta.db_table)
-    source = connection.ops.quote_name(model._meta.db_table)
-    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)
-            f"SELECT 'post:' || post_id, {now_us} FROM {source} WHERE id = %s "
-            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
-            "EXCLUDED.number)",
-            [pk],
-        )

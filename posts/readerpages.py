@@ -150,7 +150,7 @@ def entry_from(request, response: HttpResponse, *, seconds: int) -> ReaderEntry:
 def store(key: str, entry: ReaderEntry) -> None:
     seconds = int(entry.expires_at - time.time())
     if seconds > 0:
-        caches[pagecache.CACHE_ALIAS].set(key, entry, seconds)
+        pagecache.keep(key, entry, seconds)
 
 
 # --- Filling the marked places for one reader ---------------------------------------------------
@@ -171,8 +171,8 @@ class Filler:
         # Kept parts never outlive their page (a poll closing ends both).
         self.seconds = int(entry.expires_at - time.time())
         self._post = None
-        user = request.user
-        self.own = {pk for pk, author in entry.comment_authors.items() if author == user.pk}
+        me = request.user.pk  # read once: request.user is a lazy proxy
+        self.own = {pk for pk, author in entry.comment_authors.items() if author == me}
         self.liked = {pk for pk in state.likes if pk in entry.comment_authors}
         self._articles = None
 
@@ -194,11 +194,16 @@ class Filler:
         return html
 
     def header(self, args, default) -> bytes:
+        # The header shows the reader's name and nothing of the page: kept per name, for
+        # every page.
         name = hashlib.blake2b(self.request.user.public_name.encode(), digest_size=8).hexdigest()
-        return self.kept(
-            f"header:{name}",
-            lambda: render_to_string("includes/_header.html", request=self.request),
-        )
+        key = f"header:{name}"
+        html = self.cache.get(key)
+        if html is None:
+            made = render_to_string("includes/_header.html", request=self.request)
+            html = pagecache.strip_csrf(made.encode(), self.request)
+            self.cache.set(key, html, pagecache.lifetime())
+        return html
 
     def poll(self, placement, default) -> bytes:
         from polls.templatetags.polls_tags import post_poll

@@ -91,8 +91,8 @@ def cached_for_readers(*, params=()):
             state = readerpages.reader_state(request, post_slug=slug)
             if state.viewer is None:
                 return view(request, slug)
-            numbers = (*state.numbers, state.viewer.key)
-            key = pagecache.cache_key(request, name="detail-reader", numbers=numbers)
+            name = f"detail-reader-{state.viewer.key}"
+            key = pagecache.cache_key(request, name=name, numbers=state.numbers)
             entry = pagecache.get(key)
             if entry is None:
                 response = readerpages.render_for_kind(

@@ -7,7 +7,7 @@
    fixed connections for a fixed time, after a short warm-up: home, the post page anonymous and
    logged in, a comments "show more" page, a vote from many distinct readers, a thumbs up. Each
    beside its ceiling: a do-nothing page of the same size through the same middleware
-   (futureforward/bench.py), measured just before and just after it.
+   (futureforward/bench.py), measured in turns with it.
 3. Measures the SMTP sink's ceiling (one pre-rendered message over one smtplib connection) and,
    once the newsletter is merged, the real send to 100,000 subscribers into the same sink.
 
@@ -43,7 +43,8 @@ WORKERS = os.cpu_count() or 1
 RESULTS = harness.PROJECT_DIR / "bench-results.json"
 
 FULL = {"posts": 200, "subscribers": 100_000, "votes": 20_000, "comments": 1_000}
-SMALL = {"posts": 12, "subscribers": 60, "votes": 30, "comments": 45, "thumbs-up": 10}
+# Enough top-level comments (a quarter of them) for a second page of 20.
+SMALL = {"posts": 12, "subscribers": 60, "votes": 30, "comments": 100, "thumbs-up": 10}
 BIG_SLUG = "ffbench-big-post"
 # Bench readers by role (reader numbers, 1-based; the first 20,000 voted in the big poll).
 PAGE_READERS = range(1, 1_001)  # voted already: their poll shows results and their choice
@@ -114,15 +115,16 @@ def reader(number: int):
 
 
 def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
-    """Queries per request for each scenario, rendered and (anonymous pages) from the page
-    cache, with Django's test client and CaptureQueriesContext. The readers exist in both data
-    sets: the first voted, the second voted too (and changes their vote), the last has given
-    no thumbs up."""
+    """Queries per request for each scenario, with Django's test client and
+    CaptureQueriesContext: pages as rendered, and as served from the page cache. The readers
+    are alike in both data sets: one who voted and neither liked nor wrote a comment there
+    (the page), another voter (changes their vote), the last reader (no thumbs up yet)."""
     from django.core.cache import caches
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from accounts.models import User
     from polls.models import Poll
 
     def count(call) -> int:
@@ -133,47 +135,36 @@ def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
             raise RuntimeError(f"{response.status_code} while counting queries")
         return len(queries)
 
-    anonymous = Client(SERVER_NAME="localhost")
-    logged_in = Client(SERVER_NAME="localhost")
-    logged_in.force_login(reader(1))
-    voter = Client(SERVER_NAME="localhost")
-    voter.force_login(reader(2))
-    thumber = Client(SERVER_NAME="localhost")
-    thumber.force_login(reader(sizes["subscribers"]))
+    def both(client, path, **headers) -> tuple[int, int]:
+        client.get(path, **headers)  # per-process state (templates, settings) warmed
+        caches["pages"].clear()
+        rendered = count(lambda: client.get(path, **headers))
+        return rendered, count(lambda: client.get(path, **headers))
+
     post = f"/p/{BIG_SLUG}/"
-    more = f"/p/{BIG_SLUG}/comments/?sort=newest&page=2"
+    plain = (
+        User.objects.filter(email__endswith="@bench.example", poll_votes__poll__post__slug=BIG_SLUG)
+        .exclude(comment_likes__comment__post__slug=BIG_SLUG)
+        .exclude(comments__post__slug=BIG_SLUG)
+        .order_by("pk")
+        .first()
+    )
+    anonymous, logged_in, voter, thumber = (Client(SERVER_NAME="localhost") for _ in range(4))
+    logged_in.force_login(plain)
+    voter.force_login(reader(2))
+    thumber.force_login(reader(sizes["subscribers"]))
     poll = Poll.objects.get(post__slug=BIG_SLUG)
-    choices = list(poll.choices.values_list("pk", flat=True))
+    choices = iter(list(poll.choices.values_list("pk", flat=True)) * 10)
     htmx = {"HTTP_HX_REQUEST": "true"}
-    given = iter(["1", "0"] * 10)
-    picked = iter(choices * 10)
-
-    def anonymous_page(path, **headers):
-        def render():
-            caches["pages"].clear()
-            return anonymous.get(path, **headers)
-
-        anonymous.get(path, **headers)  # warm per-process state (templates, settings)
-        rendered = count(render)
-        cached = count(lambda: anonymous.get(path, **headers))
-        return rendered, cached
-
-    logged_in.get(post)
+    vote = f"/polls/{poll.pk}/vote/"
+    thumbs = f"/p/{BIG_SLUG}/thumbs-up/"
     return {
-        "home": anonymous_page("/"),
-        "post_anonymous": anonymous_page(post),
-        "post_logged_in": (count(lambda: logged_in.get(post)), None),
-        "comments_more": (count(lambda: anonymous.get(more, **htmx)), None),
-        "vote": (
-            count(lambda: voter.post(f"/polls/{poll.pk}/vote/", {"choice": next(picked)}, **htmx)),
-            None,
-        ),
-        "thumbs_up": (
-            count(
-                lambda: thumber.post(f"/p/{BIG_SLUG}/thumbs-up/", {"given": next(given)}, **htmx)
-            ),
-            None,
-        ),
+        "home": both(anonymous, "/"),
+        "post_anonymous": both(anonymous, post),
+        "post_logged_in": both(logged_in, post),
+        "comments_more": both(anonymous, f"/p/{BIG_SLUG}/comments/?sort=newest&page=2", **htmx),
+        "vote": (count(lambda: voter.post(vote, {"choice": next(choices)}, **htmx)), None),
+        "thumbs_up": (count(lambda: thumber.post(thumbs, {"given": "1"}, **htmx)), None),
     }
 
 
@@ -334,6 +325,18 @@ def table(rows: list[Row]) -> str:
     return "\n".join(lines)
 
 
+def combined(runs: list[harness.WrkResult]) -> harness.WrkResult:
+    """Several runs of one URL as one: mean rate, median of the medians, the worst 99th."""
+    return harness.WrkResult(
+        requests_per_second=statistics.mean(run.requests_per_second for run in runs),
+        p50_ms=statistics.median(run.p50_ms for run in runs),
+        p99_ms=max(run.p99_ms for run in runs),
+        requests=sum(run.requests for run in runs),
+        non_2xx=sum(run.non_2xx for run in runs),
+        errors=sum(run.errors for run in runs),
+    )
+
+
 # --- Newsletter ---------------------------------------------------------------------------------
 
 
@@ -480,8 +483,8 @@ def main() -> int:
                 },
             }
             # The ceiling for each scenario is the do-nothing page of the size that scenario
-            # answers with, measured just before and just after it: other programs on the
-            # machine change its speed from minute to minute.
+            # answers with. Other programs on the machine change its speed from second to
+            # second, so the two take turns: ceiling, scenario, ceiling, scenario, ceiling.
             for row in rows:
                 plan = plans[row.key]
                 url = base + plan["path"]
@@ -491,13 +494,14 @@ def main() -> int:
                 row.size = size
                 ceiling_url = f"{base}/bench/ceiling/?bytes={max(size, 256)}"
                 options = {**wrk, "lua": plan.get("lua"), "headers": plan.get("headers")}
-                before = harness.run_wrk(ceiling_url, seconds=SECONDS / 2, **wrk)
                 harness.run_wrk(url, seconds=WARM_UP_SECONDS, **options)
-                row.result = harness.run_wrk(url, seconds=SECONDS, **options)
-                after = harness.run_wrk(ceiling_url, seconds=SECONDS / 2, **wrk)
-                row.ceiling_rps = statistics.mean(
-                    [before.requests_per_second, after.requests_per_second]
-                )
+                ceilings = [harness.run_wrk(ceiling_url, seconds=SECONDS / 4, **wrk)]
+                runs = []
+                for _turn in range(2):
+                    runs.append(harness.run_wrk(url, seconds=SECONDS / 2, **options))
+                    ceilings.append(harness.run_wrk(ceiling_url, seconds=SECONDS / 4, **wrk))
+                row.result = combined(runs)
+                row.ceiling_rps = combined(ceilings).requests_per_second
                 print(
                     f"  {row.label:<34} {row.result.requests_per_second:8.1f} req/s "
                     f"p99 {row.result.p99_ms:6.1f} ms  {row.ratio:.2f}x its ceiling "
@@ -544,8 +548,8 @@ def main() -> int:
     print(f"seed_bench, full data set: {seed_seconds:.1f} s (command wall time, reset included)")
     print(table(rows))
     print(
-        "q small / q big: SQL queries per request at the small and the full data set; "
-        "anonymous pages show rendered/served from the page cache."
+        "q small / q big: SQL queries per request at the small and the full data set, "
+        "as rendered / as served from the page cache."
     )
     if worker_rss:
         print("gunicorn worker peak memory: " + ", ".join(f"{mb:.0f} MB" for mb in worker_rss))

@@ -279,3 +279,15 @@ def test_deleting_a_post_does_not_load_its_votes_one_by_one(django_assert_max_nu
     )
     with django_assert_max_num_queries(25):
         post.delete()
+
+
+def test_a_newer_version_of_a_page_replaces_the_older_in_memory(post, poll, voter):
+    from django.core.cache import caches
+
+    stored = caches["pages"]._cache  # LocMemCache's own dict: what this process holds
+    fresh(post.get_absolute_url())
+    before = len(stored)
+    for choice in poll.choices.all():
+        voter.post(reverse("polls:vote", args=[poll.pk]), {"choice": choice.pk}, **HTMX)
+        fresh(post.get_absolute_url())
+    assert len(stored) == before
