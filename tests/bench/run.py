@@ -400,7 +400,8 @@ def main() -> int:
     print(
         f"Future Forward bench: {info['nproc']} cores ({info['cpu']}), {info['memory_gb']} GB, "
         f"{WORKERS} gunicorn workers, wrk {THREADS} threads x {CONNECTIONS} connections "
-        f"x {SECONDS:.0f} s per scenario.\n"
+        f"x {SECONDS:.0f} s per scenario; load average before: "
+        f"{', '.join(str(n) for n in info['load_average_before'])}.\n"
     )
     print("Preparing the bench database (migrate, cache table, static files)...")
     manage(env, "migrate", "--noinput", quiet=True)
