@@ -30,10 +30,13 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.template import Context
 from django.template.loader import render_to_string
+from django.utils.html import escape
 
 from posts import pagecache
 from posts.models import Post
 
+# Stands for the reader's name in the shared header: letters only, so escaping keeps it whole.
+NAME_MARK = "ffReaderNameMarkQx7"
 SLOT_RE = re.compile(rb"<!--ff-slot:([a-z_-]+):([^>]*?)-->(.*?)<!--/ff-slot:\1:\2-->", re.S)
 
 
@@ -47,11 +50,8 @@ class Viewer:
 
     @property
     def key(self) -> str:
-        return "".join("1" if flag else "0" for flag in self.flags)
-
-    @property
-    def flags(self) -> tuple[bool, bool, bool]:
-        return (self.verified, self.subscriber, self.notify_replies)
+        flags = (self.verified, self.subscriber, self.notify_replies)
+        return "".join("1" if flag else "0" for flag in flags)
 
 
 @dataclass(frozen=True)
@@ -99,12 +99,12 @@ def reader_state(request, *, post_slug: str) -> ReaderState:
 # --- Rendering for a kind of reader -------------------------------------------------------------
 
 
-def stand_in_for(viewer: Viewer):
+def stand_in_for(viewer: Viewer, *, name: str = ""):
     """A reader of viewer's kind who is nobody: no name, no votes, no likes, no comments."""
     from accounts.models import User
     from comments.models import Commenter
 
-    stand_in = User(pk=0, email="", display_name="", is_active=True, is_staff=False)
+    stand_in = User(pk=0, email="", display_name=name, is_active=True, is_staff=False)
     stand_in._state.adding = False
     stand_in.has_verified_email = viewer.verified
     # Read by PostQuerySet.for_page and Commenter.for_user instead of the database.
@@ -160,13 +160,11 @@ class Filler:
     """Renders the marked places of one stored page for one reader, keeping what it can."""
 
     def __init__(self, request, *, key: str, entry: ReaderEntry, state: ReaderState, slug: str):
-        self.request, self.key, self.entry, self.state, self.slug = (
-            request,
-            key,
-            entry,
-            state,
-            slug,
-        )
+        self.request = request
+        self.key = key
+        self.entry = entry
+        self.state = state
+        self.slug = slug
         self.cache = caches[pagecache.CACHE_ALIAS]
         # Kept parts never outlive their page (a poll closing ends both).
         self.seconds = int(entry.expires_at - time.time())
@@ -185,25 +183,39 @@ class Filler:
 
     def kept(self, name: str, make) -> bytes:
         """make() once per page version and state, kept beside the page; CSRF-free."""
-        key = f"{self.key}:{name}"
+        return self.kept_for(f"{self.key}:{name}", make, seconds=self.seconds)
+
+    def kept_for(self, key: str, make, *, seconds: int) -> bytes:
         html = self.cache.get(key)
         if html is None:
             html = pagecache.strip_csrf(make().encode(), self.request)
-            if self.seconds > 0:
-                self.cache.set(key, html, self.seconds)
+            if seconds > 0:
+                self.cache.set(key, html, seconds)
         return html
 
     def header(self, args, default) -> bytes:
-        # The header shows the reader's name and nothing of the page: kept per name, for
-        # every page.
-        name = hashlib.blake2b(self.request.user.public_name.encode(), digest_size=8).hexdigest()
-        key = f"header:{name}"
-        html = self.cache.get(key)
+        """The header shows the reader's name and nothing else of theirs: rendered once for a
+        stand-in called NAME_MARK, which each reader's escaped name then replaces. If the
+        header ever shows the name otherwise (a filter on it), it is rendered per name."""
+        user = self.request.user
+        html = self.cache.get("header:shared")
         if html is None:
-            made = render_to_string("includes/_header.html", request=self.request)
+            real = self.request.user
+            self.request.user = stand_in_for(self.state.viewer, name=NAME_MARK)
+            try:
+                made = render_to_string("includes/_header.html", request=self.request)
+            finally:
+                self.request.user = real
             html = pagecache.strip_csrf(made.encode(), self.request)
-            self.cache.set(key, html, pagecache.lifetime())
-        return html
+            self.cache.set("header:shared", html, pagecache.lifetime())
+        if html.count(NAME_MARK.encode()) == 1:
+            return html.replace(NAME_MARK.encode(), escape(user.public_name).encode())
+        name = hashlib.blake2b(user.public_name.encode(), digest_size=8).hexdigest()
+        return self.kept_for(
+            f"header:{name}",
+            lambda: render_to_string("includes/_header.html", request=self.request),
+            seconds=pagecache.lifetime(),
+        )
 
     def poll(self, placement, default) -> bytes:
         from polls.templatetags.polls_tags import post_poll

@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import secrets
+import shutil
 import statistics
 import subprocess
 import sys
@@ -148,7 +149,7 @@ def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
         .exclude(comments__post__slug=BIG_SLUG)
         .order_by("pk")
         .first()
-    )
+    ) or reader(1)
     anonymous, logged_in, voter, thumber = (Client(SERVER_NAME="localhost") for _ in range(4))
     logged_in.force_login(plain)
     voter.force_login(reader(2))
@@ -384,9 +385,8 @@ def newsletter_send(*, env: dict, sink: harness.Sink, subscribers: int) -> dict 
     try:
         before = sink.count()
         started = time.perf_counter()
-        with transaction.atomic():
-            send = sending.create_send(post=post, created_by=None, mode="full", teaser_words=150)
-            sending.start_send(send=send)
+        with transaction.atomic():  # create_send starts it; tasks are enqueued on commit
+            sending.create_send(post=post, created_by=None, mode="full", teaser_words=150)
         target = before + subscribers
         received = sink.wait_for_count(target, timeout=540) - before
         seconds = time.perf_counter() - started
@@ -419,7 +419,8 @@ def main() -> int:
     print(
         f"Future Forward bench: {info['nproc']} cores ({info['cpu']}), {info['memory_gb']} GB, "
         f"{WORKERS} gunicorn workers, wrk {THREADS} threads x {CONNECTIONS} connections "
-        f"x {SECONDS:.0f} s per scenario.\n"
+        f"x {SECONDS:.0f} s per scenario; load average before: "
+        f"{', '.join(str(n) for n in info['load_average_before'])}.\n"
     )
     print("Preparing the bench database (migrate, cache table, static files)...")
     manage(env, "migrate", "--noinput", quiet=True)
@@ -548,6 +549,11 @@ def main() -> int:
             sent, rate = harness.smtp_ceiling(sink, message, seconds=min(SECONDS, 5))
             smtp = {"messages": sent, "messages_per_second": rate, "message_bytes": len(message)}
             newsletter = newsletter_send(env=env, sink=sink, subscribers=FULL["subscribers"])
+    except BaseException:
+        print(f"The site's log is in {workdir / 'gunicorn.log'}.")
+        raise
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
     finally:
         if sessions:
             delete_sessions(sessions)

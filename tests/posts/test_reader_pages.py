@@ -223,3 +223,12 @@ def test_pages_are_stored_only_for_readers_who_can_be_shared_with(post, ada, set
     with CaptureQueriesContext(connection) as second:
         page(ada, post)
     assert len(second) < len(first)
+
+
+def test_a_name_with_markup_is_shown_escaped_as_a_full_render_does(post, ada, settings):
+    odd = reader('<b>Ann & "Co"</b>')
+    page(ada, post)  # the header is stored for everyone
+    stored = page(odd, post)
+    assert "&lt;b&gt;Ann &amp; &quot;Co&quot;&lt;/b&gt;" in stored and "<b>Ann" not in stored
+    settings.POSTS_PAGE_CACHE_SECONDS = 0
+    assert no_tokens(stored) == no_tokens(page(odd, post))
