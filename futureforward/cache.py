@@ -10,7 +10,7 @@ the table every time. Reads are Django's. With REDIS_URL set, Redis is used inst
 from __future__ import annotations
 
 import base64
-import pickle
+import pickle  # nosec B403 (values written by this app only, as Django's own DatabaseCache does)
 import random
 from datetime import UTC, datetime
 
@@ -47,13 +47,13 @@ class PostgresCache(DatabaseCache):
         condition = f"WHERE {table}.expires < statement_timestamp()" if only_if_missing else ""
         with connection.cursor() as cursor:
             cursor.execute(
-                f"INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "  # noqa: S608
+                f"INSERT INTO {table} (cache_key, value, expires) VALUES (%s, %s, %s) "  # noqa: S608  # nosec
                 "ON CONFLICT (cache_key) DO UPDATE "
                 f"SET value = EXCLUDED.value, expires = EXCLUDED.expires {condition} "
                 "RETURNING cache_key",
                 [key, encoded, connection.ops.adapt_datetimefield_value(expires)],
             )
             written = cursor.fetchone() is not None
-            if random.randrange(self.PURGE_EVERY) == 0:  # noqa: S311 (not security)
-                cursor.execute(f"DELETE FROM {table} WHERE expires < statement_timestamp()")  # noqa: S608
+            if random.randrange(self.PURGE_EVERY) == 0:  # noqa: S311 (not security)  # nosec
+                cursor.execute(f"DELETE FROM {table} WHERE expires < statement_timestamp()")  # noqa: S608  # nosec
         return written

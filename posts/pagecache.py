@@ -72,7 +72,7 @@ def bump(*keys: str) -> None:
     values = ", ".join([f"(%s, {now_us})"] * len(keys))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, number) VALUES {values} "  # noqa: S608 (no input)
+            f"INSERT INTO {table} (key, number) VALUES {values} "  # noqa: S608 (no input)  # nosec
             f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
             "EXCLUDED.number)",
             keys,
@@ -97,7 +97,7 @@ def bump_post_via(model, pk) -> None:
     now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)
+            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)  # nosec
             f"SELECT 'post:' || post_id, {now_us} FROM {source} WHERE id = %s "
             f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
             "EXCLUDED.number)",
