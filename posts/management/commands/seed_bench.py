@@ -254,8 +254,9 @@ def _seed_people(*, subscribers: int, now) -> tuple[list[User], list[int]]:
         )
         cursor.execute(
             f"""
-            INSERT INTO {subscription} (user_id, status, source, created_at, confirmed_at)
-            SELECT id, %(active)s, 'bench', date_joined, date_joined
+            INSERT INTO {subscription} (user_id, status, status_reason, source, created_at,
+                                        confirmed_at)
+            SELECT id, %(active)s, '', 'bench', date_joined, date_joined
             FROM {user} WHERE email LIKE %(pattern)s
             """,  # noqa: S608  # nosec
             readers,
