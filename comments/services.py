@@ -158,8 +158,9 @@ def add_comment(
     if len(body) > MAX_LENGTH:
         raise CommentError(_("A comment can be at most 5,000 characters."))
     if parent is not None:
-        # Lock the parent so an editor removing it at the same moment cannot interleave.
-        parent = Comment.objects.select_for_update().get(pk=parent.pk)
+        # Lock the parent so an editor removing it at the same moment cannot interleave. A
+        # no-key lock: likes being written for it (their key-share locks) need not wait.
+        parent = Comment.objects.select_for_update(no_key=True).get(pk=parent.pk)
         if parent.post_id != post.pk:
             raise CommentError(_("That comment belongs to another post."))
         if not parent.accepts_replies():
@@ -281,12 +282,16 @@ def like_comment(*, comment: Comment, user) -> bool:
     """Like comment as user; return True if this call added the like (False if it was there).
 
     The unique constraint decides between concurrent attempts: the second insert waits for the
-    first to commit, then fails and counts nothing."""
+    first to commit, then fails and its count is rolled back with it.
+
+    The count goes up before the like is inserted: every writer locks the comment row before
+    the post's page version (which the insert's signal moves on), as replies do, so a like and
+    a reply to the same comment cannot deadlock."""
     _require_interactable(comment, user)
     try:
         with transaction.atomic():
-            CommentLike.objects.create(comment=comment, user=user)
             Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
+            CommentLike.objects.create(comment=comment, user=user)
     except IntegrityError:
         return False
     return True

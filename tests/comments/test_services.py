@@ -1,10 +1,11 @@
 """The comment workflows, against the real database."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from comments.models import Comment, Commenter, CommentLike, CommentReport, CommentSettings
@@ -21,6 +22,7 @@ from comments.services import (
     unban_reader,
     unlike_comment,
 )
+from posts import pagecache
 from posts.models import Post
 from tests.factories import (
     CommentFactory,
@@ -258,6 +260,66 @@ def test_liking_twice_at_the_same_moment_leaves_one_like():
     comment.refresh_from_db()
     assert comment.like_count == 1
     assert CommentLike.objects.filter(comment=comment, user=reader).count() == 1
+
+
+def wait_for_lock_waiters(count: int, timeout: float = 10) -> None:
+    """Wait until count other sessions of this database are waiting for a row lock."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # Inside a transaction the statistics views are a snapshot; take a fresh one.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+            time.sleep(0.02)
+    raise AssertionError(f"{count} sessions never queued for a lock")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_like_and_a_reply_to_one_comment_both_land_when_they_queue_together():
+    """Readers like a comment while another replies to it: each waits its turn, and none
+    dies in a deadlock (seen with two servers, when the like took the post's page version
+    before the comment row and the reply took them the other way round)."""
+    post = PostFactory()
+    popular = CommentFactory(post=post)
+    first, second, replier = (SubscriptionFactory().user for _ in range(3))
+    Commenter.objects.create(user=replier, is_trusted=True)
+    pagecache.bump_posts([post.pk])
+    errors = []
+
+    def run(action):
+        try:
+            action()
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    like = threading.Thread(target=run, args=(lambda: like_comment(comment=popular, user=second),))
+    reply = threading.Thread(
+        target=run,
+        args=(lambda: add_comment(post=post, author=replier, body="Agreed", parent=popular),),
+    )
+    # The first reader's like is half-way through its transaction: its row is in, so the
+    # comment row carries its key-share lock, and the post's page version is moved on.
+    with transaction.atomic():
+        CommentLike.objects.create(comment=popular, user=first)
+        like.start()
+        wait_for_lock_waiters(1)
+        reply.start()
+        wait_for_lock_waiters(2)
+    for thread in (like, reply):
+        thread.join(timeout=20)
+    assert errors == []
+    assert set(CommentLike.objects.filter(comment=popular).values_list("user", flat=True)) == {
+        first.pk,
+        second.pk,
+    }
+    assert list(popular.replies.values_list("author", flat=True)) == [replier.pk]
 
 
 class TestReports:
