@@ -26,9 +26,11 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Behind a load balancer keep-alive saves a TCP handshake per request; keep it below the
 # balancer's own idle timeout (60 s on most).
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-# Recycle workers now and then, so a slow leak in any library never grows without bound.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 1000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100)
+# Recycle workers now and then, so a slow leak in any library never grows without bound. Rarely:
+# a fresh worker spends its first requests loading templates and connecting, and recycling every
+# 1,000 requests put those slow requests in every benchmark's 99th percentile.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 # Heartbeat files on a RAM disk: a slow or full disk must not get healthy workers killed.
 _SHM = "/dev/shm"  # noqa: S108 (a fixed system path, not a temp file we create)  # nosec
 if Path(_SHM).is_dir():
