@@ -31,6 +31,7 @@ from comments.services import (
     unlike_comment,
     user_id_from_stop_token,
 )
+from futureforward.htmx import for_reader
 from posts import pagecache
 from posts.models import Post
 from posts.views import cacheable_when_anonymous
@@ -63,12 +64,10 @@ def _fragment(request, template, context, *, status=200, retarget=None) -> HttpR
     response = HttpResponse(render_to_string(template, context, request=request), status=status)
     if retarget:
         # The form's normal target is where successes go (a list, a comment); errors go back
-        # into the form itself. comments.js lets htmx swap these 4xx answers.
+        # into the form itself.
         response["HX-Retarget"] = retarget
         response["HX-Reswap"] = "outerHTML"
-    if status >= 400:
-        response["X-Comments-Error"] = "1"
-    return response
+    return for_reader(response)
 
 
 def _notice(request, message, *, status, post=None) -> HttpResponse:

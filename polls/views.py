@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from futureforward.htmx import for_reader
 from polls.forms import VoteForm
 from polls.models import Choice, Poll, Vote
 from polls.selectors import EMAIL_VOTE_PARAM, build_panel, can_participate
@@ -46,8 +47,15 @@ def _render_panel(request, poll, *, status=HTTPStatus.OK, **panel_kwargs):
         )
     panel_kwargs.setdefault("my_choice_id", my_choice_id)
     panel = build_panel(poll=poll, user=request.user, **panel_kwargs)
-    template = "polls/partials/_poll.html" if request.htmx else "polls/poll_detail.html"
-    return render(request, template, {"panel": panel, "post": poll.post}, status=status)
+    if not request.htmx:
+        return render(
+            request, "polls/poll_detail.html", {"panel": panel, "post": poll.post}, status=status
+        )
+    return for_reader(
+        render(
+            request, "polls/partials/_poll.html", {"panel": panel, "post": poll.post}, status=status
+        )
+    )
 
 
 @require_POST

@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
 from accounts.models import User
+from futureforward.htmx import for_reader
 from posts import pagecache, readerpages
 from posts.forms import ThumbsUpForm, clean_search_query
 from posts.models import Post, Tag, ThumbsUp, card_prefetches
@@ -228,7 +229,7 @@ def _thumbs_up_response(request, post, *, message="", status=HTTPStatus.OK):
         html = render_to_string(
             "posts/partials/_thumbs_up.html", {"post": post, "message": message}, request=request
         )
-        return HttpResponse(html, status=status)
+        return for_reader(HttpResponse(html, status=status))
     if status == HTTPStatus.OK:
         return redirect(f"{post.get_absolute_url()}#thumbs-up")
     template = "429.html" if status == HTTPStatus.TOO_MANY_REQUESTS else "posts/not_allowed.html"

@@ -296,7 +296,7 @@ class TestRefusals:
         assert response.status_code == HTTPStatus.BAD_REQUEST
         assert response["HX-Retarget"] == "#comment-form"
         assert response["HX-Reswap"] == "outerHTML"
-        assert response["X-Comments-Error"] == "1"
+        assert response["X-Reader-Error"] == "1"
         assert "Write something before posting." in response.content.decode()
 
     def test_htmx_reply_error_goes_back_into_the_reply_form(self, client, post, trusted):

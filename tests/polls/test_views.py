@@ -246,6 +246,7 @@ class TestBadInput:
         )
         assert response.status_code == HTTPStatus.TOO_MANY_REQUESTS
         assert "Too many votes" in response.content.decode()
+        assert response["X-Reader-Error"] == "1"  # so the page shows it in place
         assert Vote.objects.get(poll=poll, user=auth_client.user).choice_id == second
 
 

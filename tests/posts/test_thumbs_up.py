@@ -65,6 +65,7 @@ def test_a_reader_with_an_unverified_email_cannot_react(client, post):
     assert b"Confirm your email address" in response.content
     htmx = client.post(url(post), {"given": "1"}, **HTMX)
     assert htmx.status_code == HTTPStatus.FORBIDDEN and b'id="thumbs-up"' in htmx.content
+    assert htmx["X-Reader-Error"] == "1"  # so the page shows it in place
     assert not ThumbsUp.objects.exists()
 
 
@@ -148,4 +149,6 @@ def test_thumbs_up_is_rate_limited(auth_client, post, settings):
     htmx = auth_client.post(url(post), {"given": "0"}, **HTMX)
     assert htmx.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert b"Please wait a minute" in htmx.content and b'id="thumbs-up"' in htmx.content
+    assert htmx["X-Reader-Error"] == "1"
+    assert "X-Reader-Error" not in limited  # a whole page, not a fragment to swap in
     assert ThumbsUp.objects.filter(post=post).count() == 1  # the refused "0" did nothing

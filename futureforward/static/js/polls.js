@@ -1,6 +1,6 @@
 // Reader polls. Confirms an email vote link as soon as the page opens (the form posts itself;
-// without JavaScript the reader taps "Confirm"), and lets htmx show a poll's 4xx answers, which
-// carry a message for the reader, instead of dropping them.
+// without JavaScript the reader taps "Confirm"), and keeps keyboard focus with the reader when a
+// poll's answer replaces the form they used.
 (function () {
   "use strict";
   if (window.futureForwardPolls) {
@@ -32,11 +32,6 @@
       return;
     }
     answeredPollId = poll.id;
-    var status = event.detail.xhr.status;
-    if (status >= 400 && status < 500) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
   });
 
   // The button the reader pressed is gone after the swap: move focus to the panel's message

@@ -23,20 +23,4 @@
       }
     );
   });
-
-  // htmx leaves error answers unswapped. Our fragments (marked data-swap-errors) answer
-  // 401, 403 and 429 with a message meant for the reader, so show it in place.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var detail = event.detail;
-    var status = detail.xhr && detail.xhr.status;
-    var target = detail.target;
-    if (
-      [401, 403, 429].indexOf(status) !== -1 &&
-      target &&
-      target.closest("[data-swap-errors]")
-    ) {
-      detail.shouldSwap = true;
-      detail.isError = false;
-    }
-  });
 })();
