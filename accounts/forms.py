@@ -1,11 +1,11 @@
 from allauth.account.forms import RequestLoginCodeForm
-from allauth.core import ratelimit
 from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.validators import MaxLengthValidator
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts import ratelimits
 from accounts.models import NewsletterSend, User, normalize_email
 from posts.forms import CoverImageField
 from posts.images import clean_image
@@ -46,7 +46,7 @@ class SubscribeForm(RequestLoginCodeForm):
 
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
-        if not ratelimit.consume(self._request, action="subscribe", key=email):
+        if not ratelimits.consume(self._request, action="subscribe", key=email):
             raise forms.ValidationError(
                 _("Too many attempts from here. Please wait a few minutes and try again."),
                 code="rate_limited",

@@ -1,7 +1,7 @@
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
-from django.db import models
+from django.db import connection, models
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -329,3 +329,56 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.send.post} → {self.user.email} ({self.get_status_display()})"
+
+
+class RateLimitQuerySet(models.QuerySet):
+    def hit(self, key: str, *, limit: int, seconds: float) -> bool:
+        """Count one hit on key if it is under limit in its current window of seconds; return
+        whether it was counted (False: over the limit, nothing counted).
+
+        One statement, atomic per key, so concurrent requests through any number of
+        processes never both take the last place.
+        """
+        table = connection.ops.quote_name(self.model._meta.db_table)
+        expired = f"{table}.window_ends <= statement_timestamp()"
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} (key, hits, window_ends) "  # noqa: S608 (names from _meta)  # nosec
+                "VALUES (%s, 1, statement_timestamp() + make_interval(secs => %s)) "
+                "ON CONFLICT (key) DO UPDATE SET "
+                f"hits = CASE WHEN {expired} THEN 1 ELSE {table}.hits + 1 END, "
+                f"window_ends = CASE WHEN {expired} THEN EXCLUDED.window_ends "
+                f"ELSE {table}.window_ends END "
+                f"WHERE {expired} OR {table}.hits < %s "
+                "RETURNING hits",
+                [key, seconds, limit],
+            )
+            return cursor.fetchone() is not None
+
+    def give_back(self, key: str) -> None:
+        """Undo one counted hit on key (another limit refused the same request)."""
+        self.filter(key=key, hits__gt=0).update(hits=models.F("hits") - 1)
+
+    def purge_expired(self) -> int:
+        return self.filter(window_ends__lt=Now()).delete()[0]
+
+
+class RateLimit(models.Model):
+    """Hits on one limit (an action by one reader, address or email) in its current window.
+
+    Written only through accounts.ratelimits. The table is unlogged: a crash may forget the
+    counts, which forgives a few requests, and in exchange a check costs no disk flush.
+    """
+
+    key = models.CharField(_("key"), max_length=255, primary_key=True)
+    hits = models.PositiveIntegerField(_("hits"), default=0)
+    window_ends = models.DateTimeField(_("window ends"))
+
+    objects = RateLimitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("rate limit")
+        verbose_name_plural = _("rate limits")
+
+    def __str__(self):
+        return f"{self.key}: {self.hits}"

@@ -1,7 +1,6 @@
 """Comment pages and endpoints. Each one works as a plain form POST (redirect after success, a
 full page with the message after a refusal) and in place with htmx (the fragment alone)."""
 
-from allauth.core import ratelimit
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -15,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import ratelimits
 from comments import selectors
 from comments.forms import CommentForm, EditCommentForm, ReportForm
 from comments.models import Comment, Commenter
@@ -182,7 +182,7 @@ def create(request, slug):
         )
     if not form.is_valid():
         return _form_refused(request, post=post, form=form, parent_id=parent_id)
-    if not ratelimit.consume(request, action="comment", user=request.user):
+    if not ratelimits.consume(request, action="comment", user=request.user):
         return _form_refused(
             request,
             post=post,
@@ -310,7 +310,7 @@ def like(request, pk):
             status=403,
             post=comment.post,
         )
-    if not ratelimit.consume(request, action="react", user=request.user):
+    if not ratelimits.consume(request, action="react", user=request.user):
         return _notice(request, _("Too many likes in a short time. Wait a minute."), status=429)
     try:
         if request.POST.get("action") == "unlike":
@@ -338,7 +338,7 @@ def report(request, pk):
     if request.method == "POST":
         status = 400
         if form.is_valid():
-            if not ratelimit.consume(request, action="react", user=request.user):
+            if not ratelimits.consume(request, action="react", user=request.user):
                 form.add_error(None, _("Too many reports in a short time. Wait a minute."))
                 status = 429
             else:

@@ -224,7 +224,8 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Future Forward] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
-# Extra actions share allauth's rate limiter (and so its shared cache and client-IP logic).
+# allauth's limits plus readers' own actions, which accounts/ratelimits.py counts (same format,
+# same client-IP logic).
 ACCOUNT_RATE_LIMITS = {
     "subscribe": "10/h/ip,3/10m/key",
     "comment": "5/m/user",

@@ -4,13 +4,13 @@ from http import HTTPStatus
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from allauth.core import ratelimit
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import ratelimits
 from futureforward.htmx import for_reader
 from polls.forms import VoteForm
 from polls.models import Choice, Poll, Vote
@@ -71,7 +71,7 @@ def vote(request, poll_id):
             message=_("Log in with a confirmed email to vote."),
             message_level="error",
         )
-    if not ratelimit.consume(request, action="vote", user=request.user):
+    if not ratelimits.consume(request, action="vote", user=request.user):
         return _render_panel(
             request,
             poll,
@@ -133,7 +133,7 @@ def email_vote(request, token):
     # The link's reader is the voter, logged in or not, so the limit follows them (the limiter
     # reads only the user's pk).
     voter = SimpleNamespace(pk=email_vote.user_id)
-    if not ratelimit.consume(request, action="vote", user=voter):
+    if not ratelimits.consume(request, action="vote", user=voter):
         return render(request, "429.html", status=HTTPStatus.TOO_MANY_REQUESTS)
     try:
         poll, _result = cast_email_vote(token=token)

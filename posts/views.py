@@ -1,7 +1,6 @@
 from functools import partial, wraps
 from http import HTTPStatus
 
-from allauth.core import ratelimit
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.paginator import InvalidPage, Paginator
@@ -19,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST, require_safe
 from django.views.decorators.vary import vary_on_headers
 
+from accounts import ratelimits
 from accounts.models import User
 from futureforward.htmx import for_reader
 from posts import pagecache, readerpages
@@ -263,7 +263,7 @@ def thumbs_up(request, slug):
     form = ThumbsUpForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest(_("Send given=1 to give a thumbs up or given=0 to undo it."))
-    if not ratelimit.consume(request, action="react", user=user):
+    if not ratelimits.consume(request, action="react", user=user):
         return _thumbs_up_response(
             request,
             post,

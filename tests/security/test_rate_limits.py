@@ -1,5 +1,5 @@
 """Rate limits: every limiter answers 429 with a message a person understands, the counts live
-in the shared cache (so every gunicorn worker and machine sees them), and they are keyed on the
+in the database (so every gunicorn worker and machine sees them), and they are keyed on the
 client's real address behind the configured proxies, which a forged X-Forwarded-For cannot
 reset."""
 
@@ -175,11 +175,11 @@ def test_the_proxy_count_comes_from_the_environment():
 OTHER_WORKER = """
 import django, json
 django.setup()
-from allauth.core import ratelimit
+from accounts import ratelimits
 from django.test import RequestFactory
 request = RequestFactory().post("/subscribe/", REMOTE_ADDR="203.0.113.20")
 print(json.dumps([
-    ratelimit.consume(request, action="subscribe", key="shared@example.com") for _ in range(3)
+    ratelimits.consume(request, action="subscribe", key="shared@example.com") for _ in range(3)
 ]))
 """
 
@@ -187,7 +187,7 @@ print(json.dumps([
 @pytest.mark.django_db(transaction=True)
 def test_limits_are_shared_by_every_process(client, mailoutbox):
     """Another process (a second gunicorn worker, another machine) uses up an address's
-    allowance in the shared cache; this one then refuses the same address."""
+    allowance; this one then refuses the same address."""
     result = run_python(OTHER_WORKER, production_env())
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1]) == [True, True, True]
