@@ -4,6 +4,10 @@ from django.utils.translation import gettext_lazy as _
 from comments.models import MAX_LENGTH, Comment, CommentReport
 from comments.text import normalize
 
+CANT_REPLY_MESSAGE = _(
+    "You can't reply to this comment: it was removed, deleted or is awaiting review."
+)
+
 
 class CommentTextField(forms.CharField):
     """Plain text with line endings normalised before the length check, so a browser sending
@@ -60,9 +64,7 @@ class CommentForm(forms.Form):
         if parent.post_id != self.post.pk:
             raise forms.ValidationError(_("That comment belongs to another post."))
         if not parent.accepts_replies():
-            raise forms.ValidationError(
-                _("You can't reply to this comment: it was removed, deleted or is awaiting review.")
-            )
+            raise forms.ValidationError(CANT_REPLY_MESSAGE)
         return parent
 
 

@@ -310,8 +310,9 @@ def unlike_comment(*, comment: Comment, user) -> bool:
     return bool(deleted)
 
 
-def report_comment(*, comment: Comment, reporter, reason: str, details: str = "") -> CommentReport:
-    """Record reporter's report on comment and return it; one report per reader and comment.
+def check_can_report(*, comment: Comment, reporter) -> None:
+    """Raise CommentError if reporter may not report comment (checked before showing the form,
+    and again when the report arrives).
 
     Reports are accepted on closed posts too: abuse does not stop being abuse."""
     if comment.post.comments_mode == comment.post.CommentsMode.OFF:
@@ -329,6 +330,11 @@ def report_comment(*, comment: Comment, reporter, reason: str, details: str = ""
         raise CommentError(_("This comment is not available any more."), status=404)
     if comment.author_id == reporter.pk:
         raise CommentError(_("You can't report your own comment."), status=400)
+
+
+def report_comment(*, comment: Comment, reporter, reason: str, details: str = "") -> CommentReport:
+    """Record reporter's report on comment and return it; one report per reader and comment."""
+    check_can_report(comment=comment, reporter=reporter)
     if reason not in CommentReport.Reason.values:
         raise CommentError(_("Choose a reason for the report."))
     try:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("p/<slug:slug>/comments/", views.discussion, name="list"),
     path("p/<slug:slug>/comments/new/", views.create, name="create"),
     path("p/<slug:slug>/comments/<int:pk>/", views.thread, name="thread"),
+    path("comments/<int:pk>/reply/", views.reply, name="reply"),
     path("comments/<int:pk>/edit/", views.edit, name="edit"),
     path("comments/<int:pk>/delete/", views.delete, name="delete"),
     path("comments/<int:pk>/like/", views.like, name="like"),

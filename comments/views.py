@@ -16,11 +16,12 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts import ratelimits
 from comments import selectors
-from comments.forms import CommentForm, EditCommentForm, ReportForm
+from comments.forms import CANT_REPLY_MESSAGE, CommentForm, EditCommentForm, ReportForm
 from comments.models import Comment, Commenter
 from comments.services import (
     CommentError,
     add_comment,
+    check_can_report,
     delete_comment,
     edit_comment,
     like_comment,
@@ -130,7 +131,7 @@ def _form_refused(request, *, post, form, parent_id, message="", status=400) -> 
     if message:
         form.add_error(None, message)
     part = participation(post=post, user=request.user)
-    context = {"post": post, "form": form, "part": part, "parent_id": parent_id, "open": True}
+    context = {"post": post, "form": form, "part": part, "parent_id": parent_id}
     if request.htmx:
         if parent_id:
             return _fragment(
@@ -227,6 +228,35 @@ def create(request, slug):
     if parent is None:
         return redirect(f"{post.get_absolute_url()}#comment-{comment.pk}")
     return redirect(parent.get_absolute_url().split("#")[0] + f"#comment-{comment.pk}")
+
+
+@vary_on_headers("HX-Request")
+@require_http_methods(["GET"])
+@login_required
+def reply(request, pk):
+    """The form to reply to one comment: a page of its own, or (htmx) the form alone, loaded
+    under the comment. Post pages link here instead of carrying a form under every comment."""
+    parent = _comment_or_404(request, pk)
+    if not parent.is_readable_by(request.user):
+        raise Http404  # someone else's comment awaiting review, or one that is gone
+    post = parent.post
+    part = participation(post=post, user=request.user)
+    status = 200
+    if not part.can_write:
+        status = 403
+    elif not parent.accepts_replies():
+        return _notice(request, CANT_REPLY_MESSAGE, status=409, post=post)
+    context = {
+        "post": post,
+        "part": part,
+        "refusal": refusal_message(part),
+        "parent": parent,
+        "parent_id": parent.pk,
+        "form": CommentForm(post=post, initial={"notify_replies": part.notify_replies}),
+    }
+    if request.htmx:
+        return _fragment(request, "comments/partials/_reply_form.html", context, status=status)
+    return render(request, "comments/comment_form.html", context, status=status)
 
 
 @vary_on_headers("HX-Request")
@@ -335,7 +365,12 @@ def report(request, pk):
     comment = _comment_or_404(request, pk)
     form = ReportForm(request.POST or None)
     status = 200
-    if request.method == "POST":
+    if request.method == "GET":
+        try:
+            check_can_report(comment=comment, reporter=request.user)
+        except CommentError as error:
+            return _notice(request, error.message, status=error.status, post=comment.post)
+    else:
         status = 400
         if form.is_valid():
             if not ratelimits.consume(request, action="react", user=request.user):
@@ -362,7 +397,7 @@ def report(request, pk):
                         )
                     messages.success(request, thanks)
                     return redirect(comment.get_absolute_url())
-    context = {"comment": comment, "form": form, "open": True, "post": comment.post}
+    context = {"comment": comment, "form": form, "post": comment.post}
     if request.htmx:
         return _fragment(
             request,

@@ -4,26 +4,25 @@ import pytest
 from django.test import Client
 from playwright.sync_api import expect
 
-from comments.models import Comment, Commenter
+from comments.models import Comment, Commenter, CommentReport
 from tests.factories import EditorFactory, PostFactory, SubscriptionFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+
+def browser_session(user) -> str:
+    """A session id logged in as user, made by a test client."""
+    client = Client()
+    client.force_login(user)
+    return client.cookies["sessionid"].value
 
 
 def browser_as(browser, live_server, client, user):
     """A new browser context logged in as user, via a session made by a test client."""
     context = browser.new_context(base_url=live_server.url)
     if user is not None:
-        client = Client()
-        client.force_login(user)
         context.add_cookies(
-            [
-                {
-                    "name": "sessionid",
-                    "value": client.cookies["sessionid"].value,
-                    "url": live_server.url,
-                }
-            ]
+            [{"name": "sessionid", "value": browser_session(user), "url": live_server.url}]
         )
     page = context.new_page()
     page.set_default_timeout(10_000)
@@ -106,3 +105,71 @@ def test_comment_reply_hold_approve_notify(browser, live_server, client, page, m
 
     for context in (ada_context, bruno_context, editor_context):
         context.close()
+
+
+def test_reply_and_report_load_in_place_and_work_without_javascript(browser, live_server, client):
+    post = PostFactory(title="Night buses")
+    ada = SubscriptionFactory(user__display_name="Ada").user
+    bruno = SubscriptionFactory(user__display_name="Bruno").user
+    for user in (ada, bruno):
+        Commenter.objects.create(user=user, is_trusted=True)
+    ada_comment = Comment.objects.create(post=post, author=ada, body="Run them every 20 minutes.")
+
+    context, page = browser_as(browser, live_server, client, bruno)
+    page.goto(post.get_absolute_url())
+    comment = page.locator(f"#comment-{ada_comment.pk}")
+    # The page carries links, not forms: the reply form arrives on demand, focused.
+    expect(comment.get_by_label("Your reply")).to_have_count(0)
+    comment.get_by_role("link", name="Reply", exact=True).click()
+    box = comment.get_by_label("Your reply")
+    expect(box).to_be_focused()
+
+    # A refusal comes back into the same form; Cancel closes it, the link takes the focus.
+    box.fill("   ")
+    comment.get_by_role("button", name="Post reply").click()
+    expect(comment.get_by_text("Write something before posting.")).to_be_visible()
+    comment.get_by_role("button", name="Cancel").click()
+    expect(comment.get_by_label("Your reply")).to_have_count(0)
+    expect(comment.get_by_role("link", name="Reply", exact=True)).to_be_focused()
+
+    # A second click on Reply keeps what was typed instead of loading a fresh form.
+    comment.get_by_role("link", name="Reply", exact=True).click()
+    comment.get_by_label("Your reply").fill("And at weekends, please.")
+    comment.get_by_role("link", name="Reply", exact=True).click()
+    expect(comment.get_by_label("Your reply")).to_have_value("And at weekends, please.")
+    comment.get_by_role("button", name="Post reply").click()
+    expect(page.locator(f"#replies-{ada_comment.pk} .comment-body")).to_have_text(
+        "And at weekends, please."
+    )
+    expect(comment.get_by_label("Your reply")).to_have_count(0)
+    expect(page.locator("#comments-status")).to_have_text("Your comment is posted.")
+
+    # Report, in place too.
+    comment.get_by_role("link", name="Report", exact=True).click()
+    expect(comment.get_by_label("Spam or advertising")).to_be_focused()
+    comment.get_by_label("Off topic").check()
+    comment.get_by_role("button", name="Send report").click()
+    expect(comment.get_by_role("status")).to_have_text(
+        "Thanks for the report. The editors will look at this comment."
+    )
+    assert page.url.endswith(post.get_absolute_url())  # never left the post page
+    assert CommentReport.objects.get().reason == "off_topic"
+    context.close()
+
+    # Without JavaScript the same links open a page with the form, and posting comes back.
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.add_cookies(
+        [{"name": "sessionid", "value": browser_session(bruno), "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(post.get_absolute_url())
+    page.locator(f"#comment-{ada_comment.pk}").get_by_role("link", name="Reply").click()
+    expect(page).to_have_url(f"{live_server.url}/comments/{ada_comment.pk}/reply/")
+    expect(page.get_by_text("Run them every 20 minutes.")).to_be_visible()
+    page.get_by_label("Your reply").fill("Posted the old way.")
+    page.get_by_role("button", name="Post reply").click()
+    reply = Comment.objects.get(body="Posted the old way.")
+    assert page.url.endswith(f"/comments/{ada_comment.pk}/#comment-{reply.pk}")
+    expect(page.locator(f"#comment-{reply.pk}")).to_contain_text("Posted the old way.")
+    context.close()

@@ -197,9 +197,18 @@ def test_the_reply_email_choice_is_the_readers_own(post, conversation):
     wants = reader("Wants Mail", notify=True)
     does_not = reader("No Mail", notify=False)
     checked = 'name="notify_replies" checked'
-    assert checked in article(page(wants, post), carols)
-    assert checked not in article(page(does_not, post), carols)
-    assert checked in article(page(wants, post), carols)
+
+    def comment_form(client) -> str:
+        return re.search(r'id="comment-form".*?</form>', page(client, post), re.S).group(0)
+
+    assert checked in comment_form(wants)
+    assert checked not in comment_form(does_not)
+    assert checked in comment_form(wants)
+    # The reply form is not on the stored page: it is loaded for the reader who asks for it.
+    assert 'name="notify_replies"' not in article(page(wants, post), carols)
+    reply = f"/comments/{carols.pk}/reply/"
+    assert checked in wants.get(reply, HTTP_HX_REQUEST="true").content.decode()
+    assert checked not in does_not.get(reply, HTTP_HX_REQUEST="true").content.decode()
 
 
 def test_csrf_tokens_on_a_stored_page_belong_to_the_reader(post, ada, bob, conversation):

@@ -164,8 +164,13 @@ EXPECTED = {
             default=Redirect("/p/matrix-post/comments/"),
         ),
     },
+    # The reply and report forms, one comment at a time (post pages link to them).
+    "comments:reply": {
+        "GET": roles(anonymous=LOGIN, unverified=FORBIDDEN, banned=FORBIDDEN, default=OK),
+        "POST": everyone(NOT_ALLOWED),
+    },
     "comments:report": {
-        "GET": roles(anonymous=LOGIN, logged_in=OK),
+        "GET": roles(anonymous=LOGIN, unverified=FORBIDDEN, banned=FORBIDDEN, default=OK),
         "POST": roles(
             anonymous=LOGIN,
             unverified=FORBIDDEN,
