@@ -54,6 +54,13 @@ class ReaderManager(UserManager):
     def by_email(self, email: str):
         return self.filter(email=normalize_email(email))
 
+    def with_verified_flag(self):
+        """Readers with has_verified_email read in the same query (see accounts.backends)."""
+        from allauth.account.models import EmailAddress
+
+        verified = EmailAddress.objects.filter(user=models.OuterRef("pk"), verified=True)
+        return self.annotate(has_verified_email=models.Exists(verified))
+
 
 class User(AbstractUser):
     """A reader, subscriber or editor. Email is the identifier; there is no username."""
@@ -106,7 +113,8 @@ class User(AbstractUser):
     @cached_property
     def has_verified_email(self) -> bool:
         """True if the reader proved they own their email (allauth records it). One query,
-        cached on the instance, so templates may ask as often as they like."""
+        cached on the instance, so templates may ask as often as they like; none for the
+        logged-in reader, whose login loads it (ReaderManager.with_verified_flag)."""
         return self.emailaddress_set.filter(verified=True).exists()
 
     @property

@@ -1,0 +1,25 @@
+"""Authentication backends that load the logged-in reader with what nearly every page asks next.
+
+Django loads the user from the session once per request. Voting, commenting and reacting then
+ask whether the reader's email is verified (User.can_participate): one more query on every
+logged-in request, unless the user query answers it too.
+"""
+
+from allauth.account import auth_backends
+from django.contrib.auth import backends
+
+from accounts.models import User
+
+
+class LoadsVerifiedFlag:
+    def get_user(self, user_id):
+        user = User.objects.with_verified_flag().filter(pk=user_id).first()
+        return user if user is not None and self.user_can_authenticate(user) else None
+
+
+class ModelBackend(LoadsVerifiedFlag, backends.ModelBackend):
+    """Django's email-and-password backend (editors confirming a sensitive action)."""
+
+
+class AuthenticationBackend(LoadsVerifiedFlag, auth_backends.AuthenticationBackend):
+    """allauth's backend (logins by code), which allauth prefers for the logins it makes."""
