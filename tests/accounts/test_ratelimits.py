@@ -1,15 +1,14 @@
 """Rate limits on readers' actions, counted in one statement per check (accounts.ratelimits)."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts import ratelimits
 from accounts.models import RateLimit
+from tests.concurrency import failures, run_at_once
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,25 +62,9 @@ def test_concurrent_requests_never_take_more_than_the_allowance(limits):
     """Twelve requests of one reader at the same moment (on as many connections, as on several
     servers): exactly the allowance passes."""
     reader = UserFactory()
-    barrier = threading.Barrier(12)
-    results, errors = [], []
-
-    def attempt():
-        try:
-            barrier.wait(timeout=5)
-            results.append(vote(reader))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=20)
-    assert errors == []
-    assert sorted(results) == [False] * 9 + [True] * 3
+    outcomes = run_at_once(12, lambda i: vote(reader))
+    assert failures(outcomes) == []
+    assert sorted(outcomes) == [False] * 9 + [True] * 3
 
 
 def test_ended_windows_are_purged():

@@ -24,6 +24,7 @@ from comments.services import (
 )
 from posts import pagecache
 from posts.models import Post
+from tests.concurrency import failures, run_at_once
 from tests.factories import (
     CommentFactory,
     PostFactory,
@@ -238,25 +239,9 @@ def test_liking_twice_at_the_same_moment_leaves_one_like():
     post = PostFactory()
     reader = SubscriptionFactory().user
     comment = CommentFactory(post=post)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def attempt():
-        try:
-            barrier.wait(timeout=5)
-            results.append(like_comment(comment=comment, user=reader))
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert errors == []
-    assert sorted(results) == [False, True]
+    outcomes = run_at_once(2, lambda i: like_comment(comment=comment, user=reader))
+    assert failures(outcomes) == []
+    assert sorted(outcomes) == [False, True]
     comment.refresh_from_db()
     assert comment.like_count == 1
     assert CommentLike.objects.filter(comment=comment, user=reader).count() == 1
@@ -381,23 +366,7 @@ def test_the_same_comment_sent_twice_at_once_is_stored_once():
     post = PostFactory()
     reader = SubscriptionFactory().user
     Commenter.objects.create(user=reader, is_trusted=True)
-    barrier = threading.Barrier(2)
-    ids, errors = [], []
-
-    def attempt():
-        try:
-            barrier.wait(timeout=5)
-            ids.append(add_comment(post=post, author=reader, body="Sent twice").pk)
-        except Exception as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
-    assert errors == []
-    assert len(ids) == 2 and ids[0] == ids[1]
+    outcomes = run_at_once(2, lambda i: add_comment(post=post, author=reader, body="Sent twice"))
+    assert failures(outcomes) == []
+    assert outcomes[0].pk == outcomes[1].pk
     assert Comment.objects.filter(post=post).count() == 1

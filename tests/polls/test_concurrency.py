@@ -1,41 +1,17 @@
 """Votes arriving at the same moment, on real PostgreSQL connections in real threads."""
 
-import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from polls.models import Vote
 from polls.services import VoteError, cast_vote
+from tests.concurrency import run_at_once
 from tests.factories import PollFactory, UserFactory
 from tests.polls.conftest import choice_ids
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_at_once(count, work):
-    """Run work(i) in count threads released together; return results or exceptions, in order."""
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def worker(index):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = work(index)
-        except Exception as error:  # collected, and asserted on by the test
-            outcomes[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def test_one_reader_voting_many_times_at_once_ends_with_one_vote():

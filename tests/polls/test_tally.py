@@ -6,8 +6,8 @@ from django.db.models import Count
 
 from polls.models import Choice, Vote
 from polls.services import cast_vote
+from tests.concurrency import run_at_once
 from tests.factories import PollFactory, UserFactory
-from tests.polls.test_concurrency import run_at_once
 
 pytestmark = pytest.mark.django_db
 
