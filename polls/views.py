@@ -47,15 +47,9 @@ def _render_panel(request, poll, *, status=HTTPStatus.OK, **panel_kwargs):
         )
     panel_kwargs.setdefault("my_choice_id", my_choice_id)
     panel = build_panel(poll=poll, user=request.user, **panel_kwargs)
-    if not request.htmx:
-        return render(
-            request, "polls/poll_detail.html", {"panel": panel, "post": poll.post}, status=status
-        )
-    return for_reader(
-        render(
-            request, "polls/partials/_poll.html", {"panel": panel, "post": poll.post}, status=status
-        )
-    )
+    template = "polls/partials/_poll.html" if request.htmx else "polls/poll_detail.html"
+    response = render(request, template, {"panel": panel, "post": poll.post}, status=status)
+    return for_reader(response) if request.htmx else response
 
 
 @require_POST
