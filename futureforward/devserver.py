@@ -49,8 +49,11 @@ def main() -> int:
         # clean-up short.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        # SIGTERM, not SIGINT: a process caught still starting up (runserver's autoreloader
+        # starts its server anew after a code change) dies of it quietly, where SIGINT would
+        # print a KeyboardInterrupt traceback. Both children shut down cleanly on it.
         for child in children:
-            _signal_group(child, signal.SIGINT)
+            _signal_group(child, signal.SIGTERM)
         deadline = time.monotonic() + 10
         for child in children:
             with contextlib.suppress(subprocess.TimeoutExpired):
