@@ -7,15 +7,24 @@ PORT ?= 8000
 # Without DATABASE_URL, wrap commands so the embedded PostgreSQL runs while they do.
 WITH_DB := $(PY) -m futureforward.pgembed run --
 
-.PHONY: install run test lint audit serve release bench browser migrations-check clean-db
+.PHONY: install lock run test lint audit serve release bench browser migrations-check clean-db
 
-$(STAMP): pyproject.toml
+# Installs come from the lock file (requirements.txt: exact versions with their hashes), so a
+# fresh clone gets what the suite last passed with; pyproject.toml keeps the allowed ranges.
+$(STAMP): pyproject.toml requirements.txt
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet --require-hashes --no-deps -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh the lock on purpose. Plain `make lock` keeps every pin and adds what pyproject newly
+# asks for; UPGRADE=<package> moves one package to its newest allowed release, UPGRADE=all moves
+# everything. Commit the new requirements.txt once `make test` passes with it.
+lock: install
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 \
+	  --generate-hashes --quiet $(if $(filter all,$(UPGRADE)),--upgrade,$(if $(UPGRADE),--upgrade-package $(UPGRADE),)) -o requirements.txt
 
 run: install
 	PORT=$(PORT) $(WITH_DB) $(PY) -m futureforward.devserver
