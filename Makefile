@@ -43,6 +43,7 @@ lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m bandit -c pyproject.toml -r . -q
+	$(VENV)/bin/lint-imports --no-cache
 	$(WITH_DB) $(PY) manage.py makemigrations --check --dry-run
 
 # Known vulnerabilities in the installed dependencies. Needs the network (PyPI's or OSV's

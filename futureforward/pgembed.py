@@ -6,8 +6,12 @@ the project lives at a path too deep for the ~107-byte socket limit.
 
 Command line (used by the Makefile):
 
-    python -m futureforward.pgembed run -- CMD ...   start if needed, run CMD, stop if we started
+    python -m futureforward.pgembed run -- CMD ...   start if needed, run CMD with DATABASE_URL
+                                                     pointing at it, stop if we started it
     python -m futureforward.pgembed start | stop | url
+
+Settings never start it: loading settings does no I/O, and without DATABASE_URL they refuse to
+guess. This wrapper is what hands the embedded server to a command, as a plain DATABASE_URL.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from urllib.parse import quote
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PGDATA = Path(os.environ.get("FF_PGDATA", PROJECT_DIR / ".pgdata")).resolve()
@@ -82,6 +87,13 @@ def ensure_running() -> dict:
     }
 
 
+def database_url() -> str:
+    """Start the embedded server if needed and return a DATABASE_URL for it: its Unix socket's
+    folder, percent-encoded, stands where a host name would."""
+    db = ensure_running()
+    return f"postgresql://{db['USER']}@{quote(db['HOST'], safe='')}:{db['PORT']}/{db['NAME']}"
+
+
 def stop() -> None:
     if not is_running():
         return
@@ -103,10 +115,11 @@ def run(cmd: list[str]) -> int:
     """
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
-    started_here = not os.environ.get("DATABASE_URL") and not is_running()
-    if not os.environ.get("DATABASE_URL"):
-        ensure_running()
-    child = subprocess.Popen(cmd)  # noqa: S603
+    env = os.environ.copy()
+    started_here = not env.get("DATABASE_URL") and not is_running()
+    if not env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = database_url()
+    child = subprocess.Popen(cmd, env=env)  # noqa: S603
     try:
         while True:
             try:
@@ -140,8 +153,7 @@ def main(argv: list[str]) -> int:
         stop()
         return 0
     if action == "url":
-        db = ensure_running()
-        print(f"postgresql://{db['USER']}@/{db['NAME']}?host={db['HOST']}")
+        print(database_url())
         return 0
     print(__doc__)
     return 2

@@ -21,7 +21,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlencode
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -50,11 +49,9 @@ def serve_env(port: str) -> dict[str, str]:
     if not env.get("DATABASE_URL"):
         # Hand the embedded server to every process as a plain DATABASE_URL: the children then
         # take the deployed code path, and none of them touches the embedded server's own files.
-        from futureforward.pgembed import ensure_running
+        from futureforward.pgembed import database_url
 
-        db = ensure_running()
-        query = urlencode({"host": db["HOST"], "port": db["PORT"]})
-        env["DATABASE_URL"] = f"postgresql://{db['USER']}@/{db['NAME']}?{query}"
+        env["DATABASE_URL"] = database_url()
     return env
 
 

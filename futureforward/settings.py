@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -127,15 +128,17 @@ TEMPLATES = [
     },
 ]
 
-# --- Database: PostgreSQL only. DATABASE_URL selects a server; unset, the embedded one. ---
-if env("DATABASE_URL"):
-    import dj_database_url
-
-    DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"))}
-else:
-    from futureforward.pgembed import ensure_running
-
-    DATABASES = {"default": ensure_running()}
+# --- Database: PostgreSQL only, named by DATABASE_URL. Loading settings starts nothing: the
+# Makefile's commands run under `python -m futureforward.pgembed run --`, which starts the
+# embedded PostgreSQL when no DATABASE_URL is given and hands it to the command as one. ---
+if not env("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "DATABASE_URL is not set. Use the make targets (make run, make test, ...), which start "
+        "the embedded PostgreSQL for you, or wrap a command yourself: "
+        "python -m futureforward.pgembed run -- python manage.py <command>. "
+        "To use your own server, set DATABASE_URL=postgresql://user:password@host:5432/name."
+    )
+DATABASES = {"default": dj_database_url.parse(env("DATABASE_URL"))}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Future Forward runs on PostgreSQL only.")
 # Persistent connections with a health check: a restarted PostgreSQL costs a failed request at
