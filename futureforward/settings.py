@@ -62,8 +62,9 @@ CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 # `make bench` only: mounts /bench/ceiling/, the do-nothing page other pages are measured against.
 BENCH_CEILING = env_bool("FF_BENCH_CEILING", False)
 
-# Absolute base for links in emails and feeds, e.g. https://futureforward.example
-SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Absolute base for links in emails and feeds, e.g. https://futureforward.example. Unset, the
+# local server's address, on the port it serves (`PORT=8080 make run` links to :8080).
+SITE_URL = env("SITE_URL", f"http://127.0.0.1:{env('PORT') or '8000'}").rstrip("/")
 SITE_NAME = "Future Forward"
 
 INSTALLED_APPS = [

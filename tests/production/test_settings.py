@@ -75,6 +75,23 @@ def test_development_needs_no_secrets():
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize(
+    ("port", "site_url", "expected"),
+    [
+        (None, None, "http://127.0.0.1:8000"),
+        ("8080", None, "http://127.0.0.1:8080"),
+        ("8080", "https://futureforward.example/", "https://futureforward.example"),
+    ],
+)
+def test_links_point_at_the_port_the_site_is_served_on(port, site_url, expected):
+    result = run_python(
+        SETUP + "; from django.conf import settings; print(settings.SITE_URL)",
+        production_env(DJANGO_DEBUG="true", PORT=port, SITE_URL=site_url),
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected
+
+
 def test_deploy_check_is_clean_with_production_settings():
     result = run_manage(
         "check",
