@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from posts.images import validate_image_upload
+from accounts.images import validate_image_upload
 
 
 def normalize_email(email: str) -> str:
