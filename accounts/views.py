@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from accounts.forms import DeleteAccountForm, NewsletterForm, ProfileForm, SubscribeForm
 from accounts.models import User
-from accounts.selectors import reader_data
+from accounts.personal_data import reader_data
 from accounts.services import (
     delete_account,
     resubscribe_reader,
