@@ -51,9 +51,6 @@ class ReaderManager(UserManager):
     def get_by_natural_key(self, email):
         return self.get(email=normalize_email(email))
 
-    def by_email(self, email: str):
-        return self.filter(email=normalize_email(email))
-
     def with_verified_flag(self):
         """Readers with has_verified_email read in the same query (see accounts.backends)."""
         from allauth.account.models import EmailAddress
