@@ -8,3 +8,16 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import signals  # noqa: F401  (connects allauth receivers)
+        from accounts.personal_data import (
+            account,
+            email_addresses,
+            newsletter_emails,
+            register,
+            subscription,
+        )
+
+        # The reader's data export starts with what accounts stores; the apps above add theirs.
+        register("account", account)
+        register("email_addresses", email_addresses)
+        register("subscription", subscription)
+        register("newsletter_emails", newsletter_emails)

@@ -6,15 +6,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts import ratelimits
+from accounts.images import CheckedImageField, clean_image
 from accounts.models import NewsletterSend, User, normalize_email
-from posts.forms import CoverImageField
-from posts.images import clean_image
 
 AVATAR_MAX_EDGE = 800
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
-class AvatarField(CoverImageField):
+class AvatarField(CheckedImageField):
     """The cover's checks (format, bytes, pixels, before decoding), then a clean copy: upright,
     without metadata such as GPS position, at most AVATAR_MAX_EDGE pixels on a side."""
 

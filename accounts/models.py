@@ -7,7 +7,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from posts.images import validate_image_upload
+from accounts.images import validate_image_upload
 
 
 def normalize_email(email: str) -> str:
@@ -50,9 +50,6 @@ class ReaderManager(UserManager):
 
     def get_by_natural_key(self, email):
         return self.get(email=normalize_email(email))
-
-    def by_email(self, email: str):
-        return self.filter(email=normalize_email(email))
 
     def with_verified_flag(self):
         """Readers with has_verified_email read in the same query (see accounts.backends)."""

@@ -17,6 +17,10 @@ import random
 
 from allauth.account import app_settings as allauth_settings
 from allauth.account.adapter import get_adapter
+
+# Private: allauth's public allauth.core.ratelimit counts in the cache (what we avoid, see
+# above) and does not expose how it reads a rate or a client address. Its own parser and IP
+# truncation keep our limits written and keyed exactly as allauth's (IPv6 per network prefix).
 from allauth.core.internal.ratelimit import parse_rates, truncate_ip
 from django.http import HttpRequest
 

@@ -250,17 +250,6 @@ class ImportReport:
     duplicates: int = 0
     invalid: list[tuple[int, str]] = field(default_factory=list)
 
-    @property
-    def total_rows(self) -> int:
-        return (
-            self.created
-            + self.activated
-            + self.already_active
-            + self.left_alone
-            + self.duplicates
-            + len(self.invalid)
-        )
-
 
 class ImportFileError(ValueError):
     """The file as a whole cannot be imported (wrong encoding, too many rows...)."""

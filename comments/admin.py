@@ -214,11 +214,10 @@ class CommentAdmin(admin.ModelAdmin):
         )
 
     def save_model(self, request, obj, form, change):
-        # Status changes from the form go through the same service as the bulk actions.
-        if change and "status" in form.changed_data:
+        # Only ever a change (comments come from readers), and status is the one editable field:
+        # it goes through the same service as the bulk actions.
+        if "status" in form.changed_data:
             services.set_comments_status(comments=[obj], status=obj.status, moderator=request.user)
-        elif not change:
-            super().save_model(request, obj, form, change)
 
     def _moderate(self, request, queryset, status, done):
         changed = services.set_comments_status(

@@ -7,6 +7,12 @@ class CommentsConfig(AppConfig):
     verbose_name = _("Comments")
 
     def ready(self):
-        from comments import signals
+        from accounts.personal_data import register
+        from comments import personal_data, signals
+
+        register("comments", personal_data.comments)
+        register("comment_likes", personal_data.comment_likes)
+        register("comment_reports", personal_data.comment_reports)
+        register("discussion", personal_data.discussion)
 
         signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)

@@ -171,11 +171,6 @@ class CommentQuerySet(models.QuerySet):
             .select_related("author")
         )
 
-    def with_open_reports(self):
-        return self.filter(
-            Exists(CommentReport.objects.filter(comment=OuterRef("pk"), resolved_at=None))
-        )
-
 
 class Comment(models.Model):
     """One comment or reply on a post."""

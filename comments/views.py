@@ -32,8 +32,8 @@ from comments.services import (
     unlike_comment,
     user_id_from_stop_token,
 )
-from futureforward.htmx import for_reader
 from posts import pagecache
+from posts.htmx import for_reader
 from posts.models import Post
 from posts.views import cacheable_when_anonymous
 

@@ -89,6 +89,9 @@ INSTALLED_APPS = [
     "posts",
     "polls",
     "comments",
+    # Last: the project package composes the apps (demo and bench content, the seed commands)
+    # and serves the site's static files (futureforward/static/).
+    "futureforward",
 ]
 
 MIDDLEWARE = [
@@ -307,7 +310,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-STATICFILES_DIRS = [BASE_DIR / "futureforward" / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -7,6 +7,9 @@ class PollsConfig(AppConfig):
     verbose_name = _("Polls")
 
     def ready(self):
-        from polls import signals
+        from accounts.personal_data import register
+        from polls import personal_data, signals
+
+        register("poll_votes", personal_data.poll_votes)
 
         signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)

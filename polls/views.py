@@ -11,7 +11,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from accounts import ratelimits
-from futureforward.htmx import for_reader
 from polls.forms import VoteForm
 from polls.models import Choice, Poll, Vote
 from polls.selectors import EMAIL_VOTE_PARAM, build_panel, can_participate
@@ -22,6 +21,7 @@ from polls.services import (
     cast_vote,
     read_vote_token,
 )
+from posts.htmx import for_reader
 from posts.models import Post
 
 

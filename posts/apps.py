@@ -7,6 +7,9 @@ class PostsConfig(AppConfig):
     verbose_name = _("Posts")
 
     def ready(self):
-        from posts import signals
+        from accounts.personal_data import register
+        from posts import personal_data, signals
+
+        register("thumbs_up", personal_data.thumbs_up)
 
         signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)

@@ -4,21 +4,11 @@ from django.utils.translation import gettext_lazy as _
 from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
 
-from posts.images import validate_image_upload
+from accounts.images import CheckedImageField
 from posts.models import Post
 from posts.richtext import EDITOR_EXTENSIONS, sanitize_body
 
 SEARCH_MAX_LENGTH = 200
-
-
-class CoverImageField(forms.ImageField):
-    """An image field that checks size, pixel count and format before anything is decoded."""
-
-    def to_python(self, data):
-        if data in self.empty_values:
-            return None
-        validate_image_upload(data)
-        return super().to_python(data)
 
 
 class PostAdminForm(forms.ModelForm):
@@ -52,7 +42,7 @@ class PostAdminForm(forms.ModelForm):
             "is_featured",
             "comments_mode",
         ]
-        field_classes = {"cover": CoverImageField}
+        field_classes = {"cover": CheckedImageField}
         widgets = {
             "title": forms.TextInput(attrs={"class": "vTextField ff-wide"}),
             "subtitle": forms.TextInput(attrs={"class": "vTextField ff-wide"}),

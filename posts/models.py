@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from posts.images import clean_image, delete_renditions, make_renditions
+from accounts.images import clean_image, delete_renditions, make_renditions
 from posts.richtext import (
     HIGHLIGHT_START,
     HIGHLIGHT_STOP,

@@ -20,9 +20,9 @@ from django.views.decorators.vary import vary_on_headers
 
 from accounts import ratelimits
 from accounts.models import User
-from futureforward.htmx import for_reader
 from posts import pagecache, readerpages
 from posts.forms import ThumbsUpForm, clean_search_query
+from posts.htmx import for_reader
 from posts.models import Post, Tag, ThumbsUp, card_prefetches
 from posts.services import set_thumbs_up
 

@@ -114,7 +114,7 @@ def setup_django(env: dict) -> None:
 
 def reader(number: int):
     from accounts.models import User
-    from posts.management.commands.seed_bench import reader_email
+    from futureforward.management.commands.seed_bench import reader_email
 
     return User.objects.get(email=reader_email(number))
 
@@ -183,7 +183,7 @@ def make_sessions(numbers) -> list[tuple[str, str]]:
     from django.utils.crypto import get_random_string
 
     from accounts.models import User
-    from posts.management.commands.seed_bench import reader_email
+    from futureforward.management.commands.seed_bench import reader_email
 
     users = User.objects.filter(email__in=[reader_email(n) for n in numbers]).only("pk", "password")
     store, model = SessionStore(), SessionStore.get_model_class()

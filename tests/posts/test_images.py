@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from posts.images import clean_image, validate_image_upload
+from accounts.images import clean_image, validate_image_upload
 from posts.models import Post
 from tests.factories import PostFactory
 from tests.posts.admin_forms import admin_form_data

@@ -1,5 +1,5 @@
 // Every page: show the reader our refusals in place. Views mark a 4xx fragment written for the
-// reader with the X-Reader-Error header (futureforward/htmx.py); htmx drops 4xx answers
+// reader with the X-Reader-Error header (posts/htmx.py); htmx drops 4xx answers
 // otherwise, so the reader would click and see nothing happen.
 document.addEventListener("htmx:beforeSwap", function (event) {
   var xhr = event.detail.xhr;

@@ -1,7 +1,10 @@
-"""Cover images: validate an upload, store a clean copy, and make responsive WebP renditions.
+"""Uploaded images: validate an upload, store a clean copy, and make responsive WebP renditions.
+
+Readers' avatars and posts' covers go through the same checks, so the pipeline lives here, in
+the lowest app: posts imports it from accounts, never the other way round.
 
 A few dozen lines of Pillow do what we need (check, rotate, strip, resize, encode), so we keep
-them here instead of adding a thumbnail library: renditions are made once, when the cover is
+them here instead of adding a thumbnail library: renditions are made once, when a cover is
 saved, and their sizes are stored on the post, so pages print width and height attributes
 without touching the disk.
 """
@@ -11,6 +14,7 @@ import secrets
 import warnings
 from dataclasses import dataclass
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -104,6 +108,16 @@ def validate_image_upload(file) -> None:
     finally:
         if hasattr(file, "seek"):
             file.seek(0)
+
+
+class CheckedImageField(forms.ImageField):
+    """An image field that checks size, pixel count and format before anything is decoded."""
+
+    def to_python(self, data):
+        if data in self.empty_values:
+            return None
+        validate_image_upload(data)
+        return super().to_python(data)
 
 
 def _flatten(image: Image.Image) -> Image.Image:
