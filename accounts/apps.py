@@ -7,4 +7,4 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Readers and subscriptions")
 
     def ready(self):
-        from accounts import signals  # noqa: F401  (connects allauth receivers)
+        from accounts import receivers  # noqa: F401  (connects allauth receivers)

@@ -87,6 +87,7 @@ INSTALLED_APPS = [
     "posts",
     "polls",
     "comments",
+    "newsletter",
 ]
 
 MIDDLEWARE = [

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Delivery, NewsletterSend
-from tests.accounts.conftest import free_port, make_subscribers
-from tests.factories import PostFactory, UserFactory
+from newsletter.models import Delivery, NewsletterSend
+from tests.factories import PostFactory, UserFactory, make_subscribers
+from tests.newsletter.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,8 @@ def post_url(post, name):
 
 def send_url(send, name="change", *args):
     if name == "change":
-        return reverse("admin:accounts_newslettersend_change", args=[send.pk])
-    return reverse("admin:accounts_newslettersend_control", args=[send.pk, name])
+        return reverse("admin:newsletter_newslettersend_change", args=[send.pk])
+    return reverse("admin:newsletter_newslettersend_control", args=[send.pk, name])
 
 
 CONFIRMED = {"mode": "full", "teaser_words": "150", "when": "now", "confirm": "on"}
@@ -182,7 +182,7 @@ def test_progress_page_shows_counts_and_the_controls(
     assert "Pause" in page and "Retry failed deliveries" in page
     assert 'http-equiv="refresh"' in page
 
-    changelist = editor_client.get(reverse("admin:accounts_newslettersend_changelist"))
+    changelist = editor_client.get(reverse("admin:newsletter_newslettersend_changelist"))
     assert "3 of 6 sent, 1 failed, 0 bounced" in changelist.content.decode()
 
 
@@ -211,12 +211,12 @@ def test_pause_and_resume_from_the_progress_page(
 
 def test_sends_and_deliveries_are_read_only_records(editor_client):
     send = NewsletterSend.objects.create(post=PostFactory())
-    assert editor_client.get(reverse("admin:accounts_newslettersend_add")).status_code == 403
-    response = editor_client.post(reverse("admin:accounts_newslettersend_delete", args=[send.pk]))
+    assert editor_client.get(reverse("admin:newsletter_newslettersend_add")).status_code == 403
+    response = editor_client.post(reverse("admin:newsletter_newslettersend_delete", args=[send.pk]))
     assert response.status_code == HTTPStatus.FORBIDDEN
     user = make_subscribers(1)[0]
     Delivery.objects.create(send=send, user=user, status="failed", last_error="550 no")
-    listing = editor_client.get(reverse("admin:accounts_delivery_changelist") + "?status=failed")
+    listing = editor_client.get(reverse("admin:newsletter_delivery_changelist") + "?status=failed")
     assert listing.status_code == HTTPStatus.OK
     assert user.email in listing.content.decode()
 
