@@ -2,8 +2,11 @@
 
 import io
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
@@ -218,3 +221,35 @@ def test_test_email_goes_to_the_editor_marked_as_a_test(post, editor, mailoutbox
 )
 def test_html_to_text(html, expected):
     assert expected in html_to_text(html, marks=True)
+
+
+# --- One palette: the emails take the site's colours from its stylesheet ---
+
+
+def site_css() -> str:
+    return Path(finders.find("css/site.css")).read_text()
+
+
+def test_email_uses_the_accent_colour_of_the_site_stylesheet(post):
+    root = re.search(r":root\s*\{([^}]*)\}", site_css()).group(1)
+    accent = re.search(r"--accent:\s*([^;]+);", root).group(1).strip()
+    dark_root = re.search(r"prefers-color-scheme:\s*dark\)\s*\{\s*:root\s*\{([^}]*)\}", site_css())
+    dark_accent = re.search(r"--accent:\s*([^;]+);", dark_root.group(1)).group(1).strip()
+    html = html_of(message_for(post, UserFactory(), mode=TEASER, teaser_words=3))
+    assert f"background:{accent}" in html  # the "Continue reading" button
+    assert f"color:{accent};text-decoration:underline" in html  # links in the body
+    assert f".ff-card a {{ color: {dark_accent} !important; }}" in html  # dark mode
+
+
+def test_email_templates_write_no_colour_of_their_own():
+    for path in Path(settings.BASE_DIR, "templates", "newsletter", "email").glob("*.html"):
+        assert not re.findall(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b(?!;)", path.read_text()), path
+
+
+def test_palette_reads_light_and_dark_custom_properties():
+    found = rendering.parse_palette(
+        ":root { --ink: #111; --accent: #222; --radius: 8px; }\n"
+        "@media (prefers-color-scheme: dark) { :root { --accent: #333; } }"
+    )
+    assert found.light == {"ink": "#111", "accent": "#222", "radius": "8px"}
+    assert found.dark == {"ink": "#111", "accent": "#333", "radius": "8px"}
