@@ -246,3 +246,21 @@ def test_readers_cannot_reach_the_newsletter_admin(auth_client):
 def test_unknown_post_redirects_with_a_message(editor_client):
     response = editor_client.get(reverse("admin:posts_post_newsletter_send", args=[999999]))
     assert response.status_code == HTTPStatus.FOUND
+
+
+def test_post_admin_is_assembled_from_posts_polls_and_newsletter(editor_client):
+    from django.contrib import admin
+
+    from newsletter.admin import NewsletterPostAdminMixin
+    from polls.admin import PollInline
+    from posts.admin import PostAdmin
+    from posts.models import Post
+
+    editor_client.get(reverse("admin:index"))  # the project's URLs assemble the admin
+    registered = admin.site._registry[Post]
+    assert isinstance(registered, NewsletterPostAdminMixin)
+    assert isinstance(registered, PostAdmin)
+    assert PollInline in registered.inlines
+    # posts' own admin knows nothing of the apps built on it.
+    assert not issubclass(PostAdmin, NewsletterPostAdminMixin)
+    assert PollInline not in PostAdmin.inlines
