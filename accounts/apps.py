@@ -7,17 +7,10 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Readers and subscriptions")
 
     def ready(self):
-        from accounts import signals  # noqa: F401  (connects allauth receivers)
-        from accounts.personal_data import (
-            account,
-            email_addresses,
-            newsletter_emails,
-            register,
-            subscription,
-        )
+        from accounts import receivers  # noqa: F401  (connects allauth receivers)
+        from accounts.personal_data import account, email_addresses, register, subscription
 
         # The reader's data export starts with what accounts stores; the apps above add theirs.
         register("account", account)
         register("email_addresses", email_addresses)
         register("subscription", subscription)
-        register("newsletter_emails", newsletter_emails)

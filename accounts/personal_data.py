@@ -113,14 +113,3 @@ def subscription(user: User) -> dict[str, Any] | None:
         "unsubscribed": when(subscription.unsubscribed_at),
         "reason": subscription.status_reason,
     }
-
-
-def newsletter_emails(user: User) -> list[dict[str, Any]]:
-    return [
-        {
-            "post": delivery.send.post.title,
-            "status": delivery.status,
-            "sent": when(delivery.sent_at),
-        }
-        for delivery in user.deliveries.select_related("send__post").order_by("pk")
-    ]

@@ -1,5 +1,6 @@
 """Reader workflows: subscribing, confirming, changing the subscription, leaving, and the
-subscriber list's import. Sending posts by email lives in accounts/sending.py."""
+subscriber list's import. Confirmations are announced with accounts.signals; the emails
+themselves belong to the newsletter app."""
 
 import csv
 import io
@@ -18,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Subscription, User, normalize_email
+from accounts.signals import subscription_confirmed
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
 # Statuses a reader or the mail system chose; nothing but the reader's own confirmation undoes them.
@@ -61,7 +63,8 @@ def subscribe_reader(*, email: str, source: str = "") -> User:
 def confirm_subscription(*, user: User) -> Subscription | None:
     """Activate a pending subscription once the reader proved their email; return it.
 
-    The first confirmation sends the welcome email; a returning reader is not welcomed twice.
+    Sends accounts.signals.subscription_confirmed on commit (the newsletter welcomes a first
+    confirmation; a returning reader is not welcomed twice).
     """
     subscription = Subscription.objects.select_for_update().filter(user=user).first()
     if subscription is None or subscription.status != Subscription.Status.PENDING:
@@ -72,16 +75,20 @@ def confirm_subscription(*, user: User) -> Subscription | None:
     subscription.unsubscribed_at = None
     subscription.status_reason = ""
     subscription.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "status_reason"])
-    if first_time:
-        _welcome_on_commit(user)
+    _announce_confirmed(subscription, first_time=first_time)
     return subscription
 
 
-def _welcome_on_commit(user: User) -> None:
-    from accounts.tasks import send_welcome_email as send_welcome_email_task
-
-    user_id = user.pk
-    transaction.on_commit(lambda: send_welcome_email_task.enqueue(user_id=user_id))
+def _announce_confirmed(subscription: Subscription, *, first_time: bool) -> None:
+    """Send subscription_confirmed once the current transaction commits."""
+    transaction.on_commit(
+        lambda: subscription_confirmed.send(
+            sender=Subscription,
+            subscription=subscription,
+            user=subscription.user,
+            first_time=first_time,
+        )
+    )
 
 
 @transaction.atomic
@@ -106,8 +113,7 @@ def set_newsletter(*, user: User, receive: bool, source: str = "account") -> Sub
         Subscription.Status.PENDING,
         Subscription.Status.UNSUBSCRIBED,
     }:
-        if subscription.confirmed_at is None:
-            _welcome_on_commit(user)
+        _announce_confirmed(subscription, first_time=subscription.confirmed_at is None)
         subscription.status = Subscription.Status.ACTIVE
         subscription.confirmed_at = subscription.confirmed_at or now
         subscription.unsubscribed_at = None

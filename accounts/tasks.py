@@ -1,50 +1,10 @@
-"""Background tasks of the newsletter: thin wrappers that load by id and call the services.
+"""Background tasks of accounts: thin wrappers that call the services.
 
-Enqueue them through `transaction.on_commit` (accounts/sending.py does) so a worker never looks
-for rows that are not committed yet.
+Enqueue them through `transaction.on_commit` so a worker never looks for rows that are not
+committed yet.
 """
 
-from django_tasks import TaskContext, task
-
-from accounts import sending
-from accounts.models import User
-
-
-def _worker_id(context: TaskContext) -> str:
-    worker_ids = context.task_result.worker_ids
-    return (worker_ids[-1] if worker_ids else "") or "worker"
-
-
-@task(takes_context=True)
-def send_batch(context: TaskContext, send_id: int) -> str:
-    """Send one batch of a newsletter send, then enqueue the next one."""
-    return sending.run_batch(send_id=send_id, worker_id=_worker_id(context)[:64])
-
-
-@task()
-def watch_send(send_id: int, token: str) -> str:
-    """Start a scheduled send when due, heal a stalled one, finish a done one."""
-    return sending.watch(send_id=send_id, token=token)
-
-
-WELCOME_ATTEMPTS = 4
-
-
-@task()
-def send_welcome_email(user_id: int, attempt: int = 1) -> bool:
-    """Welcome a newly confirmed subscriber; retry later if the mail server is unreachable."""
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        return False
-    try:
-        return sending.send_welcome_email(user=user)
-    except OSError:  # smtplib's errors are OSErrors too
-        if attempt >= WELCOME_ATTEMPTS:
-            raise
-        sending.enqueue_later(
-            send_welcome_email, delay=sending.backoff(attempt), user_id=user_id, attempt=attempt + 1
-        )
-        return False
+from django_tasks import task
 
 
 @task()

@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "posts",
     "polls",
     "comments",
+    "newsletter",
     # Last: the project package composes the apps (demo and bench content, the seed commands)
     # and serves the site's static files (futureforward/static/).
     "futureforward",
@@ -282,7 +283,7 @@ ANYMAIL = {
     if name.startswith("ANYMAIL_") and value
 }
 
-# --- Newsletter sending (accounts/sending.py): batches of deliveries claimed by task workers.
+# --- Newsletter sending (newsletter/delivery.py): batches of deliveries claimed by task workers.
 NEWSLETTER_BATCH_SIZE = int(env("NEWSLETTER_BATCH_SIZE", "100"))  # messages per SMTP connection
 NEWSLETTER_PARALLEL = int(env("NEWSLETTER_PARALLEL", "4"))  # batches in flight per send
 NEWSLETTER_LEASE_SECONDS = float(env("NEWSLETTER_LEASE_SECONDS", "600"))  # a dead worker's rows
@@ -291,7 +292,7 @@ NEWSLETTER_RETRY_MAX_SECONDS = float(env("NEWSLETTER_RETRY_MAX_SECONDS", "3600")
 NEWSLETTER_MAX_ATTEMPTS = int(env("NEWSLETTER_MAX_ATTEMPTS", "5"))  # per message, then failed
 NEWSLETTER_WATCHDOG_SECONDS = float(env("NEWSLETTER_WATCHDOG_SECONDS", "60"))
 NEWSLETTER_STALL_SECONDS = float(env("NEWSLETTER_STALL_SECONDS", "300"))
-# Flush each "sent" mark to disk before the next message (slower; see accounts/sending.py).
+# Flush each "sent" mark to disk before the next message (slower; see newsletter/delivery.py).
 NEWSLETTER_DURABLE_MARKS = env_bool("NEWSLETTER_DURABLE_MARKS", False)
 NEWSLETTER_UNSUBSCRIBE_MAILTO = env("NEWSLETTER_UNSUBSCRIBE_MAILTO")  # optional mailto: target
 

@@ -6,8 +6,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from accounts.admin import NewsletterPostAdminMixin
-from polls.admin import PollInline
 from posts.forms import PostAdminForm
 from posts.models import Post, Tag
 from posts.services import publish_post, unpublish_post
@@ -42,9 +40,10 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Post)
-class PostAdmin(NewsletterPostAdminMixin, admin.ModelAdmin):
+class PostAdmin(admin.ModelAdmin):
+    """The post admin of posts alone; futureforward/admin.py adds the other apps' parts."""
+
     form = PostAdminForm
-    inlines = [PollInline]
     list_display = [
         "title",
         "state",

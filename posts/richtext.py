@@ -4,6 +4,8 @@ Every body passes through :func:`sanitize_body` when a post is saved, whatever w
 admin editor, its HTML source view, the shell or an import), so templates may print it as safe.
 """
 
+import re
+from html import unescape
 from html.parser import HTMLParser
 
 import nh3
@@ -71,7 +73,6 @@ EDITOR_EXTENSIONS = {
     "SpecialCharacters": True,
 }
 
-BLOCK_TAGS = {"p", "h2", "h3", "h4", "pre", "blockquote", "ul", "ol", "li", "hr", "br"}
 WORDS_PER_MINUTE = 230
 # Private-use characters mark search highlights; they must never come from the text itself.
 HIGHLIGHT_START = "\ue000"
@@ -87,32 +88,93 @@ def sanitize_body(html: str) -> str:
     return "" if cleaned in {"<p></p>", "<p><br></p>"} else cleaned
 
 
-class _TextExtractor(HTMLParser):
-    def __init__(self):
+class _TextConverter(HTMLParser):
+    """Body HTML to text. Plain (search, feeds, reading time): blocks become paragraphs.
+    With marks (the text/plain part of an email): also "## " headings, "- " list items,
+    "> " quotes, link addresses in brackets, image alt texts, and preformatted text as it is."""
+
+    BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre",
+              "figure", "table", "tr", "hr"}  # fmt: skip
+
+    def __init__(self, *, marks: bool):
         super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
+        self.marks = marks
+        self.out: list[str] = []
+        self.href: list[str | None] = []
+        self.link_text: list[str] = []
+        self.quote = 0
+        self.pre = 0
+
+    def _mark(self, text: str) -> None:
+        if self.marks:
+            self.out.append(text)
 
     def handle_starttag(self, tag, attrs):
-        if tag in BLOCK_TAGS:
-            self.parts.append("\n")
+        attrs = dict(attrs)
+        if tag in self.BLOCKS:
+            self.out.append("\n\n")
+        if tag in {"h1", "h2", "h3"}:
+            self._mark("## ")
+        elif tag == "li":
+            self.out.append("\n")
+            self._mark("- ")
+        elif tag == "br":
+            self.out.append("\n")
+        elif tag == "blockquote":
+            self.quote += 1
+        elif tag == "pre":
+            self.pre += 1
+        elif tag == "hr":
+            self._mark("----")
+        elif tag == "img" and attrs.get("alt"):
+            self._mark(f"[{attrs['alt']}]")
+        elif tag == "a":
+            self.href.append(attrs.get("href"))
+            self.link_text = []
 
     def handle_endtag(self, tag):
-        if tag in BLOCK_TAGS:
-            self.parts.append("\n")
+        if tag == "a" and self.href:
+            href = self.href.pop()
+            text = "".join(self.link_text).strip()
+            if href and not href.startswith("mailto:") and href != text:
+                self._mark(f" ({href})")
+        elif tag == "blockquote":
+            self.quote = max(0, self.quote - 1)
+        elif tag == "pre":
+            self.pre = max(0, self.pre - 1)
+        if tag in self.BLOCKS or (tag == "li" and not self.marks):
+            self.out.append("\n\n")
 
     def handle_data(self, data):
-        self.parts.append(data)
+        if self.marks:
+            if not self.pre:
+                data = re.sub(r"\s+", " ", data)
+            if self.quote and data.strip():
+                data = "> " + data.lstrip()
+        if self.href and self.href[-1] is not None:
+            self.link_text.append(data)
+        self.out.append(data)
+
+    def text(self) -> str:
+        raw = "".join(self.out)
+        if not self.marks:
+            raw = raw.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
+            paragraphs = [" ".join(chunk.split()) for chunk in raw.split("\n")]
+            return "\n\n".join(p for p in paragraphs if p)
+        lines = [line.strip() if not self.pre else line.rstrip() for line in raw.split("\n")]
+        return unescape(re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip())
 
 
-def html_to_text(html: str) -> str:
-    """Return the readable text of html, blocks separated by blank lines, for search and feeds."""
-    parser = _TextExtractor()
-    parser.feed(html or "")
-    parser.close()
-    text = "".join(parser.parts)
-    text = text.replace(HIGHLIGHT_START, "").replace(HIGHLIGHT_STOP, "")
-    paragraphs = [" ".join(chunk.split()) for chunk in text.split("\n")]
-    return "\n\n".join(p for p in paragraphs if p)
+def html_to_text(html: str, *, marks: bool = False) -> str:
+    """Return the readable text of html.
+
+    Plain, for search, feeds and reading time: blocks separated by blank lines. With marks, for
+    the plain-text part of an email: headings, lists, quotes and link addresses stay visible.
+    """
+    converter = _TextConverter(marks=marks)
+    converter.feed(html or "")
+    converter.close()
+    return converter.text()
 
 
 def reading_minutes(text: str) -> int:

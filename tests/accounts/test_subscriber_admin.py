@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from accounts.models import Subscription, User
 from accounts.services import import_subscribers
-from tests.accounts.conftest import make_subscribers
+from tests.factories import make_subscribers
 
 pytestmark = pytest.mark.django_db
 

@@ -1,87 +1,25 @@
-"""Double opt-in, the welcome email, leaving and coming back, and mail-provider events."""
+"""Double opt-in, leaving and coming back, and the subscription_confirmed signal."""
 
 from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Subscription, User
-from accounts.services import unsubscribe_token
-from tests.conftest import code_from_mail
-from tests.factories import PostFactory
+from accounts.services import confirm_subscription, set_newsletter
+from accounts.signals import subscription_confirmed
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 SUBSCRIBE = reverse("accounts:subscribe")
 
 
-def subscribe_and_confirm(client, email, mailoutbox, django_capture_on_commit_callbacks):
-    response = client.post(SUBSCRIBE, {"email": email, "source": "post-footer"})
-    assert response.status_code == HTTPStatus.FOUND
-    with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(response.url, {"code": code_from_mail(mailoutbox[-1])})
-    assert response.status_code == HTTPStatus.FOUND
-    return User.objects.get(email=email.lower())
-
-
-def test_confirming_sends_one_welcome_email_with_unsubscribe_headers(
-    client, mailoutbox, django_capture_on_commit_callbacks
-):
-    post = PostFactory(title="Cities after cars")
-    user = subscribe_and_confirm(
-        client, "Newcomer@Example.com", mailoutbox, django_capture_on_commit_callbacks
-    )
-    assert user.subscription.status == Subscription.Status.ACTIVE
-    assert user.subscription.source == "post-footer"
-    welcome = mailoutbox[-1]
-    assert welcome.to == ["newcomer@example.com"]
-    assert welcome.subject == "Welcome to Future Forward"
-    assert "Your subscription is confirmed" in welcome.body
-    assert post.title in welcome.body
-    token = unsubscribe_token(user.pk)
-    assert welcome.extra_headers["List-Unsubscribe"] == f"<http://testserver/unsubscribe/{token}/>"
-    assert welcome.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    html = welcome.alternatives[0][0]
-    assert f"http://testserver/unsubscribe/{token}/" in html
-    assert len(mailoutbox) == 2  # the code, then the welcome
-
-
-def test_unsubscribed_reader_resubscribes_with_a_code_and_is_not_welcomed_twice(
-    client, mailoutbox, django_capture_on_commit_callbacks
-):
-    user = subscribe_and_confirm(
-        client, "back@example.com", mailoutbox, django_capture_on_commit_callbacks
-    )
-    client.post(reverse("accounts:unsubscribe", kwargs={"token": unsubscribe_token(user.pk)}))
-    client.logout()
-    assert Subscription.objects.get(user=user).status == Subscription.Status.UNSUBSCRIBED
-    sent_before = len(mailoutbox)
-
-    # The address was verified long ago, so allauth sends no "email confirmed" this time: the
-    # code itself must turn the pending subscription back on.
-    subscribe_and_confirm(
-        client, "back@example.com", mailoutbox, django_capture_on_commit_callbacks
-    )
-    subscription = Subscription.objects.get(user=user)
-    assert subscription.status == Subscription.Status.ACTIVE
-    assert subscription.unsubscribed_at is None
-    assert len(mailoutbox) == sent_before + 1  # only the code; no second welcome
-
-
 def test_a_password_login_does_not_confirm_a_pending_subscription(client, editor):
     Subscription.objects.create(user=editor, status=Subscription.Status.PENDING)
     client.post(reverse("account_login"), {"login": editor.email, "password": "editor-password-1"})
     assert Subscription.objects.get(user=editor).status == Subscription.Status.PENDING
-
-
-def test_logged_in_reader_who_subscribes_is_welcomed(
-    client, reader, mailoutbox, django_capture_on_commit_callbacks
-):
-    client.force_login(reader)
-    with django_capture_on_commit_callbacks(execute=True):
-        client.post(SUBSCRIBE, {"source": "header"})
-    assert Subscription.objects.get(user=reader).status == Subscription.Status.ACTIVE
-    assert [message.subject for message in mailoutbox] == ["Welcome to Future Forward"]
 
 
 def test_account_page_unsubscribe_keeps_the_account(auth_client):
@@ -92,27 +30,50 @@ def test_account_page_unsubscribe_keeps_the_account(auth_client):
     assert User.objects.filter(pk=auth_client.user.pk).exists()
 
 
-@pytest.mark.parametrize(
-    ("event_type", "expected"),
-    [
-        ("bounced", Subscription.Status.BOUNCED),
-        ("rejected", Subscription.Status.BOUNCED),
-        ("complained", Subscription.Status.COMPLAINED),
-        ("unsubscribed", Subscription.Status.UNSUBSCRIBED),
-        ("deferred", Subscription.Status.ACTIVE),
-        ("delivered", Subscription.Status.ACTIVE),
-    ],
-)
-def test_mail_provider_webhook_events_update_the_subscription(subscriber, event_type, expected):
-    from anymail.signals import AnymailTrackingEvent, tracking
+@pytest.fixture
+def confirmations():
+    """Every subscription_confirmed sent during the test, as its keyword arguments."""
+    seen = []
 
-    event = AnymailTrackingEvent(
-        event_type=event_type,
-        recipient=subscriber.email.upper(),
-        description="mailbox does not exist",
+    def receiver(sender, **kwargs):
+        seen.append({"sender": sender, **kwargs})
+
+    subscription_confirmed.connect(receiver, dispatch_uid="test-confirmations")
+    yield seen
+    subscription_confirmed.disconnect(dispatch_uid="test-confirmations")
+
+
+def test_confirming_announces_the_subscription_once_committed(
+    confirmations, django_capture_on_commit_callbacks
+):
+    user = UserFactory(verified=False)
+    Subscription.objects.create(user=user, status=Subscription.Status.PENDING)
+    with django_capture_on_commit_callbacks() as callbacks:
+        subscription = confirm_subscription(user=user)
+    assert confirmations == []  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    assert confirmations == [
+        {
+            "sender": Subscription,
+            "signal": subscription_confirmed,
+            "subscription": subscription,
+            "user": user,
+            "first_time": True,
+        }
+    ]
+
+
+def test_a_returning_reader_is_announced_as_not_first_time(
+    confirmations, django_capture_on_commit_callbacks
+):
+    user = UserFactory()
+    Subscription.objects.create(
+        user=user, status=Subscription.Status.UNSUBSCRIBED, confirmed_at=timezone.now()
     )
-    tracking.send(sender=object, event=event, esp_name="Postmark")
-    subscription = Subscription.objects.get(user=subscriber)
-    assert subscription.status == expected
-    if expected != Subscription.Status.ACTIVE:
-        assert subscription.status_reason.startswith(f"Postmark: {event_type}")
+    with django_capture_on_commit_callbacks(execute=True):
+        set_newsletter(user=user, receive=True)
+    assert [(c["user"], c["first_time"]) for c in confirmations] == [(user, False)]
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm_subscription(user=user)  # already active: nothing new to announce
+    assert len(confirmations) == 1

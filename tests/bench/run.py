@@ -380,8 +380,8 @@ def newsletter_send(
     """
     from django.db import transaction
 
-    from accounts import sending
-    from accounts.models import NewsletterSend
+    from newsletter import services
+    from newsletter.models import NewsletterSend
     from posts.models import Post
 
     post = Post.objects.get(slug=BIG_SLUG)
@@ -401,7 +401,7 @@ def newsletter_send(
         before = sink.count()
         started = time.perf_counter()
         with transaction.atomic():  # create_send starts it; tasks are enqueued on commit
-            sending.create_send(post=post, created_by=None, mode="full", teaser_words=150)
+            services.create_send(post=post, created_by=None, mode="full", teaser_words=150)
         target = before + subscribers
         received = sink.wait_for_count(target, timeout=timeout) - before
         seconds = time.perf_counter() - started

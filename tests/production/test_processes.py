@@ -40,7 +40,7 @@ def db_tasks(settings):
 def test_worker_waits_for_an_unreachable_database_and_then_works(db_tasks, smtp_server, tmp_path):
     from django_tasks_db.models import DBTaskResult
 
-    from accounts.tasks import send_welcome_email
+    from newsletter.tasks import send_welcome_email
 
     reader = SubscriptionFactory().user
     db = settings.DATABASES["default"]

@@ -34,9 +34,10 @@ from django.middleware.csrf import CSRF_ALLOWED_CHARS
 from django.test import Client
 from django.utils.crypto import get_random_string
 
-from accounts.models import Delivery, NewsletterSend, Subscription, User
+from accounts.models import Subscription, User
 from accounts.services import unsubscribe_url
 from comments.models import Comment, Commenter, CommentLike
+from newsletter.models import Delivery, NewsletterSend
 from polls.models import Vote
 from polls.services import read_vote_token
 from tests.factories import (
@@ -554,7 +555,7 @@ def test_a_newsletter_send_is_split_across_both_workers_one_message_per_subscrib
     # Batches a worker ran: a chain that found every row leased by the other worker comes back
     # once the lease ends, and those deferred runs (which will find the send finished) stay
     # queued.
-    batches = DBTaskResult.objects.filter(task_path="accounts.tasks.send_batch").exclude(
+    batches = DBTaskResult.objects.filter(task_path="newsletter.tasks.send_batch").exclude(
         status="READY"
     )
 
@@ -646,7 +647,7 @@ def test_site_recovers_from_a_postgres_restart_without_losing_acknowledged_write
 ):
     from django_tasks_db.models import DBTaskResult
 
-    from accounts.tasks import send_welcome_email
+    from newsletter.tasks import send_welcome_email
 
     users = UserFactory.create_batch(4)
     visitors = [logged_in_visitor(user, n) for n, user in enumerate(users)]

@@ -29,10 +29,10 @@ EDITOR_PERMISSIONS = [
     "comments.change_commenter",
     "comments.view_commentsettings",
     "comments.change_commentsettings",
-    "accounts.add_newslettersend",
-    "accounts.change_newslettersend",
-    "accounts.view_newslettersend",
-    "accounts.view_delivery",
+    "newsletter.add_newslettersend",
+    "newsletter.change_newslettersend",
+    "newsletter.view_newslettersend",
+    "newsletter.view_delivery",
     "accounts.view_subscription",
 ]
 

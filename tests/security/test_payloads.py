@@ -12,9 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Subscription
-from accounts.sending import send_test_email, send_welcome_email
 from comments.models import Commenter, CommentReport
 from comments.services import send_reply_notification
+from newsletter.services import send_test_email, send_welcome_email
 from polls.models import Choice
 from tests.factories import (
     CommentFactory,

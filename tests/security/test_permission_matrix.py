@@ -333,13 +333,17 @@ VIEW = {"changelist", "history", "change", "object"}
 # Actions the admin offers nobody for a model (read-only or singleton models).
 NOBODY = {
     "django_tasks_database_dbtaskresult": {"add", "delete"},
-    "accounts_newslettersend": {"add", "delete"},
-    "accounts_delivery": {"add", "delete"},
+    "newsletter_newslettersend": {"add", "delete"},
+    "newsletter_delivery": {"add", "delete"},
     "comments_comment": {"add", "delete"},
     "comments_commentreport": {"add"},
     "comments_commentsettings": {"add", "delete"},
 }
-READ_ONLY = {"django_tasks_database_dbtaskresult", "accounts_newslettersend", "accounts_delivery"}
+READ_ONLY = {
+    "django_tasks_database_dbtaskresult",
+    "newsletter_newslettersend",
+    "newsletter_delivery",
+}
 EDITOR_VIEW_ONLY = {"accounts_subscription"}
 ADMIN_ACCESS = {
     # model: actions the staff editor may reach ("object" is /admin/app/model/<id>/)
@@ -349,8 +353,8 @@ ADMIN_ACCESS = {
     "django_tasks_database_dbtaskresult": set(),
     "accounts_user": set(),
     "accounts_subscription": {"changelist", "history", "change", "object", "export"},
-    "accounts_newslettersend": VIEW | {"control"},
-    "accounts_delivery": VIEW,
+    "newsletter_newslettersend": VIEW | {"control"},
+    "newsletter_delivery": VIEW,
     "polls_poll": VIEW | {"add", "results", "results_csv"},
     "posts_tag": VIEW | {"add"},
     "posts_post": ALL_ACTIONS | {"newsletter_test", "newsletter_send"},
@@ -362,7 +366,7 @@ ADMIN_ACCESS = {
 # What an allowed staff GET returns, when it is not 200.
 ADMIN_GET = {
     "object": Redirect("/admin/"),  # /admin/app/model/<id>/ redirects to its change page
-    "newsletter_send": Redirect("/admin/accounts/newslettersend/"),  # already sent
+    "newsletter_send": Redirect("/admin/newsletter/newslettersend/"),  # already sent
     "comments_commentsettings:changelist": Redirect("/admin/comments/commentsettings/"),
     "django_tasks_database_dbtaskresult:change": OK,
 }

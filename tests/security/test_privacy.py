@@ -11,8 +11,9 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Delivery, NewsletterSend, Subscription, User
+from accounts.models import Subscription, User
 from comments.models import Comment, Commenter, CommentLike, CommentReport
+from newsletter.models import Delivery, NewsletterSend
 from polls.models import Vote
 from posts.models import ThumbsUp
 from tests.conftest import code_from_mail

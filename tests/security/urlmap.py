@@ -19,10 +19,10 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import Delivery, NewsletterSend
 from accounts.services import unsubscribe_token
 from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
+from newsletter.models import Delivery, NewsletterSend
 from polls.services import vote_url
 from tests.factories import (
     CommentFactory,
@@ -115,8 +115,8 @@ class World:
             "django_tasks_database_dbtaskresult": self.task,
             "accounts_user": self.writer,
             "accounts_subscription": self.writer.subscription,
-            "accounts_newslettersend": self.send,
-            "accounts_delivery": self.delivery,
+            "newsletter_newslettersend": self.send,
+            "newsletter_delivery": self.delivery,
             "polls_poll": self.poll,
             "posts_tag": self.tag,
             "posts_post": self.post,

@@ -5,8 +5,9 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from accounts import sending
-from accounts.models import NewsletterSend, Subscription
+from accounts.models import Subscription
+from newsletter import services
+from newsletter.models import NewsletterSend
 from tests.factories import PostFactory, SubscriptionFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 def test_reader_unsubscribes_from_the_email_and_comes_back(page, live_server, settings, mailoutbox):
     settings.SITE_URL = live_server.url
     reader = SubscriptionFactory().user
-    sending.create_send(
+    services.create_send(
         post=PostFactory(title="The Four-Day Week"),
         created_by=None,
         mode=NewsletterSend.Mode.FULL,

@@ -10,19 +10,20 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from accounts import sending
-from accounts.models import Delivery, NewsletterSend, Subscription, User
+from accounts.models import Subscription, User
 from accounts.services import user_id_from_unsubscribe_token
+from newsletter import services
+from newsletter.models import Delivery, NewsletterSend
 from polls import services as polls_services
 from polls.models import Vote
-from tests.accounts.conftest import make_subscribers, wait_for
-from tests.factories import EditorFactory, PollFactory, PostFactory
+from tests.factories import EditorFactory, PollFactory, PostFactory, make_subscribers
+from tests.newsletter.conftest import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def start(post, editor):
-    return sending.create_send(
+    return services.create_send(
         post=post, created_by=editor, mode=NewsletterSend.Mode.FULL, teaser_words=150
     )
 

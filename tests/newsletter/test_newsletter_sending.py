@@ -9,18 +9,20 @@ from django.db import IntegrityError, transaction
 from django.test.signals import template_rendered
 from django.utils import timezone
 
-from accounts import sending
-from accounts.models import Delivery, NewsletterSend, Subscription
-from accounts.sending import BOUNCE, FAIL, RETRY, TRANSPORT
-from tests.accounts.conftest import free_port, make_subscribers
-from tests.factories import PostFactory
+from accounts.models import Subscription
+from newsletter import delivery as pipeline
+from newsletter import services
+from newsletter.delivery import BOUNCE, FAIL, RETRY, TRANSPORT
+from newsletter.models import Delivery, NewsletterSend
+from tests.factories import PostFactory, make_subscribers
+from tests.newsletter.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
 
 def send_post(post, editor=None, **kwargs):
     options = {"mode": NewsletterSend.Mode.FULL, "teaser_words": 150, **kwargs}
-    return sending.create_send(post=post, created_by=editor, **options)
+    return services.create_send(post=post, created_by=editor, **options)
 
 
 @pytest.fixture
@@ -80,8 +82,8 @@ def test_the_shared_part_is_rendered_once_per_send(
     finally:
         template_rendered.disconnect(record)
     assert len(mailoutbox) == 45
-    assert rendered.count("accounts/email/newsletter_message.html") == 1
-    assert rendered.count("accounts/email/newsletter_message.txt") == 1
+    assert rendered.count("newsletter/email/newsletter_message.html") == 1
+    assert rendered.count("newsletter/email/newsletter_message.txt") == 1
 
 
 def test_deliveries_are_created_in_one_statement_whatever_the_list_size(
@@ -91,7 +93,7 @@ def test_deliveries_are_created_in_one_statement_whatever_the_list_size(
         make_subscribers(count, prefix=f"size{count}-")
         send = NewsletterSend.objects.create(post=PostFactory())
         with django_assert_num_queries(1):
-            created = sending._insert_deliveries(send)
+            created = services._insert_deliveries(send)
         assert created == Subscription.objects.active().count()
 
 
@@ -102,7 +104,7 @@ def test_a_post_goes_out_once_and_a_second_send_is_refused(
     post = PostFactory()
     with django_capture_on_commit_callbacks(execute=True):
         send_post(post, editor)
-    with pytest.raises(sending.NewsletterError, match="already went out"):
+    with pytest.raises(services.NewsletterError, match="already went out"):
         send_post(post, editor)
     assert NewsletterSend.objects.filter(post=post).count() == 1
 
@@ -124,9 +126,9 @@ def test_the_database_refuses_a_second_delivery_to_the_same_reader():
 
 def test_a_draft_cannot_be_sent():
     post = PostFactory(status="draft", published_at=None)
-    with pytest.raises(sending.NewsletterError, match="Publish the post first"):
+    with pytest.raises(services.NewsletterError, match="Publish the post first"):
         send_post(post)
-    with pytest.raises(sending.NewsletterError, match="scheduled for a future time"):
+    with pytest.raises(services.NewsletterError, match="scheduled for a future time"):
         send_post(post, at_publish_time=True)
     assert not NewsletterSend.objects.exists()
 
@@ -145,7 +147,7 @@ def test_send_at_publish_time_waits_for_it_then_goes_out(
     assert send.status == NewsletterSend.Status.SCHEDULED
     assert send.scheduled_for == publish_at
     assert not send.deliveries.exists()
-    task = DBTaskResult.objects.get(task_path="accounts.tasks.watch_send")
+    task = DBTaskResult.objects.get(task_path="newsletter.tasks.watch_send")
     assert task.run_after == publish_at
     assert mailoutbox == []
 
@@ -154,7 +156,7 @@ def test_send_at_publish_time_waits_for_it_then_goes_out(
     Post.objects.filter(pk=post.pk).update(published_at=timezone.now() - timedelta(seconds=1))
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.watch(send_id=send.pk, token=task.args_kwargs["kwargs"]["token"]) == (
+        assert pipeline.watch(send_id=send.pk, token=task.args_kwargs["kwargs"]["token"]) == (
             "started"
         )
     assert len(mailoutbox) == 3
@@ -168,7 +170,7 @@ def test_scheduled_send_of_a_post_taken_back_to_draft_pauses_with_a_reason(
     post = PostFactory(status="scheduled", published_at=timezone.now() + timedelta(hours=1))
     send = send_post(post, at_publish_time=True)
     type(post).objects.filter(pk=post.pk).update(status="draft")
-    assert sending.watch(send_id=send.pk, token=send.watchdog_token) == "paused"
+    assert pipeline.watch(send_id=send.pk, token=send.watchdog_token) == "paused"
     send.refresh_from_db()
     assert send.status == NewsletterSend.Status.PAUSED
     assert "not published" in send.last_error
@@ -176,7 +178,7 @@ def test_scheduled_send_of_a_post_taken_back_to_draft_pauses_with_a_reason(
 
 def test_a_stale_watchdog_stops_when_replaced():
     send = NewsletterSend.objects.create(post=PostFactory(), watchdog_token="new")
-    assert sending.watch(send_id=send.pk, token="old") == "replaced"
+    assert pipeline.watch(send_id=send.pk, token="old") == "replaced"
 
 
 def test_readers_who_leave_after_the_send_started_are_skipped(
@@ -241,7 +243,7 @@ def test_temporary_refusal_is_retried_later_then_sent(
     del smtp.handler.refuse[users[1].email]
     Delivery.objects.filter(pk=delivery.pk).update(available_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
-        sending.run_batch(send_id=send.pk, worker_id="w")
+        pipeline.run_batch(send_id=send.pk, worker_id="w")
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SENT
     assert delivery.attempts == 2
@@ -268,7 +270,7 @@ def test_temporary_refusals_give_up_after_the_last_attempt(
 
     del smtp.handler.refuse[users[0].email]
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.retry_failed(send=send) == 1
+        assert services.retry_failed(send=send) == 1
     send.refresh_from_db()
     assert (send.sent_count, send.failed_count) == (2, 0)
     assert smtp.handler.recipients().count(users[0].email) == 1
@@ -322,7 +324,7 @@ def test_smtp_down_at_start_leaves_a_clear_waiting_state(
     assert send.deliveries.claimable().count() == 30
 
     # Another batch arriving meanwhile waits for the same pause instead of hammering the server.
-    assert sending.run_batch(send_id=send.pk, worker_id="w") == "waiting for the mail server"
+    assert pipeline.run_batch(send_id=send.pk, worker_id="w") == "waiting for the mail server"
     send.refresh_from_db()
     assert send.transport_failures == 1
 
@@ -333,37 +335,37 @@ def test_pause_stops_handing_out_batches_and_resume_finishes(
     make_subscribers(30)
     with django_capture_on_commit_callbacks(execute=False):
         send = send_post(PostFactory())
-    sending.pause_send(send=send)
-    assert sending.run_batch(send_id=send.pk, worker_id="w") == "stopped"
+    services.pause_send(send=send)
+    assert pipeline.run_batch(send_id=send.pk, worker_id="w") == "stopped"
     assert mailoutbox == []
-    with pytest.raises(sending.NewsletterError):
-        sending.pause_send(send=send)
+    with pytest.raises(services.NewsletterError):
+        services.pause_send(send=send)
     with django_capture_on_commit_callbacks(execute=True):
-        sending.resume_send(send=send)
+        services.resume_send(send=send)
     assert len(mailoutbox) == 30
     send.refresh_from_db()
     assert send.status == NewsletterSend.Status.FINISHED
-    with pytest.raises(sending.NewsletterError, match="finished"):
-        sending.resume_send(send=send)
+    with pytest.raises(services.NewsletterError, match="finished"):
+        services.resume_send(send=send)
 
 
 def test_a_row_claimed_by_another_worker_waits_for_its_lease(fast_newsletter):
     make_subscribers(30)
     with transaction.atomic():
         send = send_post(PostFactory())  # no callbacks run: no batches yet
-    first = sending._claim(send, "w1")
-    second = sending._claim(send, "w2")
+    first = pipeline._claim(send, "w1")
+    second = pipeline._claim(send, "w2")
     assert (len(first), len(second)) == (20, 10)  # 30 rows in batches of 20
     assert not {row.pk for row in first} & {row.pk for row in second}
-    assert sending._claim(send, "w3") == []
+    assert pipeline._claim(send, "w3") == []
 
     # w1 dies: once its lease is over its rows go to whoever claims next.
     Delivery.objects.filter(claimed_by="w1").update(available_at=timezone.now())
-    taken = sending._claim(send, "w3")
+    taken = pipeline._claim(send, "w3")
     assert {row.pk for row in taken} == {row.pk for row in first}
     # w1 comes back to life: renewing tells it the rows are no longer its own.
-    assert sending._renew([row.pk for row in first], "w1") == set()
-    assert sending._renew([row.pk for row in taken], "w3") == {row.pk for row in taken}
+    assert pipeline._renew([row.pk for row in first], "w1") == set()
+    assert pipeline._renew([row.pk for row in taken], "w3") == {row.pk for row in taken}
 
 
 def test_watchdog_restarts_a_send_every_worker_abandoned(
@@ -373,14 +375,14 @@ def test_watchdog_restarts_a_send_every_worker_abandoned(
     make_subscribers(25)
     with django_capture_on_commit_callbacks(execute=False):
         send = send_post(PostFactory())  # its batch tasks are lost
-    assert sending.watch(send_id=send.pk, token=send.watchdog_token) == "running"
+    assert pipeline.watch(send_id=send.pk, token=send.watchdog_token) == "running"
     NewsletterSend.objects.filter(pk=send.pk).update(
         heartbeat_at=timezone.now() - timedelta(minutes=5)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        assert sending.watch(send_id=send.pk, token=send.watchdog_token) == "restarted"
+        assert pipeline.watch(send_id=send.pk, token=send.watchdog_token) == "restarted"
     assert len(mailoutbox) == 25
-    assert sending.watch(send_id=send.pk, token=send.watchdog_token) == "stopped"
+    assert pipeline.watch(send_id=send.pk, token=send.watchdog_token) == "stopped"
 
 
 def test_send_to_nobody_finishes_at_once(django_capture_on_commit_callbacks):
@@ -408,17 +410,17 @@ def test_send_to_nobody_finishes_at_once(django_capture_on_commit_callbacks):
     ],
 )
 def test_classify_smtp_errors(error, action):
-    assert sending.classify(error)[0] == action
+    assert pipeline.classify(error)[0] == action
 
 
 def test_classify_anymail_errors():
     from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 
-    assert sending.classify(AnymailRecipientsRefused("all refused"))[0] == BOUNCE
-    assert sending.classify(AnymailAPIError("HTTP 503"))[0] == TRANSPORT
+    assert pipeline.classify(AnymailRecipientsRefused("all refused"))[0] == BOUNCE
+    assert pipeline.classify(AnymailAPIError("HTTP 503"))[0] == TRANSPORT
 
 
 def test_backoff_doubles_and_is_capped(settings):
     settings.NEWSLETTER_RETRY_SECONDS = 60
     settings.NEWSLETTER_RETRY_MAX_SECONDS = 600
-    assert [sending.backoff(n) for n in (1, 2, 3, 4, 5, 6)] == [60, 120, 240, 480, 600, 600]
+    assert [pipeline.backoff(n) for n in (1, 2, 3, 4, 5, 6)] == [60, 120, 240, 480, 600, 600]

@@ -8,9 +8,9 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import Delivery, NewsletterSend
-from tests.accounts.conftest import free_port, make_subscribers
-from tests.factories import PostFactory, UserFactory
+from newsletter.models import Delivery, NewsletterSend
+from tests.factories import PostFactory, UserFactory, make_subscribers
+from tests.newsletter.conftest import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -21,8 +21,8 @@ def post_url(post, name):
 
 def send_url(send, name="change", *args):
     if name == "change":
-        return reverse("admin:accounts_newslettersend_change", args=[send.pk])
-    return reverse("admin:accounts_newslettersend_control", args=[send.pk, name])
+        return reverse("admin:newsletter_newslettersend_change", args=[send.pk])
+    return reverse("admin:newsletter_newslettersend_control", args=[send.pk, name])
 
 
 CONFIRMED = {"mode": "full", "teaser_words": "150", "when": "now", "confirm": "on"}
@@ -182,7 +182,7 @@ def test_progress_page_shows_counts_and_the_controls(
     assert "Pause" in page and "Retry failed deliveries" in page
     assert 'http-equiv="refresh"' in page
 
-    changelist = editor_client.get(reverse("admin:accounts_newslettersend_changelist"))
+    changelist = editor_client.get(reverse("admin:newsletter_newslettersend_changelist"))
     assert "3 of 6 sent, 1 failed, 0 bounced" in changelist.content.decode()
 
 
@@ -211,12 +211,12 @@ def test_pause_and_resume_from_the_progress_page(
 
 def test_sends_and_deliveries_are_read_only_records(editor_client):
     send = NewsletterSend.objects.create(post=PostFactory())
-    assert editor_client.get(reverse("admin:accounts_newslettersend_add")).status_code == 403
-    response = editor_client.post(reverse("admin:accounts_newslettersend_delete", args=[send.pk]))
+    assert editor_client.get(reverse("admin:newsletter_newslettersend_add")).status_code == 403
+    response = editor_client.post(reverse("admin:newsletter_newslettersend_delete", args=[send.pk]))
     assert response.status_code == HTTPStatus.FORBIDDEN
     user = make_subscribers(1)[0]
     Delivery.objects.create(send=send, user=user, status="failed", last_error="550 no")
-    listing = editor_client.get(reverse("admin:accounts_delivery_changelist") + "?status=failed")
+    listing = editor_client.get(reverse("admin:newsletter_delivery_changelist") + "?status=failed")
     assert listing.status_code == HTTPStatus.OK
     assert user.email in listing.content.decode()
 
@@ -246,3 +246,21 @@ def test_readers_cannot_reach_the_newsletter_admin(auth_client):
 def test_unknown_post_redirects_with_a_message(editor_client):
     response = editor_client.get(reverse("admin:posts_post_newsletter_send", args=[999999]))
     assert response.status_code == HTTPStatus.FOUND
+
+
+def test_post_admin_is_assembled_from_posts_polls_and_newsletter(editor_client):
+    from django.contrib import admin
+
+    from newsletter.admin import NewsletterPostAdminMixin
+    from polls.admin import PollInline
+    from posts.admin import PostAdmin
+    from posts.models import Post
+
+    editor_client.get(reverse("admin:index"))  # the project's URLs assemble the admin
+    registered = admin.site._registry[Post]
+    assert isinstance(registered, NewsletterPostAdminMixin)
+    assert isinstance(registered, PostAdmin)
+    assert PollInline in registered.inlines
+    # posts' own admin knows nothing of the apps built on it.
+    assert not issubclass(PostAdmin, NewsletterPostAdminMixin)
+    assert PollInline not in PostAdmin.inlines

@@ -1,6 +1,6 @@
 """A loopback SMTP sink in its own process, for the tests that run real task workers.
 
-    python -m tests.accounts.smtp_sink PORT DIRECTORY
+    python -m tests.newsletter.smtp_sink PORT DIRECTORY
 
 Every accepted message is written to DIRECTORY/<n>.eml. The test controls the server through
 files in DIRECTORY: while `kill` holds "PID N", the server SIGKILLs PID when the N+1th message

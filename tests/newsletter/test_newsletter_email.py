@@ -2,16 +2,20 @@
 
 import io
 import re
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.contrib.staticfiles import finders
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from accounts import sending
-from accounts.models import NewsletterSend
 from accounts.services import unsubscribe_token
+from newsletter import rendering, services
+from newsletter.models import NewsletterSend
 from polls.services import read_vote_token
 from posts.models import Post
+from posts.richtext import html_to_text
 from tests.factories import PollFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -47,8 +51,8 @@ def post(settings, tmp_path):
 
 
 def message_for(post, user, mode=FULL, teaser_words=150):
-    rendered = sending.render_newsletter(post=post, mode=mode, teaser_words=teaser_words)
-    return sending.personalise(rendered, user=user)
+    rendered = rendering.render_newsletter(post=post, mode=mode, teaser_words=teaser_words)
+    return rendering.personalise(rendered, user=user)
 
 
 def html_of(message) -> str:
@@ -111,9 +115,9 @@ def test_plain_text_part_is_readable(post):
 
 def test_each_reader_gets_their_own_unsubscribe_link_and_list_headers(post):
     ada, bo = UserFactory(), UserFactory()
-    rendered = sending.render_newsletter(post=post, mode=FULL, teaser_words=150)
+    rendered = rendering.render_newsletter(post=post, mode=FULL, teaser_words=150)
     for reader in (ada, bo):
-        message = sending.personalise(rendered, user=reader)
+        message = rendering.personalise(rendered, user=reader)
         url = f"http://testserver/unsubscribe/{unsubscribe_token(reader.pk)}/"
         assert message.extra_headers["List-Unsubscribe"] == f"<{url}>"
         assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -179,9 +183,9 @@ def test_poll_gets_one_signed_vote_link_per_choice_per_reader(post):
     )
     choices = list(poll.choices.order_by("position"))
     ada, bo = UserFactory(), UserFactory()
-    rendered = sending.render_newsletter(post=post, mode=FULL, teaser_words=150)
+    rendered = rendering.render_newsletter(post=post, mode=FULL, teaser_words=150)
     for reader in (ada, bo):
-        message = sending.personalise(rendered, user=reader)
+        message = rendering.personalise(rendered, user=reader)
         html = html_of(message)
         assert "Would you give up your car?" in html
         assert "Not yet" in html and "Not yet" in message.body
@@ -199,7 +203,7 @@ def test_no_poll_block_when_the_post_has_no_poll(post):
 
 
 def test_test_email_goes_to_the_editor_marked_as_a_test(post, editor, mailoutbox):
-    sending.send_test_email(post=post, to_user=editor, mode=FULL, teaser_words=150)
+    services.send_test_email(post=post, to_user=editor, mode=FULL, teaser_words=150)
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == [editor.email]
     assert mailoutbox[0].subject == "[Test] Cities After Cars"
@@ -216,4 +220,36 @@ def test_test_email_goes_to_the_editor_marked_as_a_test(post, editor, mailoutbox
     ],
 )
 def test_html_to_text(html, expected):
-    assert expected in sending.html_to_text(html)
+    assert expected in html_to_text(html, marks=True)
+
+
+# --- One palette: the emails take the site's colours from its stylesheet ---
+
+
+def site_css() -> str:
+    return Path(finders.find("css/site.css")).read_text()
+
+
+def test_email_uses_the_accent_colour_of_the_site_stylesheet(post):
+    root = re.search(r":root\s*\{([^}]*)\}", site_css()).group(1)
+    accent = re.search(r"--accent:\s*([^;]+);", root).group(1).strip()
+    dark_root = re.search(r"prefers-color-scheme:\s*dark\)\s*\{\s*:root\s*\{([^}]*)\}", site_css())
+    dark_accent = re.search(r"--accent:\s*([^;]+);", dark_root.group(1)).group(1).strip()
+    html = html_of(message_for(post, UserFactory(), mode=TEASER, teaser_words=3))
+    assert f"background:{accent}" in html  # the "Continue reading" button
+    assert f"color:{accent};text-decoration:underline" in html  # links in the body
+    assert f".ff-card a {{ color: {dark_accent} !important; }}" in html  # dark mode
+
+
+def test_email_templates_write_no_colour_of_their_own():
+    for path in Path(settings.BASE_DIR, "templates", "newsletter", "email").glob("*.html"):
+        assert not re.findall(r"#[0-9a-fA-F]{6}\b|#[0-9a-fA-F]{3}\b(?!;)", path.read_text()), path
+
+
+def test_palette_reads_light_and_dark_custom_properties():
+    found = rendering.parse_palette(
+        ":root { --ink: #111; --accent: #222; --radius: 8px; }\n"
+        "@media (prefers-color-scheme: dark) { :root { --accent: #333; } }"
+    )
+    assert found.light == {"ink": "#111", "accent": "#222", "radius": "8px"}
+    assert found.dark == {"ink": "#111", "accent": "#333", "radius": "8px"}

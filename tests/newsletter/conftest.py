@@ -16,8 +16,6 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.db import connection
 
-from accounts.models import Subscription, User
-
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
@@ -123,17 +121,6 @@ def fast_newsletter(settings):
     return settings
 
 
-def make_subscribers(count: int, *, status=Subscription.Status.ACTIVE, prefix="sub") -> list[User]:
-    """Create `count` readers with a subscription in `status`, in three queries."""
-    users = User.objects.bulk_create(
-        [User(email=f"{prefix}{index}@example.com", password="!") for index in range(count)]
-    )
-    Subscription.objects.bulk_create(
-        [Subscription(user=user, status=status, source="test") for user in users]
-    )
-    return users
-
-
 # --- An SMTP sink in its own process, and real task workers (`manage.py db_worker`) ---
 
 
@@ -142,7 +129,7 @@ def parse_messages(raw: list[bytes]):
 
 
 class SinkProcess:
-    """tests/accounts/smtp_sink.py in a subprocess; messages land in files the test reads."""
+    """tests/newsletter/smtp_sink.py in a subprocess; messages land in files the test reads."""
 
     def __init__(self, port: int, directory: Path):
         self.port = port
@@ -152,7 +139,13 @@ class SinkProcess:
     def start(self) -> "SinkProcess":
         self.directory.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.accounts.smtp_sink", str(self.port), str(self.directory)],
+            [
+                sys.executable,
+                "-m",
+                "tests.newsletter.smtp_sink",
+                str(self.port),
+                str(self.directory),
+            ],
             cwd=PROJECT_DIR,
         )
         wait_for(lambda: (self.directory / "ready").exists(), timeout=15, message="no SMTP sink")

@@ -1,0 +1,329 @@
+"""The newsletter in the admin: follow, pause and resume sends, read deliveries, and the
+mixin that adds "Send test email" and "Send to subscribers" to the post admin (composed into
+it by the project package, futureforward/admin.py)."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import select_template
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from newsletter import services
+from newsletter.delivery import classify
+from newsletter.forms import NewsletterSendForm, NewsletterTestForm
+from newsletter.models import Delivery, NewsletterSend
+
+
+def _progress_line(send: NewsletterSend) -> str:
+    if send.status == NewsletterSend.Status.SCHEDULED:
+        return gettext("scheduled for %(time)s") % {
+            "time": timezone.localtime(send.scheduled_for).strftime("%Y-%m-%d %H:%M")
+        }
+    if send.status == NewsletterSend.Status.FINISHED:
+        counts = {
+            "sent": send.sent_count,
+            "failed": send.failed_count,
+            "bounced": send.bounced_count,
+            "total": send.recipients_count,
+        }
+    else:
+        progress = send.progress()
+        counts = {
+            "sent": progress[Delivery.Status.SENT],
+            "failed": progress[Delivery.Status.FAILED],
+            "bounced": progress[Delivery.Status.BOUNCED],
+            "total": progress["total"],
+        }
+    return gettext("%(sent)d of %(total)d sent, %(failed)d failed, %(bounced)d bounced") % counts
+
+
+@admin.register(NewsletterSend)
+class NewsletterSendAdmin(admin.ModelAdmin):
+    """Sends are started from the post admin; here editors follow, pause and resume them."""
+
+    list_display = ["post", "status", "progress_summary", "created_by", "started_at", "finished_at"]
+    list_filter = ["status", "mode"]
+    search_fields = ["post__title"]
+    list_select_related = ["post", "created_by"]
+    date_hierarchy = "created_at"
+    change_form_template = "newsletter/admin/newslettersend_change_form.html"
+    fields = [
+        "post",
+        "status",
+        "mode",
+        "teaser_words",
+        "subject",
+        "created_by",
+        "created_at",
+        "scheduled_for",
+        "started_at",
+        "finished_at",
+        "recipients_count",
+        "heartbeat_at",
+        "retry_at",
+        "last_error",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description=_("progress"))
+    def progress_summary(self, send):
+        return _progress_line(send)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        # Read-only record; the buttons on the page call the services instead.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Deleting a send would let the post go out a second time.
+        return False
+
+    def _may_control(self, request) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.change_{self.opts.model_name}")
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/do/<slug:action>/",
+                self.admin_site.admin_view(self.control_view),
+                name="{}_{}_control".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        send = self.get_object(request, unquote(object_id))
+        extra_context = extra_context or {}
+        if send is not None:
+            progress = send.progress()
+            extra_context.update(
+                {
+                    "progress": progress,
+                    "progress_done": progress["total"] - progress[Delivery.Status.PENDING],
+                    "may_control": self._may_control(request),
+                    "deliveries_url": reverse("admin:newsletter_delivery_changelist")
+                    + f"?send__id__exact={send.pk}",
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    ACTIONS = {
+        "pause": services.pause_send,
+        "resume": services.resume_send,
+        "retry-failed": services.retry_failed,
+        "cancel": None,
+    }
+
+    def control_view(self, request, object_id, action):
+        send = get_object_or_404(NewsletterSend, pk=object_id)
+        if action not in self.ACTIONS:
+            return redirect("admin:newsletter_newslettersend_change", send.pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self._may_control(request):
+            raise PermissionDenied
+        try:
+            if action == "cancel":
+                if send.status != NewsletterSend.Status.SCHEDULED or send.started_at:
+                    raise services.NewsletterError(
+                        gettext("Only a send that has not started can be cancelled.")
+                    )
+                post = send.post
+                send.delete()
+                messages.success(request, gettext("The scheduled send is cancelled."))
+                return redirect("admin:posts_post_change", post.pk)
+            result = self.ACTIONS[action](send=send)
+        except services.NewsletterError as exc:
+            messages.error(request, str(exc))
+        else:
+            if action == "retry-failed":
+                messages.success(
+                    request,
+                    gettext("%(count)d failed deliveries queued again.") % {"count": result},
+                )
+            else:
+                messages.success(request, gettext("Done."))
+        return redirect("admin:newsletter_newslettersend_change", send.pk)
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = ["user", "send", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "send"]
+    search_fields = ["user__email"]
+    list_select_related = ["user", "send__post"]
+    show_full_result_count = False
+    readonly_fields = [
+        "send",
+        "user",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "available_at",
+        "claimed_by",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class NewsletterPostAdminMixin:
+    """Adds "Send test email" and "Send to subscribers" to the post admin.
+
+    Mixed into the post admin by the project package (futureforward/admin.py), so posts never
+    imports the newsletter. It wraps whatever change form template the post admin uses instead
+    of replacing it, so both apps can customise that page.
+    """
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/newsletter/test/",
+                self.admin_site.admin_view(self.newsletter_test_view),
+                name="{}_{}_newsletter_test".format(*info),
+            ),
+            path(
+                "<path:object_id>/newsletter/send/",
+                self.admin_site.admin_view(self.newsletter_send_view),
+                name="{}_{}_newsletter_send".format(*info),
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        response = super().render_change_form(request, context, add, change, form_url, obj)
+        if obj is None or obj.pk is None or not isinstance(response, TemplateResponse):
+            return response
+        names = response.template_name
+        parent = select_template([names] if isinstance(names, str) else names)
+        send = NewsletterSend.objects.filter(post=obj).first()
+        response.context_data["newsletter_parent_template"] = parent.template
+        response.context_data["newsletter"] = self._newsletter_links(obj, send)
+        response.template_name = "newsletter/admin/post_change_form.html"
+        return response
+
+    def _newsletter_links(self, post, send) -> dict:
+        info = self.opts.app_label, self.opts.model_name
+        links = {
+            "test_url": reverse("admin:{}_{}_newsletter_test".format(*info), args=[post.pk]),
+            "send": send,
+        }
+        if send:
+            links["send_url"] = reverse("admin:newsletter_newslettersend_change", args=[send.pk])
+            links["summary"] = f"{send.get_status_display()}: {_progress_line(send)}"
+        else:
+            links["start_url"] = reverse(
+                "admin:{}_{}_newsletter_send".format(*info), args=[post.pk]
+            )
+        return links
+
+    def _newsletter_post(self, request, object_id):
+        post = self.get_object(request, unquote(object_id))
+        if post is None:
+            return None
+        if not self.has_change_permission(request, post):
+            raise PermissionDenied
+        return post
+
+    def _newsletter_context(self, request, post, **extra):
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": post,
+            "post_change_url": reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[post.pk]
+            ),
+            **extra,
+        }
+
+    def newsletter_test_view(self, request, object_id):
+        """Send the editor the post's email exactly as subscribers would get it."""
+        post = self._newsletter_post(request, object_id)
+        if post is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        form = NewsletterTestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                services.send_test_email(
+                    post=post,
+                    to_user=request.user,
+                    mode=form.cleaned_data["mode"],
+                    teaser_words=form.cleaned_data["teaser_words"],
+                )
+            except Exception as exc:  # the mail server's answer, shown to the editor
+                _, reason = classify(exc)
+                form.add_error(None, gettext("The test email could not be sent: %s") % reason)
+            else:
+                messages.success(
+                    request,
+                    gettext("Test email sent to %(email)s.") % {"email": request.user.email},
+                )
+                return redirect(
+                    f"admin:{self.opts.app_label}_{self.opts.model_name}_change", post.pk
+                )
+        context = self._newsletter_context(
+            request, post, form=form, title=gettext("Send a test email")
+        )
+        return TemplateResponse(request, "newsletter/admin/newsletter_test.html", context)
+
+    def newsletter_send_view(self, request, object_id):
+        """Confirm, then send the post to every active subscriber (once per post)."""
+        post = self._newsletter_post(request, object_id)
+        if post is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not request.user.has_perm("newsletter.add_newslettersend"):
+            raise PermissionDenied
+        existing = NewsletterSend.objects.filter(post=post).first()
+        if existing:
+            messages.warning(request, services.already_sent_message(existing))
+            return redirect("admin:newsletter_newslettersend_change", existing.pk)
+        form = NewsletterSendForm(request.POST or None, post=post)
+        if request.method == "POST" and form.is_valid():
+            try:
+                send = services.create_send(
+                    post=post,
+                    created_by=request.user,
+                    mode=form.cleaned_data["mode"],
+                    teaser_words=form.cleaned_data["teaser_words"],
+                    at_publish_time=form.cleaned_data["when"] == NewsletterSendForm.AT_PUBLISH_TIME,
+                )
+            except services.NewsletterError as exc:
+                form.add_error(None, str(exc))
+            else:
+                if send.status == NewsletterSend.Status.SCHEDULED:
+                    text = gettext("Scheduled: the email goes out at the publish time.")
+                else:
+                    text = gettext("Sending to %(count)d subscribers.") % {
+                        "count": send.recipients_count
+                    }
+                messages.success(request, text)
+                return redirect("admin:newsletter_newslettersend_change", send.pk)
+        context = self._newsletter_context(
+            request,
+            post,
+            form=form,
+            title=gettext("Send to subscribers"),
+            subscriber_count=services.active_subscriber_count(),
+            test_url=reverse(
+                f"admin:{self.opts.app_label}_{self.opts.model_name}_newsletter_test",
+                args=[post.pk],
+            ),
+        )
+        return TemplateResponse(request, "newsletter/admin/newsletter_send.html", context)

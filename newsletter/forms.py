@@ -1,0 +1,59 @@
+"""The editor's forms for a test email and a send, shown on the post admin."""
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from newsletter.models import NewsletterSend
+
+
+class NewsletterTestForm(forms.Form):
+    """What the editor previews in the test email."""
+
+    mode = forms.ChoiceField(
+        label=_("Content"), choices=NewsletterSend.Mode.choices, initial=NewsletterSend.Mode.FULL
+    )
+    teaser_words = forms.IntegerField(
+        label=_("Teaser length in words"),
+        initial=150,
+        min_value=20,
+        max_value=2000,
+        help_text=_("Used for a teaser when the post has no <!--more--> marker."),
+    )
+
+
+class NewsletterSendForm(NewsletterTestForm):
+    """Confirming a send to every active subscriber."""
+
+    NOW = "now"
+    AT_PUBLISH_TIME = "publish_time"
+
+    # Follows from the post: a published post goes out now, a scheduled one at its publish time.
+    # The page says which; the field only carries it so a stale page cannot send the wrong way.
+    when = forms.ChoiceField(
+        choices=[(NOW, _("Now")), (AT_PUBLISH_TIME, _("At the post's publish time"))],
+        initial=NOW,
+        widget=forms.HiddenInput,
+    )
+    confirm = forms.BooleanField(
+        label=_("I checked the test email; send this post to the subscribers."),
+        error_messages={"required": _("Tick the box to confirm the send.")},
+    )
+
+    def __init__(self, *args, post, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.post = post
+        if post.published_at and post.published_at > timezone.now():
+            self.fields["when"].initial = self.AT_PUBLISH_TIME
+
+    def clean_when(self) -> str:
+        when = self.cleaned_data["when"]
+        if when == self.NOW and not self.post.is_published():
+            raise forms.ValidationError(
+                _("The post is not published yet. Publish it, or send at its publish time.")
+            )
+        if when == self.AT_PUBLISH_TIME and not (
+            self.post.published_at and self.post.published_at > timezone.now()
+        ):
+            raise forms.ValidationError(_("The post has no publish time in the future."))
+        return when

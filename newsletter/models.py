@@ -1,0 +1,158 @@
+"""A post sent by email to the subscribers (NewsletterSend) and each reader's copy (Delivery).
+
+Both models moved here from `accounts`; they keep their tables (`accounts_newslettersend`,
+`accounts_delivery`), so moving them moved no data.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class NewsletterSend(models.Model):
+    """One post sent by email to the subscribers: at most one per post, kept as a record."""
+
+    class Mode(models.TextChoices):
+        FULL = "full", _("The full post")
+        TEASER = "teaser", _("A teaser with a “Continue reading” button")
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", _("Scheduled")
+        SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
+        FINISHED = "finished", _("Finished")
+
+    post = models.OneToOneField(
+        "posts.Post",
+        on_delete=models.CASCADE,
+        related_name="newsletter_send",
+        verbose_name=_("post"),
+        help_text=_("A post goes out by email once; the database refuses a second send."),
+    )
+    mode = models.CharField(_("content"), max_length=10, choices=Mode, default=Mode.FULL)
+    teaser_words = models.PositiveIntegerField(
+        _("teaser length in words"),
+        default=150,
+        help_text=_("Used for a teaser when the post has no “more” marker."),
+    )
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.SENDING, db_index=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("started by"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    scheduled_for = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    # The shared part of the email, rendered once when sending starts, with placeholders where the
+    # personal links go. Every subscriber gets the same content even if the post is edited later.
+    subject = models.CharField(_("subject"), max_length=300, blank=True)
+    html_body = models.TextField(_("HTML body"), blank=True, editable=False)
+    text_body = models.TextField(_("text body"), blank=True, editable=False)
+    recipients_count = models.PositiveIntegerField(_("recipients"), default=0)
+    sent_count = models.PositiveIntegerField(_("sent"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    bounced_count = models.PositiveIntegerField(_("bounced"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    heartbeat_at = models.DateTimeField(
+        _("last activity"), null=True, blank=True, help_text=_("When a worker last took a batch.")
+    )
+    retry_at = models.DateTimeField(
+        _("next try"),
+        null=True,
+        blank=True,
+        help_text=_("Set while the mail server is unreachable: sending resumes at this time."),
+    )
+    transport_failures = models.PositiveIntegerField(_("mail server failures in a row"), default=0)
+    last_error = models.CharField(_("last mail server error"), max_length=500, blank=True)
+    # Identifies the current watchdog chain, so resuming a send replaces the old one instead of
+    # adding a second.
+    watchdog_token = models.CharField(max_length=32, blank=True, editable=False)
+
+    class Meta:
+        db_table = "accounts_newslettersend"
+        ordering = ["-created_at"]
+        verbose_name = _("newsletter send")
+        verbose_name_plural = _("newsletter sends")
+
+    def __str__(self):
+        return f"{self.post} ({self.get_status_display()})"
+
+    def progress(self) -> dict[str, int]:
+        """Return the delivery counts by status plus the total, from one aggregate query."""
+        counts = dict.fromkeys(Delivery.Status.values, 0)
+        for row in self.deliveries.order_by().values("status").annotate(n=models.Count("pk")):
+            counts[row["status"]] = row["n"]
+        counts["total"] = sum(counts.values())
+        return counts
+
+
+class DeliveryQuerySet(models.QuerySet):
+    def pending(self):
+        """Deliveries that have no outcome yet."""
+        return self.filter(status=Delivery.Status.PENDING)
+
+    def claimable(self):
+        """Pending deliveries no worker holds and no retry delay holds back (database time)."""
+        return self.pending().filter(available_at__lte=Now())
+
+
+class Delivery(models.Model):
+    """One subscriber's copy of one send: unique per (send, reader), so nobody gets it twice."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
+        SKIPPED = "skipped", _("Skipped (no longer subscribed)")
+
+    send = models.ForeignKey(
+        NewsletterSend, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("send")
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("reader"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=500, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # A pending row is free for any worker once this time has passed. Claiming a batch moves it
+    # into the future (a lease); a temporary failure moves it by the retry delay.
+    available_at = models.DateTimeField(_("available from"), default=timezone.now)
+    claimed_by = models.CharField(_("worker"), max_length=64, blank=True)
+
+    objects = DeliveryQuerySet.as_manager()
+
+    class Meta:
+        db_table = "accounts_delivery"
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["send", "user"], name="accounts_delivery_once_per_send"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["send", "status"], name="accounts_delivery_progress"),
+            # Workers claim the lowest pending ids of a send: this index walks them in order.
+            models.Index(
+                fields=["send", "id"],
+                name="accounts_delivery_claim",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.send.post} → {self.user.email} ({self.get_status_display()})"

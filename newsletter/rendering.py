@@ -1,0 +1,319 @@
+"""How a newsletter email looks: the site's palette, the post body made fit for mail clients,
+the shared render of a post's email, and each reader's copy of it (personalise, list headers).
+
+Everything here is a pure function of the post and the reader: nothing is sent or stored.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import textwrap
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+from urllib.parse import quote, urljoin, urlsplit
+
+import nh3
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.utils.html import strip_tags
+from django.utils.text import Truncator
+
+from accounts.models import User
+from accounts.services import unsubscribe_url
+from newsletter.models import NewsletterSend
+from polls import services as polls_services
+from posts.models import Post
+from posts.richtext import html_to_text
+
+# Personal links are left as placeholders in the shared render and filled in per subscriber.
+PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|vote:(\d+):(\d+))%%")
+UNSUBSCRIBE_PLACEHOLDER = "%%FF:unsubscribe%%"
+MORE_RE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
+
+
+# --- The palette: the site's own colours, read from its stylesheet -----------------------------
+
+# The one place the colours are written is the :root block of the site's stylesheet (and its
+# dark-mode twin). Emails cannot load that stylesheet, so the renderer reads the custom
+# properties and the templates write them inline.
+SITE_CSS = "css/site.css"
+_ROOT_RE = re.compile(
+    r"(?P<dark>@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)\s*\{\s*)?:root\s*\{(?P<body>[^}]*)\}"
+)
+_PROPERTY_RE = re.compile(r"--(?P<name>[a-z0-9-]+)\s*:\s*(?P<value>[^;]+);")
+
+
+@dataclass(frozen=True)
+class Palette:
+    """The site's custom properties by name (``--ink-soft`` is ``ink_soft``), light and dark."""
+
+    light: dict[str, str]
+    dark: dict[str, str]
+
+
+def parse_palette(css: str) -> Palette:
+    """Return the custom properties of css's ``:root`` and dark-mode ``:root`` blocks."""
+    found: dict[str, dict[str, str]] = {"light": {}, "dark": {}}
+    for block in _ROOT_RE.finditer(css):
+        scheme = found["dark" if block.group("dark") else "light"]
+        for prop in _PROPERTY_RE.finditer(block.group("body")):
+            scheme[prop.group("name").replace("-", "_")] = prop.group("value").strip()
+    return Palette(light=found["light"], dark={**found["light"], **found["dark"]})
+
+
+@functools.cache
+def palette() -> Palette:
+    """Return the site's palette, read from its stylesheet once per process."""
+    path = finders.find(SITE_CSS)
+    if not path:
+        raise ImproperlyConfigured(f"The emails take their colours from {SITE_CSS}; not found.")
+    found = parse_palette(Path(path).read_text(encoding="utf-8"))
+    needed = {"ink", "ink_soft", "paper", "paper_soft", "line", "accent", "accent_ink"}
+    if missing := needed - found.light.keys():
+        raise ImproperlyConfigured(f"{SITE_CSS} defines no {', '.join(sorted(missing))}.")
+    return found
+
+
+# --- The post body, made fit for email ---------------------------------------------------------
+
+SERIF = "Georgia,'Times New Roman',serif"
+
+
+@functools.cache
+def body_styles() -> dict[str, str]:
+    """Return the inline style of each element of a post body in email.
+
+    Mail clients drop <link> and most <style>, so each element gets its style inline. The
+    dark-mode overrides in the layout's <style> block use !important over these.
+    """
+    c = palette().light
+    ink, soft, accent, line = c["ink"], c["ink_soft"], c["accent"], c["line"]
+    return {
+        "p": f"margin:0 0 18px;font-size:17px;line-height:1.65;color:{ink}",
+        "h1": f"margin:30px 0 12px;font-family:{SERIF};font-size:28px;line-height:1.25;color:{ink}",
+        "h2": f"margin:30px 0 12px;font-family:{SERIF};font-size:24px;line-height:1.3;color:{ink}",
+        "h3": f"margin:26px 0 10px;font-family:{SERIF};font-size:20px;line-height:1.3;color:{ink}",
+        "h4": f"margin:22px 0 8px;font-size:17px;line-height:1.3;color:{ink}",
+        "a": f"color:{accent};text-decoration:underline",
+        "blockquote": (
+            f"margin:22px 0;padding:2px 0 2px 16px;border-left:4px solid {line};color:{soft}"
+        ),
+        "ul": "margin:0 0 18px;padding-left:24px",
+        "ol": "margin:0 0 18px;padding-left:24px",
+        "li": f"margin:0 0 8px;font-size:17px;line-height:1.6;color:{ink}",
+        "img": "display:block;max-width:100%;height:auto;border:0;margin:0 auto",
+        "figure": "margin:22px 0",
+        "figcaption": f"margin-top:6px;font-size:14px;line-height:1.4;color:{soft}",
+        "pre": (
+            f"margin:0 0 18px;padding:12px;background:{c['paper_soft']};border-radius:6px;"
+            "white-space:pre-wrap;font-size:14px;line-height:1.5"
+        ),
+        "code": "font-family:Menlo,Consolas,monospace;font-size:15px",
+        "hr": f"border:0;border-top:1px solid {line};margin:28px 0",
+        "table": "border-collapse:collapse;margin:0 0 18px;width:100%",
+        "td": f"border:1px solid {line};padding:6px 8px;font-size:15px",
+        "th": f"border:1px solid {line};padding:6px 8px;font-size:15px;text-align:left",
+    }
+
+
+EMAIL_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area", "details", "summary", "nav"}
+
+
+def absolute_url(url: str) -> str:
+    """Return url made absolute against SITE_URL (links in email must not be relative)."""
+    return urljoin(f"{settings.SITE_URL}/", url)
+
+
+def email_body_html(html: str) -> str:
+    """Return post HTML fit for email: allow-listed tags, inline styles, absolute URLs."""
+    return nh3.clean(
+        html,
+        tags=EMAIL_TAGS,
+        set_tag_attribute_values={tag: {"style": style} for tag, style in body_styles().items()},
+        url_relative=absolute_url,
+    )
+
+
+def teaser_html(html: str, words: int) -> tuple[str, bool]:
+    """Return the opening of a post (up to a <!--more--> marker, else `words` words) and
+    whether anything was cut."""
+    marker = MORE_RE.search(html)
+    if marker:
+        return html[: marker.start()], True
+    if len(strip_tags(html).split()) <= words:
+        return html, False
+    return Truncator(html).words(words, html=True, truncate="…"), True
+
+
+def share_links(*, title: str, url: str) -> list[dict[str, str]]:
+    """Return plain share links (no scripts, no trackers) for a post."""
+    title_q, url_q = quote(title), quote(url, safe="")
+    return [
+        {"name": "X", "url": f"https://x.com/intent/tweet?text={title_q}&url={url_q}"},
+        {"name": "LinkedIn", "url": f"https://www.linkedin.com/sharing/share-offsite/?url={url_q}"},
+        {"name": "Facebook", "url": f"https://www.facebook.com/sharer/sharer.php?u={url_q}"},
+        {"name": "Email", "url": f"mailto:?subject={title_q}&body={url_q}"},
+    ]
+
+
+def newsletter_context(*, post, mode: str, teaser_words: int) -> dict:
+    """Return the template context of a post's email, with placeholders for personal links."""
+    post_url = absolute_url(post.get_absolute_url())
+    # Subscriber-only posts go out in full: the readers of this email are that audience.
+    full = mode == NewsletterSend.Mode.FULL or post.audience == Post.Audience.SUBSCRIBERS
+    body = post.body or ""
+    is_teaser = False
+    if not full:
+        body, is_teaser = teaser_html(body, teaser_words)
+    body_html = email_body_html(body)
+    poll = polls_services.poll_for_email(post=post)
+    poll_context = None
+    if poll:
+        poll_context = {
+            "question": poll.question,
+            "url": f"{post_url}#poll-{poll.pk}",
+            "choices": [
+                {"text": choice.text, "url": f"%%FF:vote:{poll.pk}:{choice.pk}%%"}
+                for choice in poll.choices.all()
+            ],
+        }
+    return {
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        "post": post,
+        "post_url": post_url,
+        "authors": ", ".join(author.public_name for author in post.authors.all()),
+        "cover_url": absolute_url(post.cover.url) if post.cover else "",
+        "body_html": body_html,
+        "body_text": html_to_text(body_html, marks=True),
+        "is_teaser": is_teaser,
+        "takeaway": "" if is_teaser else post.daily_takeaway.strip(),
+        "poll": poll_context,
+        "share_links": share_links(title=post.title, url=post_url),
+        "subscribe_url": absolute_url("/subscribe/"),
+        "account_url": absolute_url("/account/"),
+        "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        "preheader": post.subtitle or Truncator(strip_tags(body)).words(25),
+    }
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """The shared part of an email: the same for every subscriber but for the placeholders."""
+
+    subject: str
+    html: str
+    text: str
+
+
+# RFC 5322 allows 998 bytes per line; Django switches a part with longer lines to
+# quoted-printable, which costs several milliseconds per message. Short lines keep it 8bit.
+MAX_LINE_BYTES = 900
+
+
+def fold_html(html: str) -> str:
+    """Return html with every line under MAX_LINE_BYTES, broken at spaces (same rendering)."""
+    lines = []
+    for line in html.split("\n"):
+        while len(line.encode()) > MAX_LINE_BYTES:
+            head = line.encode()[:MAX_LINE_BYTES].decode(errors="ignore")
+            cut = head.rfind(" ")
+            if cut <= 0:
+                cut = line.find(" ", len(head))
+                if cut <= 0:
+                    break
+            lines.append(line[:cut])
+            line = line[cut + 1 :]
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def wrap_text(text: str, width: int = 76) -> str:
+    """Return plain text wrapped for mail readers; long URLs stay whole on their own line."""
+    out = []
+    for line in text.split("\n"):
+        if len(line) <= width:
+            out.append(line)
+            continue
+        indent = "  " if line.startswith("- ") else "> " if line.startswith("> ") else ""
+        out.append(
+            textwrap.fill(
+                line,
+                width,
+                subsequent_indent=indent,
+                break_long_words=False,
+                break_on_hyphens=False,
+            )
+        )
+    return "\n".join(out)
+
+
+def render_email(template_prefix: str, context: dict) -> Rendered:
+    """Render templates/newsletter/email/<prefix>_subject.txt, _message.txt and _message.html,
+    with the site's palette in the context."""
+    context = {"colors": palette().light, "dark_colors": palette().dark, **context}
+    subject = render_to_string(f"newsletter/email/{template_prefix}_subject.txt", context)
+    text = render_to_string(f"newsletter/email/{template_prefix}_message.txt", context)
+    return Rendered(
+        subject=" ".join(subject.split()),
+        html=fold_html(
+            render_to_string(f"newsletter/email/{template_prefix}_message.html", context)
+        ),
+        text=wrap_text(text.strip()) + "\n",
+    )
+
+
+def render_newsletter(*, post, mode: str, teaser_words: int) -> Rendered:
+    """Render a post's email once; personalise() fills in each subscriber's links."""
+    context = newsletter_context(post=post, mode=mode, teaser_words=teaser_words)
+    return render_email("newsletter", context)
+
+
+def list_headers(unsubscribe: str) -> dict[str, str]:
+    """Return the list headers of every newsletter email, one-click unsubscribe included
+    (RFC 2369 and RFC 8058): mail providers show their own "Unsubscribe" button from these."""
+    value = f"<{unsubscribe}>"
+    if mailto := getattr(settings, "NEWSLETTER_UNSUBSCRIBE_MAILTO", ""):
+        value += f", <mailto:{mailto}?subject=unsubscribe>"
+    host = urlsplit(settings.SITE_URL).hostname or "localhost"
+    return {
+        "List-Unsubscribe": value,
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f"{settings.SITE_NAME} <newsletter.{host}>",
+    }
+
+
+def personalise(
+    rendered: Rendered, *, user: User, connection=None, subject_prefix: str = ""
+) -> EmailMultiAlternatives:
+    """Return the message for one reader: the shared render with their own links filled in."""
+    links: dict[str, str] = {}
+
+    def link(match: re.Match) -> str:
+        key = match.group(1)
+        if key not in links:
+            if key == "unsubscribe":
+                links[key] = unsubscribe_url(user.pk)
+            else:
+                links[key] = polls_services.vote_url(
+                    poll_id=int(match.group(2)), choice_id=int(match.group(3)), user_id=user.pk
+                )
+        return links[key]
+
+    text = PLACEHOLDER_RE.sub(link, rendered.text)
+    html = PLACEHOLDER_RE.sub(lambda match: escape(link(match)), rendered.html)
+    message = EmailMultiAlternatives(
+        subject=f"{subject_prefix}{rendered.subject}",
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[user.email],
+        headers=list_headers(links.get("unsubscribe") or unsubscribe_url(user.pk)),
+        connection=connection,
+    )
+    message.attach_alternative(html, "text/html")
+    return message
