@@ -7,6 +7,6 @@ class CommentsConfig(AppConfig):
     verbose_name = _("Comments")
 
     def ready(self):
-        from comments import signals
+        from comments import pageslots
 
-        signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)
+        pageslots.register()  # its places on logged-in readers' post pages (posts.pagecache)

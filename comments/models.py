@@ -136,8 +136,9 @@ class Commenter(models.Model):
         """Return the reader's record without creating one (None for anonymous readers)."""
         if not user.is_authenticated:
             return None
-        if hasattr(user, "stand_in_commenter"):
-            return user.stand_in_commenter  # the page cache's stand-in (posts/pagecache.py)
+        related = cls._meta.get_field("user").remote_field
+        if related.is_cached(user):
+            return related.get_cached_value(user)  # loaded with the reader already
         return cls.objects.filter(user=user).first()
 
 

@@ -7,6 +7,6 @@ class PollsConfig(AppConfig):
     verbose_name = _("Polls")
 
     def ready(self):
-        from polls import signals
+        from polls import pageslots
 
-        signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)
+        pageslots.register()  # its places on logged-in readers' post pages (posts.pagecache)

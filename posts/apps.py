@@ -5,8 +5,3 @@ from django.utils.translation import gettext_lazy as _
 class PostsConfig(AppConfig):
     name = "posts"
     verbose_name = _("Posts")
-
-    def ready(self):
-        from posts import signals
-
-        signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)
