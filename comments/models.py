@@ -136,9 +136,6 @@ class Commenter(models.Model):
         """Return the reader's record without creating one (None for anonymous readers)."""
         if not user.is_authenticated:
             return None
-        related = cls._meta.get_field("user").remote_field
-        if related.is_cached(user):
-            return related.get_cached_value(user)  # loaded with the reader already
         return cls.objects.filter(user=user).first()
 
 

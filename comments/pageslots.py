@@ -2,14 +2,15 @@
 
 What the page needs to know about the reader comes with its one query (comments_reader_state,
 migration comments 0002): whether they are banned or have a comment awaiting review (then
-their page is rendered in full), whether they want reply emails (a kind of reader: the comment
-form shows it), and which of the post's comments they liked. Their own comments are rendered
-for them on every request (edit window); the ones they liked once per page version."""
+their page is rendered in full), whether they want reply emails (the comment form's checkbox)
+and which of the post's comments they liked. Their own comments are rendered for them on every
+request (edit window); the ones they liked, and the checkbox, once per page version."""
 
 from dataclasses import dataclass
 
 from django.template.loader import render_to_string
 
+from comments.forms import CommentForm
 from comments.models import Commenter
 from posts import pagecache
 
@@ -23,16 +24,9 @@ class CommentState:
 def read_state(values: tuple) -> pagecache.ReaderFacts:
     banned, notify_replies, waiting, likes = values
     return pagecache.ReaderFacts(
-        kind="1" if notify_replies else "0",
         render_in_full=bool(banned or waiting),
         state=CommentState(notify_replies=bool(notify_replies), likes=frozenset(likes or ())),
     )
-
-
-def dress(stand_in, kind: str) -> None:
-    """The stand-in's commenter record, loaded as Django keeps a loaded relation."""
-    commenter = Commenter(notify_replies=kind == "1")
-    Commenter._meta.get_field("user").remote_field.set_cached_value(stand_in, commenter)
 
 
 def _mine(page) -> dict:
@@ -58,7 +52,6 @@ def _articles(page, mine) -> dict[int, str]:
     """The reader's own and liked comments on this page, rendered for them."""
     if mine["articles"] is None:
         from comments import selectors
-        from comments.forms import CommentForm
         from comments.models import Comment
         from comments.services import participation
 
@@ -95,8 +88,26 @@ def fill_comment(page, args: str, default: bytes) -> bytes:
     return default
 
 
+def fill_notify(page, field_id: str, default: bytes) -> bytes:
+    """The new comment form's "email me replies" box, as the reader last chose."""
+    state = page.facts("comments").state
+    checked = bool(state and state.notify_replies)
+    return page.kept(
+        f"notify:{field_id}:{checked:d}",
+        lambda: render_to_string(
+            "comments/partials/_notify_field.html",
+            {
+                "field_id": field_id,
+                "checked": checked,
+                "label": CommentForm.base_fields["notify_replies"].label,
+            },
+        ),
+    )
+
+
 def register() -> None:
     pagecache.register_slot("comment", fill_comment)
+    pagecache.register_slot("notify", fill_notify)
     pagecache.register_reader_state(
-        "comments", function="comments_reader_state", columns=4, read=read_state, dress=dress
+        "comments", function="comments_reader_state", columns=4, read=read_state
     )

@@ -6,9 +6,8 @@ Those places are marked in the templates with ``{% personal %}`` and filled by t
 apps register (slots.py).
 
 - The page is rendered once per version (versions.py) for each kind of reader (verified or
-  not, subscriber or not, and what the apps add: reply emails on or off), for a stand-in of that
-  kind who is nobody: no name, no votes, no likes, no comments. No real reader's data can be in
-  that copy.
+  not, subscriber or not), for a stand-in of that kind who is nobody: no name, no votes, no
+  likes, no comments, no settings. No real reader's data can be in that copy.
 - Each request reads, in one query, the reader's kind, the page's version numbers, and the
   reader's thumbs up (and, from the apps' registered parts, their votes and likes) on the post;
   then fills each marked place for them.
@@ -49,12 +48,10 @@ class Viewer:
 
     verified: bool
     subscriber: bool
-    kinds: tuple = ()  # (app, kind) for each registered reader part
 
     @property
     def key(self) -> str:
-        flags = "".join("1" if flag else "0" for flag in (self.verified, self.subscriber))
-        return flags + "".join(f"-{kind}" for _app, kind in self.kinds)
+        return "".join("1" if flag else "0" for flag in (self.verified, self.subscriber))
 
 
 @dataclass(frozen=True)
@@ -106,8 +103,7 @@ def reader_state(request, *, post_slug: str) -> ReaderState:
     viewer = None
     in_full = any(fact.render_in_full for fact in facts.values())
     if not (in_full or user.is_staff or not user.is_active):
-        kinds = tuple((name, fact.kind) for name, fact in facts.items() if fact.kind)
-        viewer = Viewer(verified=verified, subscriber=subscriber, kinds=kinds)
+        viewer = Viewer(verified=verified, subscriber=subscriber)
     return ReaderState(
         viewer=viewer,
         numbers=(site or 0, post or 0, newest.timestamp() if newest else 0.0),
@@ -123,8 +119,8 @@ def stand_in_for(viewer: Viewer, *, name: str = ""):
     """A reader of viewer's kind who is nobody: no name, no votes, no likes, no comments.
 
     What the page asks about them is answered in advance, on the instance, the way Django
-    keeps a loaded relation (their subscription, and what the apps' dress() add), so no
-    query and no model code needs to know about stand-ins."""
+    keeps a loaded relation (their subscription), so no model code needs to know about
+    stand-ins; the apps' own state of the reader is in their slots."""
     from accounts.models import Subscription, User
 
     stand_in = User(pk=0, email="", display_name=name, is_active=True, is_staff=False)
@@ -132,10 +128,6 @@ def stand_in_for(viewer: Viewer, *, name: str = ""):
     stand_in.has_verified_email = viewer.verified
     subscription = Subscription(status=Subscription.Status.ACTIVE) if viewer.subscriber else None
     User.subscription.related.set_cached_value(stand_in, subscription)
-    for app, kind in viewer.kinds:
-        dress = slots.reader_part(app).dress
-        if dress is not None:
-            dress(stand_in, kind)
     return stand_in
 
 

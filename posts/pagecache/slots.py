@@ -10,12 +10,12 @@ Feature apps plug in from their ``AppConfig.ready()``:
 - ``register_slot(name, fill)``: ``fill(page, args, default) -> bytes`` renders the place for
   ``page.request.user`` (``page`` is a readerpages.Filler: the request, the post, the app's
   facts about the reader, and ``page.kept(name, make)`` to keep a rendering per version).
-- ``register_reader_state(name, function=..., columns=..., read=..., dress=...)``: a PL/pgSQL
-  function of the app's own migration, ``function(post_id bigint, reader_id bigint)``
-  returning one row of ``columns`` columns, joined into the one query each logged-in request
-  makes; ``read(values) -> ReaderFacts`` turns its row into what the fillers need, whether
-  the page must be rendered in full for this reader, and what kind of reader they are (a
-  stored copy is made per kind); ``dress(stand_in, kind)`` gives the stand-in that kind.
+- ``register_reader_state(name, function=..., columns=..., read=...)``: a PL/pgSQL function
+  of the app's own migration, ``function(post_id bigint, reader_id bigint)`` returning one
+  row of ``columns`` columns, joined into the one query each logged-in request makes (so it
+  stays one query, and each function's plan is kept for the session); ``read(values) ->
+  ReaderFacts`` turns its row into what the app's fillers need, and whether this reader's
+  page must be rendered in full.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from django.utils.safestring import mark_safe
 class ReaderFacts:
     """What one app's part of the reader-state query says about a reader and a post."""
 
-    kind: str = ""  # letters or digits only: part of the stored page's key
     render_in_full: bool = False  # their page shows something nobody else's does
     state: Any = None  # for the app's slot fillers
 
@@ -42,7 +41,6 @@ class ReaderPart:
     function: str
     columns: int
     read: Callable[[tuple], ReaderFacts]
-    dress: Callable[[Any, str], None] | None
 
 
 _fillers: dict[str, Callable] = {}
@@ -60,12 +58,11 @@ def register_reader_state(
     function: str,
     columns: int,
     read: Callable[[tuple], ReaderFacts],
-    dress: Callable[[Any, str], None] | None = None,
 ) -> None:
     """Add an app's part to the one query a logged-in reader's post page makes."""
     if not function.replace("_", "").isalnum():
         raise ValueError(f"not a function name: {function!r}")
-    _reader_parts[name] = ReaderPart(name, function, columns, read, dress)
+    _reader_parts[name] = ReaderPart(name, function, columns, read)
 
 
 def filler(name: str) -> Callable | None:
@@ -75,10 +72,6 @@ def filler(name: str) -> Callable | None:
 def reader_parts() -> list[ReaderPart]:
     """The registered parts, in a fixed order (the query's columns follow it)."""
     return [_reader_parts[name] for name in sorted(_reader_parts)]
-
-
-def reader_part(name: str) -> ReaderPart:
-    return _reader_parts[name]
 
 
 # --- Marking ----------------------------------------------------------------------------------
