@@ -91,7 +91,7 @@ TRIGGERS = [
         "posts_post",
         inserted=SITE,
         updated=(
-            "SELECT CASE WHEN n.id IS NULL OR o.id IS NULL"
+            "SELECT CASE WHEN n.id IS NULL OR o.id IS NULL"  # nosec B608 (constant names)
             f" OR (to_jsonb(n) - {ONLY_POST}) IS DISTINCT FROM (to_jsonb(o) - {ONLY_POST})"
             " THEN 'site' ELSE 'post:' || n.id END"
             " FROM new_rows n FULL JOIN old_rows o ON o.id = n.id"
@@ -105,8 +105,7 @@ TRIGGERS = [
         "posts_thumbsup",
         inserted="SELECT 'post:' || post_id FROM new_rows",
         updated=(
-            "SELECT 'post:' || post_id FROM new_rows"
-            " UNION SELECT 'post:' || post_id FROM old_rows"
+            "SELECT 'post:' || post_id FROM new_rows UNION SELECT 'post:' || post_id FROM old_rows"
         ),
         deleted="SELECT 'post:' || post_id FROM old_rows",
     ),
