@@ -17,7 +17,7 @@ from comments.models import Comment
 from polls.models import Vote
 from posts import pagecache
 from posts.models import Post, ThumbsUp
-from tests.factories import CommentFactory, PollFactory, PostFactory, UserFactory
+from tests.factories import CommentFactory, PollFactory, PostFactory, TagFactory, UserFactory
 from tests.posts.admin_forms import admin_form_data
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +166,11 @@ def test_numbers_only_go_up_even_when_bumped_twice_in_one_instant(post):
     first = number(key)
     pagecache.bump(key, key)
     assert number(key) > first
+
+
+def test_tagging_a_post_shows_on_every_page(post, django_assert_num_queries):
+    stored("/", django_assert_num_queries)
+    site = number(pagecache.SITE)
+    post.tags.add(TagFactory(name="Freshly tagged"))
+    assert number(pagecache.SITE) > site
+    assert "Freshly tagged" in fresh(post.get_absolute_url())
