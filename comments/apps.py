@@ -8,11 +8,11 @@ class CommentsConfig(AppConfig):
 
     def ready(self):
         from accounts.personal_data import register
-        from comments import personal_data, signals
+        from comments import pageslots, personal_data
 
         register("comments", personal_data.comments)
         register("comment_likes", personal_data.comment_likes)
         register("comment_reports", personal_data.comment_reports)
         register("discussion", personal_data.discussion)
 
-        signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)
+        pageslots.register()  # its places on logged-in readers' post pages (posts.pagecache)

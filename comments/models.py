@@ -136,8 +136,6 @@ class Commenter(models.Model):
         """Return the reader's record without creating one (None for anonymous readers)."""
         if not user.is_authenticated:
             return None
-        if hasattr(user, "stand_in_commenter"):
-            return user.stand_in_commenter  # the page cache's stand-in (posts/pagecache.py)
         return cls.objects.filter(user=user).first()
 
 

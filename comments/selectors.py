@@ -66,7 +66,7 @@ def _decorate(comments: list[Comment], *, user, liked: set[int], post=None) -> N
 
 def decorate(comments: list[Comment], *, user, liked: set[int], post) -> None:
     """Give comments what their templates ask of a viewer (may they edit it, did they like it)
-    when they are rendered outside a discussion page (posts/pagecache.py)."""
+    when they are rendered outside a discussion page (posts/pagecache/)."""
     _decorate(comments, user=user, liked=liked, post=post)
     for comment in comments:
         comment.level = 0

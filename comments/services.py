@@ -26,7 +26,6 @@ from comments.models import (
     CommentSettings,
 )
 from comments.text import find_blocked, find_links, normalize
-from posts import pagecache
 
 STOP_SALT = "comments.stop-reply-emails"
 DUPLICATE_WINDOW = timedelta(minutes=2)
@@ -285,7 +284,7 @@ def like_comment(*, comment: Comment, user) -> bool:
     first to commit, then fails and its count is rolled back with it.
 
     The count goes up before the like is inserted: every writer locks the comment row before
-    the post's page version (which the insert's signal moves on), as replies do, so a like and
+    the post's page version (which the insert's trigger moves on), as replies do, so a like and
     a reply to the same comment cannot deadlock."""
     _require_interactable(comment, user)
     try:
@@ -306,7 +305,6 @@ def unlike_comment(*, comment: Comment, user) -> bool:
         Comment.objects.filter(pk=comment.pk, like_count__gt=0).update(
             like_count=F("like_count") - 1
         )
-        pagecache.bump_posts([comment.post_id])  # neither write sends a signal
     return bool(deleted)
 
 
@@ -365,7 +363,6 @@ def approve_comments(*, comments: Iterable[Comment], moderator) -> int:
     Comment.objects.filter(pk__in=[c.pk for c in changed]).update(
         status=Comment.Status.VISIBLE, moderated_at=now, moderated_by=moderator
     )
-    pagecache.bump_posts({c.post_id for c in changed})  # update() sends no signal
     CommentReport.objects.filter(comment_id__in=ids, resolved_at=None).update(
         resolved_at=now, resolved_by=moderator
     )
@@ -392,8 +389,6 @@ def set_comments_status(*, comments: Iterable[Comment], status: str, moderator) 
     now = timezone.now()
     ids = [c.pk for c in comments]
     targets = Comment.objects.filter(pk__in=ids).exclude(status=status)
-    # update() sends no signal: the cached pages of these posts are moved on here.
-    pagecache.bump_posts(set(targets.values_list("post_id", flat=True)))
     changed = targets.update(status=status, moderated_at=now, moderated_by=moderator)
     CommentReport.objects.filter(comment_id__in=ids, resolved_at=None).update(
         resolved_at=now, resolved_by=moderator

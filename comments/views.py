@@ -35,7 +35,6 @@ from comments.services import (
 from posts import pagecache
 from posts.htmx import for_reader
 from posts.models import Post
-from posts.views import cacheable_when_anonymous
 
 HELD_MESSAGE = gettext_lazy(
     "Thanks! Your comment is awaiting review by the editors. Until then only you can see it."
@@ -96,7 +95,7 @@ def _article_context(request, comment: Comment) -> dict:
 
 @vary_on_headers("HX-Request")
 @require_http_methods(["GET"])
-@cacheable_when_anonymous(
+@pagecache.cacheable_when_anonymous(
     versions=lambda slug: pagecache.versions(post_slug=slug), params=("sort", "page")
 )
 def discussion(request, slug):

@@ -192,7 +192,7 @@ else:
         }
     }
 
-# Rendered pages for anonymous readers (posts/pagecache.py): in each process's memory, because
+# Rendered pages for anonymous readers (posts/pagecache/): in each process's memory, because
 # every entry is keyed by the version numbers of what it shows, so no process can serve a stale
 # one; a miss costs one render per process. POSTS_PAGE_CACHE_SECONDS=0 turns it off.
 CACHES["pages"] = {

@@ -8,8 +8,8 @@ class PollsConfig(AppConfig):
 
     def ready(self):
         from accounts.personal_data import register
-        from polls import personal_data, signals
+        from polls import pageslots, personal_data
 
         register("poll_votes", personal_data.poll_votes)
 
-        signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)
+        pageslots.register()  # its places on logged-in readers' post pages (posts.pagecache)

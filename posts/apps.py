@@ -8,8 +8,6 @@ class PostsConfig(AppConfig):
 
     def ready(self):
         from accounts.personal_data import register
-        from posts import personal_data, signals
+        from posts import personal_data
 
         register("thumbs_up", personal_data.thumbs_up)
-
-        signals.connect()  # keeps cached pages in step with their data (posts/pagecache.py)

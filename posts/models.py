@@ -105,13 +105,15 @@ class PostQuerySet(models.QuerySet):
 
     def for_page(self, user):
         """The post page's query: the post, its counts, and what this viewer may do."""
-        from accounts.models import Subscription
+        from accounts.models import Subscription, User
 
         queryset = self.visible_to(user).for_cards().with_thumbs_up(user)
-        stands_for = getattr(user, "stand_in_subscriber", None)
-        if stands_for is not None:
-            # The page cache's stand-in for a kind of reader (posts/pagecache.py).
-            return queryset.annotate(viewer_is_subscriber=Value(stands_for))
+        loaded = User.subscription.related
+        if user.is_authenticated and loaded.is_cached(user):
+            # The subscription came with the reader: no subquery.
+            subscription = loaded.get_cached_value(user)
+            active = subscription is not None and subscription.status == Subscription.Status.ACTIVE
+            return queryset.annotate(viewer_is_subscriber=Value(active))
         if user.is_authenticated:
             active = Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE)
             return queryset.annotate(viewer_is_subscriber=Exists(active))
@@ -486,21 +488,6 @@ class ThumbsUp(models.Model):
         return f"👍 {self.user} on {self.post}"
 
 
-class PageVersion(models.Model):
-    """A number that moves on whenever what a group of cached pages shows changes.
-
-    Key "site" covers what every page shows (posts, tags, authors); "post:<id>" covers one
-    post's page (its poll results, comments, thumbs up). Writers move it on in the same
-    transaction as their change (posts.pagecache.bump), and cached anonymous pages are stored
-    under the numbers they were rendered at, so a page can never outlive the data it shows.
-    """
-
-    key = models.CharField(_("key"), max_length=64, primary_key=True)
-    number = models.BigIntegerField(_("number"), default=0)
-
-    class Meta:
-        verbose_name = _("page version")
-        verbose_name_plural = _("page versions")
-
-    def __str__(self):
-        return f"{self.key} @ {self.number}"
+# The page cache owns its version rows (posts/pagecache/models.py); imported here, they are
+# part of the posts app and its migrations.
+from posts.pagecache.models import PageVersion  # noqa: E402, F401

@@ -4,7 +4,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from posts import pagecache
 from posts.models import Post, ThumbsUp
 
 
@@ -44,5 +43,4 @@ def set_thumbs_up(*, post: Post, user: User, given: bool) -> bool:
         ThumbsUp.objects.bulk_create([ThumbsUp(post=post, user=user)], ignore_conflicts=True)
     else:
         ThumbsUp.objects.filter(post=post, user=user).delete()
-    pagecache.bump_posts([post.pk])  # neither write sends a signal
     return given

@@ -99,7 +99,7 @@ def page(browser, live_server):
     context.close()
 
 
-# --- anonymous page cache (posts/pagecache.py) ---
+# --- anonymous page cache (posts/pagecache/) ---
 
 
 @pytest.fixture(autouse=True)

@@ -21,9 +21,11 @@ def post_poll(context, post, placement=None):
         cache = {}
         if request is not None:
             request._polls_panels = cache
-    if post.pk not in cache:
-        cache[post.pk] = panels_for_post(post=post, request=request)
-    panels = cache[post.pk]
+    # Per reader too: the page cache renders a page for a stand-in, then for the reader.
+    key = (getattr(getattr(request, "user", None), "pk", None), post.pk)
+    if key not in cache:
+        cache[key] = panels_for_post(post=post, request=request)
+    panels = cache[key]
     if placement is not None:
         valid = {choice.value for choice in Poll.Placement}
         if placement not in valid:

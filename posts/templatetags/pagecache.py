@@ -2,12 +2,13 @@
 own state (their name, their vote, their likes).
 
 Rendered normally it is just its content. When the page is rendered once for every reader of
-the same kind (posts/pagecache.py, "pages for logged-in readers"), the content is wrapped in
-markers, so each reader's copy can have that part rendered for them alone.
+the same kind (posts/pagecache/readerpages.py), the content is wrapped in markers, so each
+reader's copy can have that part rendered for them alone (posts/pagecache/slots.py).
 """
 
 from django import template
-from django.utils.safestring import mark_safe
+
+from posts.pagecache import slots
 
 register = template.Library()
 
@@ -19,12 +20,11 @@ class PersonalNode(template.Node):
     def render(self, context):
         content = self.nodelist.render(context)
         request = context.get("request")
-        if not getattr(request, "_page_stand_in", None):
+        if not slots.rendering_for_kind(request):
             return content
         name = self.name.resolve(context)
         args = ":".join(str(arg.resolve(context)) for arg in self.args)
-        # Only our own markup goes around content that the templates already made safe.
-        return mark_safe(f"<!--ff-slot:{name}:{args}-->{content}<!--/ff-slot:{name}:{args}-->")  # noqa: S308  # nosec
+        return slots.mark(request, name, args, content)
 
 
 @register.tag

@@ -16,13 +16,13 @@ def test_every_app_contributes_its_sections():
         "account",
         "email_addresses",
         "subscription",
-        "newsletter_emails",
         "thumbs_up",
         "poll_votes",
         "comments",
         "comment_likes",
         "comment_reports",
         "discussion",
+        "newsletter_emails",
     ]
 
 

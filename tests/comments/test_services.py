@@ -273,7 +273,7 @@ def test_a_like_and_a_reply_to_one_comment_both_land_when_they_queue_together():
     popular = CommentFactory(post=post)
     first, second, replier = (SubscriptionFactory().user for _ in range(3))
     Commenter.objects.create(user=replier, is_trusted=True)
-    pagecache.bump_posts([post.pk])
+    pagecache.bump(pagecache.post_key(post.pk))
     errors = []
 
     def run(action):

@@ -1,4 +1,4 @@
-"""The anonymous page cache (posts/pagecache.py): fast for the next reader, never stale.
+"""The anonymous page cache (posts/pagecache/): fast for the next reader, never stale.
 
 Every test first makes an anonymous reader's visit store the page, checks the next visit is
 served from memory (one query: the version numbers), then changes something the way a reader
@@ -140,7 +140,7 @@ def test_moderation_shows_to_the_next_anonymous_reader(post, django_assert_num_q
     comment = Comment.objects.create(post=post, author=EditorFactory(), body="Rude words here.")
     url = post.get_absolute_url()
     assert "Rude words here." in stored_then_served_from_memory(url, django_assert_num_queries)
-    # The admin action writes with update(), which sends no signal.
+    # The admin action writes with update(); the table's trigger moves the version on.
     set_comments_status(comments=[comment], status=Comment.Status.HIDDEN, moderator=None)
     assert "Rude words here." not in fresh(url)
 

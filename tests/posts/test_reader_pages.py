@@ -1,6 +1,6 @@
-"""Post pages for logged-in readers (posts/readerpages.py): stored once per kind of reader,
-with each reader's own parts (name, vote, thumbs up, likes, own comments) filled for them
-alone, and never anyone else's."""
+"""Post pages for logged-in readers (posts/pagecache/readerpages.py): stored once per kind of
+reader, with each reader's own parts (name, vote, thumbs up, likes, own comments, reply-email
+choice) filled for them alone, and never anyone else's."""
 
 import re
 from http import HTTPStatus

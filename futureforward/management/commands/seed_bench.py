@@ -27,7 +27,6 @@ from accounts.models import Subscription, User
 from comments.models import Comment, Commenter, CommentLike
 from polls.models import Choice, Poll, Vote
 from posts.models import Post, Tag, ThumbsUp
-from posts.pagecache import bump_site
 from posts.richtext import html_to_text, opening_html, reading_minutes, sanitize_body
 
 READER_DOMAIN = "bench.example"
@@ -193,7 +192,6 @@ def reset() -> int:
             deleted += _delete_cascade(
                 cursor, User._meta.db_table, "email LIKE %s", ["%@" + READER_DOMAIN]
             )
-    bump_site()
     return deleted
 
 
@@ -460,7 +458,6 @@ def seed(*, posts: int, subscribers: int, votes: int, comments: int, thumbs_up: 
         (ThumbsUp(post=big, user_id=user_id) for user_id in reader_ids[:thumbs_up]),
         batch_size=5000,
     )
-    bump_site()
     return (
         f"{posts} posts, {subscribers:,} subscribers, {votes:,} votes and "
         f"{len(big_comments):,} comments ({likes:,} likes) on the big post"

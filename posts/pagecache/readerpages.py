@@ -2,19 +2,22 @@
 
 A logged-in reader's post page differs from another's in a few places only: the header (their
 name), the polls (their vote), the thumbs up (theirs) and the comments they wrote or liked.
-Those places are marked in the templates with ``{% personal %}``.
+Those places are marked in the templates with ``{% personal %}`` and filled by the fillers the
+apps register (slots.py).
 
-- The page is rendered once per version (posts/pagecache.py) for each kind of reader (verified
-  or not, subscriber or not, reply emails on or off), for a stand-in of that kind who is nobody:
-  no name, no votes, no likes, no comments. No real reader's data can be in that copy.
+- The page is rendered once per version (versions.py) for each kind of reader (verified or
+  not, subscriber or not), for a stand-in of that kind who is nobody: no name, no votes, no
+  likes, no comments, no settings. No real reader's data can be in that copy.
 - Each request reads, in one query, the reader's kind, the page's version numbers, and the
-  reader's thumbs up, votes and likes on the post; then fills each marked place for them.
+  reader's thumbs up (and, from the apps' registered parts, their votes and likes) on the post;
+  then fills each marked place for them.
   A marked place is rendered once per version and per state (the poll as seen by a reader who
   chose B), and kept, so most requests render no template at all. The reader's own comments
   are rendered for them every time (they carry an edit window that closes by the minute).
 
-Staff, banned readers and readers with a comment awaiting review (which only they see in the
-thread) get their page rendered in full, as does anyone with a flash message waiting.
+Staff, and readers an app says must be (banned, or with a comment awaiting review that only
+they see in the thread), get their page rendered in full, as does anyone with a flash message
+waiting.
 """
 
 from __future__ import annotations
@@ -28,12 +31,11 @@ from django.core.cache import caches
 from django.db import connection
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
-from django.template import Context
 from django.template.loader import render_to_string
 from django.utils.html import escape
 
-from posts import pagecache
-from posts.models import Post
+from posts.pagecache import slots, store
+from posts.pagecache.slots import ReaderFacts
 
 # Stands for the reader's name in the shared header: letters only, so escaping keeps it whole.
 NAME_MARK = "ffReaderNameMarkQx7"
@@ -46,12 +48,10 @@ class Viewer:
 
     verified: bool
     subscriber: bool
-    notify_replies: bool
 
     @property
     def key(self) -> str:
-        flags = (self.verified, self.subscriber, self.notify_replies)
-        return "".join("1" if flag else "0" for flag in flags)
+        return "".join("1" if flag else "0" for flag in (self.verified, self.subscriber))
 
 
 @dataclass(frozen=True)
@@ -59,10 +59,9 @@ class ReaderState:
     """What one query tells about a reader and a post page."""
 
     viewer: Viewer | None  # None: render their page in full
-    numbers: tuple  # the page's version numbers (pagecache.versions)
+    numbers: tuple  # the page's version numbers (versions.versions)
     gave_thumbs_up: bool
-    votes: dict  # poll id -> chosen choice id
-    likes: frozenset  # ids of the post's comments they liked
+    facts: dict  # app -> ReaderFacts, from the registered reader parts
 
 
 @dataclass(frozen=True)
@@ -70,29 +69,46 @@ class ReaderEntry:
     # Stored page pieces: bytes as they are, or (name, args, default bytes) for a marked place.
     parts: tuple
     content_type: str
-    comment_authors: dict  # comment id -> author id, for every comment on the page
     expires_at: float  # when the page (and what is kept beside it) stops being served
+
+
+BASE_COLUMNS = 7  # posts_reader_state's columns (migration posts 0005)
+
+
+def _reader_state_sql(parts) -> str:
+    sql = "SELECT * FROM posts_reader_state(%s, %s) AS page"
+    for part in parts:
+        # Names checked by slots.register_reader_state.
+        sql += f" CROSS JOIN LATERAL {part.function}(page.page_post_id, %s) AS {part.name}"
+    return sql
 
 
 def reader_state(request, *, post_slug: str) -> ReaderState:
     """Everything a logged-in reader's page needs to know about them, in one query."""
+    parts = slots.reader_parts()
+    reader = request.user.pk
     with connection.cursor() as cursor:
-        # PL/pgSQL (migration posts 0004), so PostgreSQL plans it once per connection.
-        cursor.execute("SELECT * FROM posts_reader_state(%s, %s)", [post_slug, request.user.pk])
+        # PL/pgSQL functions (migration posts 0005 and the apps' own), so PostgreSQL keeps
+        # their plans for the session; the query joining them is trivial to plan.
+        cursor.execute(_reader_state_sql(parts), [post_slug, reader] + [reader] * len(parts))
         row = cursor.fetchone()
-    verified, subscriber, banned, notify, waiting, site, post, newest, thumbs, votes, likes = row
+    _post_id, verified, subscriber, site, post, newest, thumbs = row[:BASE_COLUMNS]
     # The answer User.has_verified_email would query for; templates ask it again and again.
     request.user.has_verified_email = verified
+    facts, position = {}, BASE_COLUMNS
+    for part in parts:
+        facts[part.name] = part.read(tuple(row[position : position + part.columns]))
+        position += part.columns
     user = request.user
     viewer = None
-    if not (banned or waiting or user.is_staff or not user.is_active):
-        viewer = Viewer(verified=verified, subscriber=subscriber, notify_replies=notify)
+    in_full = any(fact.render_in_full for fact in facts.values())
+    if not (in_full or user.is_staff or not user.is_active):
+        viewer = Viewer(verified=verified, subscriber=subscriber)
     return ReaderState(
         viewer=viewer,
         numbers=(site or 0, post or 0, newest.timestamp() if newest else 0.0),
         gave_thumbs_up=thumbs,
-        votes=dict(tuple(int(n) for n in vote.split(":")) for vote in votes),
-        likes=frozenset(likes),
+        facts=facts,
     )
 
 
@@ -100,16 +116,18 @@ def reader_state(request, *, post_slug: str) -> ReaderState:
 
 
 def stand_in_for(viewer: Viewer, *, name: str = ""):
-    """A reader of viewer's kind who is nobody: no name, no votes, no likes, no comments."""
-    from accounts.models import User
-    from comments.models import Commenter
+    """A reader of viewer's kind who is nobody: no name, no votes, no likes, no comments.
+
+    What the page asks about them is answered in advance, on the instance, the way Django
+    keeps a loaded relation (their subscription), so no model code needs to know about
+    stand-ins; the apps' own state of the reader is in their slots."""
+    from accounts.models import Subscription, User
 
     stand_in = User(pk=0, email="", display_name=name, is_active=True, is_staff=False)
     stand_in._state.adding = False
     stand_in.has_verified_email = viewer.verified
-    # Read by PostQuerySet.for_page and Commenter.for_user instead of the database.
-    stand_in.stand_in_subscriber = viewer.subscriber
-    stand_in.stand_in_commenter = Commenter(notify_replies=viewer.notify_replies)
+    subscription = Subscription(status=Subscription.Status.ACTIVE) if viewer.subscriber else None
+    User.subscription.related.set_cached_value(stand_in, subscription)
     return stand_in
 
 
@@ -123,41 +141,37 @@ def render_for_kind(request, viewer: Viewer, render) -> HttpResponse:
     finally:
         request.user = real
         request._page_stand_in = False
-        request.__dict__.pop("_polls_panels", None)  # the stand-in's poll panels
 
 
 def entry_from(request, response: HttpResponse, *, seconds: int) -> ReaderEntry:
     """Cut the stand-in's page into stored pieces around its marked places."""
-    content = pagecache.strip_csrf(response.content, request)
-    parts, authors, position = [], {}, 0
+    content = store.strip_csrf(response.content, request)
+    parts, position = [], 0
     for match in SLOT_RE.finditer(content):
         parts.append(content[position : match.start()])
-        name, args = match.group(1).decode(), match.group(2).decode()
-        parts.append((name, args, match.group(3)))
-        if name == "comment":
-            pk, author = args.split(":")
-            authors[int(pk)] = int(author) if author.isdigit() else None
+        parts.append((match.group(1).decode(), match.group(2).decode(), match.group(3)))
         position = match.end()
     parts.append(content[position:])
     return ReaderEntry(
         parts=tuple(parts),
         content_type=response["Content-Type"],
-        comment_authors=authors,
         expires_at=time.time() + seconds,
     )
 
 
-def store(key: str, entry: ReaderEntry) -> None:
+def keep(key: str, entry: ReaderEntry) -> None:
     seconds = int(entry.expires_at - time.time())
     if seconds > 0:
-        pagecache.keep(key, entry, seconds)
+        store.keep(key, entry, seconds)
 
 
 # --- Filling the marked places for one reader ---------------------------------------------------
 
 
 class Filler:
-    """Renders the marked places of one stored page for one reader, keeping what it can."""
+    """Renders the marked places of one stored page for one reader, keeping what it can.
+
+    The slot fillers the apps register get it as `page`."""
 
     def __init__(self, request, *, key: str, entry: ReaderEntry, state: ReaderState, slug: str):
         self.request = request
@@ -165,21 +179,30 @@ class Filler:
         self.entry = entry
         self.state = state
         self.slug = slug
-        self.cache = caches[pagecache.CACHE_ALIAS]
+        self.cache = caches[store.CACHE_ALIAS]
         # Kept parts never outlive their page (a poll closing ends both).
         self.seconds = int(entry.expires_at - time.time())
+        self.memo: dict = {}  # per request, for the fillers
         self._post = None
-        me = request.user.pk  # read once: request.user is a lazy proxy
-        self.own = {pk for pk, author in entry.comment_authors.items() if author == me}
-        self.liked = {pk for pk in state.likes if pk in entry.comment_authors}
-        self._articles = None
 
     @property
-    def post(self) -> Post:
+    def post(self):
+        """The post, as the reader may see it, with its thumbs up (one query, when asked)."""
         if self._post is None:
+            from posts.models import Post
+
             user = self.request.user
             self._post = Post.objects.visible_to(user).with_thumbs_up(user).get(slug=self.slug)
         return self._post
+
+    def facts(self, app: str) -> ReaderFacts:
+        """What app's registered part of the reader-state query said about this reader."""
+        return self.state.facts.get(app) or ReaderFacts()
+
+    def args_of(self, name: str) -> list[str]:
+        """The arguments of every place called name on the stored page, in page order."""
+        places = (piece for piece in self.entry.parts if not isinstance(piece, bytes))
+        return [args for place, args, _default in places if place == name]
 
     def kept(self, name: str, make) -> bytes:
         """make() once per page version and state, kept beside the page; CSRF-free."""
@@ -188,10 +211,14 @@ class Filler:
     def kept_for(self, key: str, make, *, seconds: int) -> bytes:
         html = self.cache.get(key)
         if html is None:
-            html = pagecache.strip_csrf(make().encode(), self.request)
+            html = self.made(make())
             if seconds > 0:
                 self.cache.set(key, html, seconds)
         return html
+
+    def made(self, html: str) -> bytes:
+        """html rendered for this reader, as a piece of the page (CSRF tokens put back last)."""
+        return store.strip_csrf(html.encode(), self.request)
 
     def header(self, args, default) -> bytes:
         """The header shows the reader's name and nothing else of theirs: rendered once for a
@@ -206,24 +233,15 @@ class Filler:
                 made = render_to_string("includes/_header.html", request=self.request)
             finally:
                 self.request.user = real
-            html = pagecache.strip_csrf(made.encode(), self.request)
-            self.cache.set("header:shared", html, pagecache.lifetime())
+            html = self.made(made)
+            self.cache.set("header:shared", html, store.lifetime())
         if html.count(NAME_MARK.encode()) == 1:
             return html.replace(NAME_MARK.encode(), escape(user.public_name).encode())
         name = hashlib.blake2b(user.public_name.encode(), digest_size=8).hexdigest()
         return self.kept_for(
             f"header:{name}",
             lambda: render_to_string("includes/_header.html", request=self.request),
-            seconds=pagecache.lifetime(),
-        )
-
-    def poll(self, placement, default) -> bytes:
-        from polls.templatetags.polls_tags import post_poll
-
-        votes = ",".join(f"{poll}={choice}" for poll, choice in sorted(self.state.votes.items()))
-        return self.kept(
-            f"poll:{placement}:{votes}",
-            lambda: str(post_poll(Context({"request": self.request}), self.post, placement)),
+            seconds=store.lifetime(),
         )
 
     def thumbs(self, args, default) -> bytes:
@@ -234,57 +252,21 @@ class Filler:
             ),
         )
 
-    def comment(self, args, default) -> bytes:
-        pk = int(args.split(":")[0])
-        if pk in self.own:
-            # Edit and delete buttons, and an edit window closing by the minute: never kept.
-            html = self.articles().get(pk)
-            return pagecache.strip_csrf(html.encode(), self.request) if html else default
-        if pk in self.liked:
-            return self.kept(f"liked:{pk}", lambda: self.articles().get(pk, default.decode()))
-        return default
-
-    def articles(self) -> dict[int, str]:
-        """The reader's own and liked comments on this page, rendered for them."""
-        if self._articles is None:
-            from comments import selectors
-            from comments.forms import CommentForm
-            from comments.models import Comment, Commenter
-            from comments.services import participation
-
-            user, viewer = self.request.user, self.state.viewer
-            part = participation(
-                post=self.post,
-                user=user,
-                commenter=Commenter(user=user, notify_replies=viewer.notify_replies),
-            )
-            form = CommentForm(post=self.post, initial={"notify_replies": part.notify_replies})
-            comments = list(
-                Comment.objects.filter(pk__in=self.own | self.liked).select_related("author")
-            )
-            selectors.decorate(comments, user=user, liked=set(self.liked), post=self.post)
-            self._articles = {
-                comment.pk: render_to_string(
-                    "comments/partials/_article.html",
-                    {"comment": comment, "post": self.post, "part": part, "form": form},
-                    request=self.request,
-                )
-                for comment in comments
-            }
-        return self._articles
-
     def response(self) -> HttpResponse:
-        fill = {"header": self.header, "poll": self.poll, "thumbs": self.thumbs}
-        fill["comment"] = self.comment
+        own = {"header": self.header, "thumbs": self.thumbs}
         pieces = []
         for piece in self.entry.parts:
             if isinstance(piece, bytes):
                 pieces.append(piece)
-            else:
-                name, args, default = piece
-                pieces.append(fill[name](args, default) if name in fill else default)
+                continue
+            name, args, default = piece
+            if name in own:
+                pieces.append(own[name](args, default))
+                continue
+            fill = slots.filler(name)
+            pieces.append(fill(self, args, default) if fill is not None else default)
         content = b"".join(pieces)
-        if pagecache.CSRF_PLACEHOLDER in content:
+        if store.CSRF_PLACEHOLDER in content:
             token = get_token(self.request).encode()
-            content = content.replace(pagecache.CSRF_PLACEHOLDER, token)
+            content = content.replace(store.CSRF_PLACEHOLDER, token)
         return HttpResponse(content, content_type=self.entry.content_type)

@@ -1,28 +1,5 @@
-"""The server-side cache of pages as anonymous readers get them.
-
-Why it cannot show a stale poll result or comment count
--------------------------------------------------------
-Every cached page is stored under the version numbers of what it shows (``PageVersion``):
-"site" for what every page shows (posts, tags, authors) and "post:<id>" for one post's poll
-results, comments and thumbs up. Whatever changes those moves the number on in the same
-transaction as the change: the model signals in ``posts/signals.py`` for row saves and deletes,
-and explicit ``bump_*`` calls where a service writes with ``update()`` or ``bulk_create()``.
-A request reads the numbers first and renders second, so a page is never older than the key
-it is stored under, and once a vote commits, the next reader's key differs and misses.
-
-Time changes pages too. A scheduled post appearing is in every key (the newest live publish
-time). A poll opening or closing is announced by its renderer (``changes_at``) and the entry
-expires then; anything else shown relative to now (a comment's "5 minutes ago") is at most
-``POSTS_PAGE_CACHE_SECONDS`` old.
-
-Anonymous readers with no message waiting for them are served from this cache. Logged-in
-readers get post pages through posts/readerpages.py (stored per kind of reader, their own
-parts filled for them on each request) and every other page rendered. The per-request CSRF
-token is kept out of stored pages and put back for each reader.
-
-Pages live in each process's memory (the "pages" cache): a miss costs one render per process,
-and a newer version of a page replaces the older one at once.
-"""
+"""Pages as anonymous readers get them, stored in each process's memory (the "pages" cache)
+under the version numbers of what they show; and the time a page may be kept."""
 
 from __future__ import annotations
 
@@ -35,84 +12,16 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.cache import caches
-from django.db import connection
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 
-from posts.models import PageVersion
-
 CACHE_ALIAS = "pages"
-SITE = "site"
 # A masked CSRF token as Django renders it: 64 letters and digits.
 CSRF_TOKEN_RE = re.compile(rb"[A-Za-z0-9]{64}")
 CSRF_PLACEHOLDER = b"\x00csrf\x00"
 # Query parameters that never change what a page shows (campaign tags on newsletter links).
 NEUTRAL_PARAM_PREFIXES = ("utm_",)
-
-
-def post_key(post_id: int) -> str:
-    return f"post:{post_id}"
-
-
-# --- Versions ---------------------------------------------------------------------------------
-
-
-def bump(*keys: str) -> None:
-    """Move the version of each key on, as part of the current transaction.
-
-    The new number is the current time in microseconds when that is ahead of the old number
-    plus one, so a number is never reused, even after its row was deleted or rolled back.
-    """
-    keys = sorted(set(keys))  # one lock order for every writer
-    if not keys:
-        return
-    table = connection.ops.quote_name(PageVersion._meta.db_table)
-    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
-    values = ", ".join([f"(%s, {now_us})"] * len(keys))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, number) VALUES {values} "  # noqa: S608 (no input)  # nosec
-            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
-            "EXCLUDED.number)",
-            keys,
-        )
-
-
-def bump_site() -> None:
-    """Every cached page is out of date (a post, tag or author changed)."""
-    bump(SITE)
-
-
-def bump_posts(post_ids) -> None:
-    """The cached pages of these posts are out of date (votes, comments, thumbs up...)."""
-    bump(*(post_key(post_id) for post_id in post_ids if post_id is not None))
-
-
-def bump_post_via(model, pk) -> None:
-    """Move on the version of the post that row pk of model belongs to (model has a post
-    foreign key), in one statement, without loading the row."""
-    table = connection.ops.quote_name(PageVersion._meta.db_table)
-    source = connection.ops.quote_name(model._meta.db_table)
-    now_us = "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, number) "  # noqa: S608 (names from _meta)  # nosec
-            f"SELECT 'post:' || post_id, {now_us} FROM {source} WHERE id = %s "
-            f"ON CONFLICT (key) DO UPDATE SET number = GREATEST({table}.number + 1, "
-            "EXCLUDED.number)",
-            [pk],
-        )
-
-
-def versions(*, post_slug: str | None = None) -> tuple[int, int, float]:
-    """Return the numbers a page's key is made of, in one query: the site's and the post's
-    (by slug; 0 when none yet), and the publish time of the newest live post, which moves
-    by itself when a scheduled post's time comes (PL/pgSQL, migration posts 0004)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM posts_page_versions(%s)", [post_slug or ""])
-        site, post, newest = cursor.fetchone()
-    return site or 0, post or 0, newest.timestamp() if newest else 0.0
 
 
 # --- Time -------------------------------------------------------------------------------------

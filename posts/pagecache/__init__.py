@@ -1,0 +1,71 @@
+"""The page cache: pages stored under version numbers that PostgreSQL moves on by itself.
+
+This package owns it all: storing pages (store.py), their version numbers (versions.py), time
+(``changes_at``), the personal places of logged-in readers' pages (slots.py, readerpages.py)
+and the view decorators (decorators.py). It imports no feature app: polls and comments plug
+their places and their part of the reader's state in from their ``AppConfig.ready()``
+(``register_slot``, ``register_reader_state``).
+
+Why a page cannot show a stale poll result or comment count
+------------------------------------------------------------
+Every stored page is kept under the version numbers of what it shows (table
+posts_pageversion): "site" for what every page shows (posts, tags, authors) and "post:<id>"
+for one post's page (its poll results, comments, thumbs up). A request reads the numbers first
+and renders second, so a page is never older than the key it is stored under.
+
+The one invalidation rule: **database triggers move the numbers on, in the same transaction
+as the change, whoever writes** (an ORM save, ``update()``, ``bulk_create()``, a cascade, the
+admin, raw SQL, an import). Nobody calls anything to invalidate a page, and no model signal
+does it.
+
+- ``posts_bump_page_versions(keys text[])`` (migration posts 0005) upserts each key's number
+  to ``GREATEST(number + 1, clock_timestamp() in µs)``: a number is never reused, even after
+  its row was deleted or rolled back. Keys are locked in sorted order, one lock order for
+  every writer.
+- ``posts_page_changed()`` is the trigger function: statement-level AFTER INSERT / UPDATE /
+  DELETE triggers (one per event) hand it, as their argument, the query that reads the keys
+  from the statement's transition tables (``new_rows``, ``old_rows``), so a statement
+  touching 20,000 votes is one upsert per post, not 20,000. TRUNCATE moves "site" on.
+- Each app's migration declares its own tables' triggers: posts (post, tag, the post's tags
+  and authors, thumbs up, and the user fields pages show), polls (poll, choice, vote),
+  comments (comment, like). Accounts knows nothing of pages: posts adds the trigger on
+  accounts_user, a row-level one whose WHEN clause looks only at the fields pages show (name,
+  email, avatar, staff, active), so a login's ``last_login`` moves nothing.
+- Columns that only a post's own page shows (``POST_PAGE_ONLY_COLUMNS`` in migration posts
+  0005: counters and the like) move that post's number only; any other change to a post moves
+  "site". A choice's tally, kept by its own trigger, moves nothing: the vote did.
+- A trigger fires at the end of its statement, where the old post_save receivers ran, so the
+  lock order is unchanged: a like locks its comment row, then the page version (see
+  comments/services.py).
+
+Time changes pages too. A scheduled post appearing is in every key (the newest live publish
+time). A poll opening or closing is announced by its renderer (``changes_at``) and the entry
+expires then; anything else shown relative to now (a comment's "5 minutes ago") is at most
+``POSTS_PAGE_CACHE_SECONDS`` old.
+
+Anonymous readers with no message waiting for them are served from the cache
+(``cacheable_when_anonymous``). Logged-in readers get post pages stored per kind of reader
+with their own places filled in for each request (``cached_for_readers``, readerpages.py);
+every other page is rendered for them. The per-request CSRF token is kept out of stored
+pages and put back for each reader. Pages live in each process's memory (the "pages" cache):
+a miss costs one render per process, and a newer version of a page replaces the older one.
+"""
+
+from posts.pagecache.decorators import cacheable_when_anonymous, cached_for_readers
+from posts.pagecache.slots import ReaderFacts, register_reader_state, register_slot
+from posts.pagecache.store import changes_at
+from posts.pagecache.versions import SITE, bump, numbers, post_key, versions
+
+__all__ = [
+    "SITE",
+    "ReaderFacts",
+    "bump",
+    "cacheable_when_anonymous",
+    "cached_for_readers",
+    "changes_at",
+    "numbers",
+    "post_key",
+    "register_reader_state",
+    "register_slot",
+    "versions",
+]
