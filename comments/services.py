@@ -1,5 +1,10 @@
 """Comment workflows: writing, editing, deleting, liking, reporting, moderating and the reply
-email. Views and admin actions call these; the rules live here once."""
+email. Views and admin actions call these; the rules live here once.
+
+One module, though past 500 lines: every writer here touches the same rows (a comment, its
+post's counters, the post's page version through the triggers) and must take their locks in
+one order (the comment row before the page version; see ``like_comment``), which is easier
+to keep when the writers sit side by side."""
 
 from __future__ import annotations
 
