@@ -13,8 +13,9 @@ CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
 
 
 class AvatarField(CheckedImageField):
-    """The cover's checks (format, bytes, pixels, before decoding), then a clean copy: upright,
-    without metadata such as GPS position, at most AVATAR_MAX_EDGE pixels on a side."""
+    """The upload checks covers use too (format, bytes, pixels, before decoding), then a clean
+    copy: upright, without metadata such as GPS position, at most AVATAR_MAX_EDGE pixels on a
+    side."""
 
     def clean(self, data, initial=None):
         upload = super().clean(data, initial)

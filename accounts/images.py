@@ -1,24 +1,21 @@
-"""Uploaded images: validate an upload, store a clean copy, and make responsive WebP renditions.
+"""Uploaded images: validate an upload and make a clean copy (rotated, stripped, resized).
 
-Readers' avatars and posts' covers go through the same checks, so the pipeline lives here, in
-the lowest app: posts imports it from accounts, never the other way round.
+Readers' avatars and posts' covers go through the same checks, so this part of the pipeline
+lives here, in the lowest app: posts imports it from accounts, never the other way round. The
+covers' responsive renditions are posts' own (posts/images.py). The limits are the
+``POSTS_IMAGE_*`` settings, named when covers were the only uploads; avatars share them.
 
 A few dozen lines of Pillow do what we need (check, rotate, strip, resize, encode), so we keep
-them here instead of adding a thumbnail library: renditions are made once, when a cover is
-saved, and their sizes are stored on the post, so pages print width and height attributes
-without touching the disk.
+them here instead of adding a thumbnail library.
 """
 
 import io
-import secrets
 import warnings
 from dataclasses import dataclass
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -30,7 +27,6 @@ ACCEPTED_FORMATS = {
     "PNG": ("PNG", "png"),
     "WEBP": ("WEBP", "webp"),
 }
-RENDITION_DIR = "covers/renditions"
 
 
 def max_upload_bytes() -> int:
@@ -120,7 +116,7 @@ class CheckedImageField(forms.ImageField):
         return super().to_python(data)
 
 
-def _flatten(image: Image.Image) -> Image.Image:
+def flatten(image: Image.Image) -> Image.Image:
     """Return image in a mode every encoder accepts, keeping transparency where there is any."""
     has_alpha = image.mode in {"RGBA", "LA", "PA"} or (
         image.mode == "P" and "transparency" in image.info
@@ -142,7 +138,7 @@ def clean_image(file, *, max_edge: int | None = None) -> CleanImage:
     # another colour space (CMYK, say).
     icc_profile = image.info.get("icc_profile") if image.mode in {"RGB", "RGBA"} else None
     image = ImageOps.exif_transpose(image)
-    image = _flatten(image)
+    image = flatten(image)
     edge = max_edge or settings.POSTS_IMAGE_MAX_EDGE
     if max(image.size) > edge:
         image.thumbnail((edge, edge), Image.Resampling.LANCZOS)
@@ -161,42 +157,3 @@ def clean_image(file, *, max_edge: int | None = None) -> CleanImage:
     if hasattr(file, "seek"):
         file.seek(0)
     return CleanImage(buffer.getvalue(), extension, image.width, image.height)
-
-
-def make_renditions(content: bytes, *, stem: str) -> list[dict]:
-    """Write WebP copies of content at the configured widths; return their name and size.
-
-    Widths wider than the image itself are skipped, and the image's own width is always
-    included so the sharpest copy is never an upscale. If any write fails, the copies already
-    written are deleted before the error propagates.
-    """
-    source = Image.open(io.BytesIO(content))
-    icc = {"icc_profile": source.info["icc_profile"]} if source.info.get("icc_profile") else {}
-    image = _flatten(source)
-    widths = sorted({w for w in settings.POSTS_IMAGE_WIDTHS if w < image.width} | {image.width})
-    token = secrets.token_hex(4)
-    written: list[dict] = []
-    try:
-        for width in widths:
-            height = max(1, round(image.height * width / image.width))
-            resized = (
-                image if width == image.width else image.resize((width, height), Image.LANCZOS)
-            )
-            buffer = io.BytesIO()
-            resized.save(buffer, "WEBP", quality=80, method=4, **icc)
-            name = default_storage.save(
-                f"{RENDITION_DIR}/{stem}-{token}-{width}w.webp", ContentFile(buffer.getvalue())
-            )
-            written.append({"name": name, "width": width, "height": height})
-    except Exception:
-        delete_renditions(written)
-        raise
-    return written
-
-
-def delete_renditions(renditions: list[dict]) -> None:
-    """Delete rendition files, ignoring ones already gone."""
-    for rendition in renditions or []:
-        name = rendition.get("name")
-        if name:
-            default_storage.delete(name)

@@ -1,9 +1,9 @@
 """The data export a reader downloads from the account page: everything the site stores about
 them, as JSON-safe data.
 
-Each app exports what it stores itself. accounts writes the account, the email addresses, the
-subscription and the newsletter emails; the apps above it (posts, polls, comments) register
-their own sections from their AppConfig.ready(), so accounts imports none of them:
+Each app exports what it stores itself. accounts writes the account, the email addresses and
+the subscription; the apps above it (posts, polls, comments, newsletter) register their own
+sections from their AppConfig.ready(), so accounts imports none of them:
 
     from accounts.personal_data import register
     register("poll_votes", personal_data.poll_votes)

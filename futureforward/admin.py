@@ -1,7 +1,7 @@
 """The post admin, assembled: posts' own PostAdmin plus the parts other apps add to the post
 page (the newsletter's send buttons, the poll inline). Composed here, in the project package,
-because posts must not import the apps built on it. Imported by futureforward/urls.py, before
-admin.site.urls is read."""
+because posts must not import the apps built on it. Django's admin autodiscovery imports this
+module after every app's own admin.py, since futureforward is the last installed app."""
 
 from django.contrib import admin
 

@@ -4,7 +4,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.urls import allauth_overrides
-from futureforward import admin as assembled_admin  # noqa: F401  (registers the post admin)
 from futureforward import bench
 
 admin.site.site_header = "Future Forward editors"

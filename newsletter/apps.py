@@ -9,16 +9,16 @@ class NewsletterConfig(AppConfig):
     def ready(self):
         from accounts.personal_data import register
         from accounts.signals import subscription_confirmed
-        from newsletter import signals
+        from newsletter import receivers
         from newsletter.personal_data import newsletter_emails
 
         register("newsletter_emails", newsletter_emails)
 
         subscription_confirmed.connect(
-            signals.welcome_new_subscriber, dispatch_uid="newsletter.welcome_new_subscriber"
+            receivers.welcome_new_subscriber, dispatch_uid="newsletter.welcome_new_subscriber"
         )
         try:
             from anymail.signals import tracking
         except ImportError:  # pragma: no cover - anymail is a dependency, but optional in spirit
             return
-        tracking.connect(signals.handle_mail_event, dispatch_uid="newsletter.handle_mail_event")
+        tracking.connect(receivers.handle_mail_event, dispatch_uid="newsletter.handle_mail_event")

@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from accounts.images import clean_image, delete_renditions, make_renditions
+from accounts.images import clean_image
+from posts.images import delete_renditions, make_renditions
 from posts.richtext import (
     HIGHLIGHT_START,
     HIGHLIGHT_STOP,

@@ -20,8 +20,9 @@ does it.
 
 - ``posts_bump_page_versions(keys text[])`` (migration posts 0005) upserts each key's number
   to ``GREATEST(number + 1, clock_timestamp() in µs)``: a number is never reused, even after
-  its row was deleted or rolled back. Keys are locked in sorted order, one lock order for
-  every writer.
+  its row was deleted or rolled back. Within one statement keys are locked in sorted order;
+  a transaction of several statements locks them statement by statement, so writers that
+  share rows must also agree on the order of their statements (see comments/services.py).
 - ``posts_page_changed()`` is the trigger function: statement-level AFTER INSERT / UPDATE /
   DELETE triggers (one per event) hand it, as their argument, the query that reads the keys
   from the statement's transition tables (``new_rows``, ``old_rows``), so a statement

@@ -60,8 +60,10 @@ def register_reader_state(
     read: Callable[[tuple], ReaderFacts],
 ) -> None:
     """Add an app's part to the one query a logged-in reader's post page makes."""
-    if not function.replace("_", "").isalnum():
-        raise ValueError(f"not a function name: {function!r}")
+    # Both names go into the query's SQL (a function and a column alias): identifiers only.
+    for identifier in (name, function):
+        if not identifier.replace("_", "").isalnum():
+            raise ValueError(f"not an SQL identifier: {identifier!r}")
     _reader_parts[name] = ReaderPart(name, function, columns, read)
 
 

@@ -43,15 +43,11 @@ def bench_database_url() -> str:
     fake readers never land in the database `make run` shows."""
     if os.environ.get("FF_BENCH_DATABASE_URL"):
         return os.environ["FF_BENCH_DATABASE_URL"]
-    if os.environ.get("DATABASE_URL"):
-        parts = urlsplit(os.environ["DATABASE_URL"])
-        name = parts.path.lstrip("/") or "postgres"
-        return urlunsplit(parts._replace(path="/" + name + BENCH_DB_SUFFIX))
-    from futureforward.pgembed import ensure_running
+    from futureforward.pgembed import database_url
 
-    db = ensure_running()
-    host = quote(db["HOST"], safe="")  # a socket directory, as dj-database-url expects it
-    return f"postgresql://{db['USER']}@{host}:{db['PORT']}/{db['NAME']}{BENCH_DB_SUFFIX}"
+    parts = urlsplit(os.environ.get("DATABASE_URL") or database_url())
+    name = parts.path.lstrip("/") or "postgres"
+    return urlunsplit(parts._replace(path="/" + name + BENCH_DB_SUFFIX))
 
 
 def ensure_database(url: str) -> None:

@@ -6,6 +6,7 @@ on every page."""
 
 import re
 from http import HTTPStatus
+from importlib import import_module
 
 import pytest
 from django.db import connection
@@ -13,7 +14,8 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import User
-from comments.models import Comment
+from comments.models import Comment, CommentLike
+from comments.services import like_comment
 from polls.models import Vote
 from posts import pagecache
 from posts.models import Post, ThumbsUp
@@ -111,9 +113,12 @@ def test_a_bulk_delete_shows_to_the_next_reader_and_moves_the_post_once(
 
 def test_a_comment_deleted_with_its_likes_shows_to_the_next_reader(post, django_assert_num_queries):
     comment = CommentFactory(post=post, body="Soon gone.")
+    for reader in UserFactory.create_batch(3):
+        like_comment(comment=comment, user=reader)
     url = post.get_absolute_url()
     assert "Soon gone." in stored(url, django_assert_num_queries)
-    Comment.objects.filter(pk=comment.pk).delete()
+    Comment.objects.filter(pk=comment.pk).delete()  # its likes go in the same cascade
+    assert not CommentLike.objects.filter(comment_id=comment.pk).exists()
     assert "Soon gone." not in fresh(url)
 
 
@@ -170,7 +175,24 @@ def test_numbers_only_go_up_even_when_bumped_twice_in_one_instant(post):
 
 def test_tagging_a_post_shows_on_every_page(post, django_assert_num_queries):
     stored("/", django_assert_num_queries)
+    assert "Freshly tagged" not in stored(post.get_absolute_url(), django_assert_num_queries)
     site = number(pagecache.SITE)
     post.tags.add(TagFactory(name="Freshly tagged"))
     assert number(pagecache.SITE) > site
     assert "Freshly tagged" in fresh(post.get_absolute_url())
+
+
+def test_emptying_a_table_moves_every_page_on(post, django_assert_num_queries):
+    stored("/", django_assert_num_queries)
+    site = number(pagecache.SITE)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE posts_thumbsup")
+    assert number(pagecache.SITE) > site
+
+
+def test_the_post_page_only_columns_are_columns_of_posts():
+    # A name misspelt in the list would match nothing, and every edit of that column would
+    # quietly move "site", the key of every page.
+    migration = import_module("posts.migrations.0005_page_versions_moved_by_triggers")
+    columns = {field.column for field in Post._meta.concrete_fields}
+    assert set(migration.POST_PAGE_ONLY_COLUMNS) <= columns
