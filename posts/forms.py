@@ -51,7 +51,12 @@ class PostAdminForm(forms.ModelForm):
         }
 
     def __init__(self, *args, **kwargs):
+        given = kwargs.get("initial") or {}
         super().__init__(*args, **kwargs)
+        if self.instance.pk and "status" not in given:
+            # A scheduled post whose time has come is published: say so, not what the row
+            # said before the clock passed its publish time.
+            self.initial["status"] = self.instance.state
         if "authors" in self.fields:
             self.fields["authors"].label_from_instance = lambda user: (
                 f"{user.public_name} ({user.email})"

@@ -71,6 +71,14 @@ class PostQuerySet(models.QuerySet):
             published_at__lte=timezone.now(),
         )
 
+    def scheduled(self):
+        """Posts that will appear by themselves at a publish time still to come."""
+        return self.exclude(status=Post.Status.DRAFT).filter(published_at__gt=timezone.now())
+
+    def drafts(self):
+        """Posts that are neither live nor scheduled: readers cannot see them, now or later."""
+        return self.filter(Q(status=Post.Status.DRAFT) | Q(published_at__isnull=True))
+
     def visible_to(self, user):
         """Published posts, plus drafts and scheduled posts for staff previewing them."""
         if user.is_authenticated and user.is_staff:
@@ -352,6 +360,20 @@ class Post(models.Model):
             and self.published_at is not None
             and self.published_at > timezone.now()
         )
+
+    @property
+    def state(self) -> "Post.Status":
+        """Return what the post is now, which the stored status stops saying once time passes.
+
+        A scheduled post whose publish time has come is PUBLISHED, though its row still says
+        "scheduled" until it is next saved. Every screen that names a post's status uses this,
+        and it agrees with `published()`, `scheduled()` and `drafts()`.
+        """
+        if self.is_published():
+            return self.Status.PUBLISHED
+        if self.is_scheduled():
+            return self.Status.SCHEDULED
+        return self.Status.DRAFT
 
     @property
     def is_for_subscribers(self) -> bool:

@@ -1,5 +1,6 @@
 """Sending from the post admin: test email, confirmed send, progress, pause/resume."""
 
+import re
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -9,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from newsletter.models import Delivery, NewsletterSend
+from posts.models import Post
 from tests.factories import PostFactory, UserFactory, make_subscribers
 from tests.newsletter.conftest import free_port
 
@@ -150,6 +152,24 @@ def test_a_scheduled_post_can_go_out_at_its_publish_time(editor_client):
     response = editor_client.post(send_url(send, "cancel"))
     assert response.status_code == HTTPStatus.FOUND
     assert not NewsletterSend.objects.exists()
+
+
+def post_status_row(html: str) -> str:
+    match = re.search(r'<th scope="row">Post status</th><td>(.*?)</td>', html, re.S)
+    assert match, html
+    return match.group(1)
+
+
+def test_send_page_says_a_scheduled_post_that_went_live_is_published(editor_client):
+    post = PostFactory(status="scheduled", published_at=timezone.now() + timedelta(hours=1))
+    url = post_url(post, "newsletter_send")
+    assert post_status_row(editor_client.get(url).content.decode()).startswith("Scheduled")
+
+    Post.objects.filter(pk=post.pk).update(published_at=timezone.now() - timedelta(minutes=5))
+    response = editor_client.get(url)
+    assert post_status_row(response.content.decode()).startswith("Published")
+    # And it goes out now, not "at the publish time" that has passed.
+    assert response.context["form"]["when"].initial == "now"
 
 
 def test_progress_page_shows_counts_and_the_controls(

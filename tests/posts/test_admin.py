@@ -206,3 +206,61 @@ def test_readers_are_not_offered_as_authors(editor_client, reader):
     html = editor_client.get(ADD_URL).content.decode()
     assert reader.email not in html
     assert f"{editor_client.user.public_name} ({editor_client.user.email})" in html
+
+
+def scheduled_post_whose_time_came(**fields) -> Post:
+    """A post saved as scheduled whose publish time then passed: its row still says so."""
+    post = PostFactory(
+        status=Post.Status.SCHEDULED,
+        published_at=timezone.now() + timedelta(hours=1),
+        **fields,
+    )
+    Post.objects.filter(pk=post.pk).update(published_at=timezone.now() - timedelta(minutes=5))
+    post.refresh_from_db()
+    assert post.status == Post.Status.SCHEDULED
+    return post
+
+
+def test_state_agrees_with_the_querysets_as_time_passes():
+    went_live = scheduled_post_whose_time_came(title="Went live")
+    later = PostFactory(
+        title="Later", status=Post.Status.SCHEDULED, published_at=timezone.now() + timedelta(days=1)
+    )
+    draft = PostFactory(title="Draft", status=Post.Status.DRAFT, published_at=None)
+    assert [went_live.state, later.state, draft.state] == [
+        Post.Status.PUBLISHED,
+        Post.Status.SCHEDULED,
+        Post.Status.DRAFT,
+    ]
+    titles = lambda queryset: {post.title for post in queryset}  # noqa: E731
+    assert titles(Post.objects.published()) == {"Went live"}
+    assert titles(Post.objects.scheduled()) == {"Later"}
+    assert titles(Post.objects.drafts()) == {"Draft"}
+
+
+def test_edit_form_of_a_scheduled_post_that_went_live_says_published(editor_client):
+    post = scheduled_post_whose_time_came(title="Went live")
+    url = f"/admin/posts/post/{post.pk}/change/"
+    data = admin_form_data(editor_client, url)
+    assert data["status"] == Post.Status.PUBLISHED
+    html = editor_client.get(url).content.decode()
+    assert "Scheduled for" not in html
+    # Saving the form as shown changes nothing but the stored status, now in step.
+    response = editor_client.post(url, data)
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:2000]
+    post.refresh_from_db()
+    assert post.status == Post.Status.PUBLISHED
+
+
+def test_post_list_state_column_and_filter_count_a_post_that_went_live(editor_client):
+    scheduled_post_whose_time_came(title="Went live")
+
+    def rows(query=""):
+        response = editor_client.get(LIST_URL + query)
+        return {post.title: post for post in response.context["cl"].result_list}, response
+
+    live, response = rows("?state=live")
+    assert set(live) == {"Went live"}
+    assert "Scheduled for" not in response.content.decode()
+    assert set(rows("?state=scheduled")[0]) == set()
+    assert set(rows("?state=draft")[0]) == set()
