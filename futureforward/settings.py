@@ -319,6 +319,19 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# The rich-text editor's own extensions (django-prose-editor's configurable preset): the
+# "continue reading" divider (posts/richtext.py's MORE_DIVIDER). The module's address is
+# resolved when a page is rendered, so it gets its hashed name in production.
+from django.templatetags.static import static  # noqa: E402
+from django.utils.functional import lazy  # noqa: E402
+from django_prose_editor.config import html_tags  # noqa: E402
+
+DJANGO_PROSE_EDITOR_EXTENSIONS = [
+    {
+        "js": [lazy(static, str)("js/editor-more.js")],
+        "extensions": {"MoreDivider": html_tags(["hr"], {"hr": ["class"]})},
+    }
+]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))
 # Post cover uploads: refused above these caps; stored at most MAX_EDGE px on the long side;

@@ -18,7 +18,10 @@ class NewsletterTestForm(forms.Form):
         initial=150,
         min_value=20,
         max_value=2000,
-        help_text=_("Used for a teaser when the post has no <!--more--> marker."),
+        help_text=_(
+            "A teaser stops at the post's “continue reading” divider; this length is used "
+            "only when the post has none."
+        ),
     )
 
 

@@ -28,12 +28,11 @@ from accounts.services import unsubscribe_url
 from newsletter.models import NewsletterSend
 from polls import services as polls_services
 from posts.models import Post
-from posts.richtext import html_to_text
+from posts.richtext import html_to_text, split_at_more, without_more
 
 # Personal links are left as placeholders in the shared render and filled in per subscriber.
 PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|vote:(\d+):(\d+))%%")
 UNSUBSCRIBE_PLACEHOLDER = "%%FF:unsubscribe%%"
-MORE_RE = re.compile(r"<!--\s*more\s*-->", re.IGNORECASE)
 
 
 # --- The palette: the site's own colours, read from its stylesheet -----------------------------
@@ -140,11 +139,11 @@ def email_body_html(html: str) -> str:
 
 
 def teaser_html(html: str, words: int) -> tuple[str, bool]:
-    """Return the opening of a post (up to a <!--more--> marker, else `words` words) and
-    whether anything was cut."""
-    marker = MORE_RE.search(html)
-    if marker:
-        return html[: marker.start()], True
+    """Return the opening of a post (up to its "continue reading" divider, else `words` words)
+    and whether anything was cut."""
+    if (parts := split_at_more(html)) is not None:
+        opening, rest = parts
+        return opening, bool(rest.strip())
     if len(strip_tags(html).split()) <= words:
         return html, False
     return Truncator(html).words(words, html=True, truncate="…"), True
@@ -168,7 +167,10 @@ def newsletter_context(*, post, mode: str, teaser_words: int) -> dict:
     full = mode == NewsletterSend.Mode.FULL or post.audience == Post.Audience.SUBSCRIBERS
     body = post.body or ""
     is_teaser = False
-    if not full:
+    if full:
+        # The divider marks a place, not a break readers should see.
+        body = without_more(body)
+    else:
         body, is_teaser = teaser_html(body, teaser_words)
     body_html = email_body_html(body)
     poll = polls_services.poll_for_email(post=post)

@@ -1,5 +1,6 @@
 from django import forms
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
@@ -21,7 +22,15 @@ class PostAdminForm(forms.ModelForm):
         widget=AdminProseEditorWidget,
         required=False,
         label=_("Body"),
-        help_text=Post._meta.get_field("body").help_text,
+        help_text=format_lazy(
+            "{} {}",
+            Post._meta.get_field("body").help_text,
+            _(
+                "To mark where the opening ends, use the toolbar's “continue reading” divider "
+                "or type <code>&lt;!--more--&gt;</code> in a paragraph of its own: subscribers-only posts show "
+                "readers who may not read on the part before it, and teaser emails stop there."
+            ),
+        ),
     )
 
     class Meta:

@@ -37,6 +37,8 @@ ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "ol": {"start"},
 }
+# Classes allowed on a tag, value by value (any other class is dropped).
+ALLOWED_CLASSES = {"hr": {"more"}}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 # Links never hand the opened page a handle on ours, nor leak the reader's URL.
 LINK_REL = "noopener noreferrer"
@@ -44,6 +46,7 @@ LINK_REL = "noopener noreferrer"
 _cleaner = nh3.Cleaner(
     tags=ALLOWED_TAGS,
     attributes=ALLOWED_ATTRIBUTES,
+    allowed_classes=ALLOWED_CLASSES,
     url_schemes=ALLOWED_URL_SCHEMES,
     link_rel=LINK_REL,
     # The content of these is dropped entirely, not kept as text.
@@ -71,7 +74,25 @@ EDITOR_EXTENSIONS = {
     "Link": {"enableTarget": False, "protocols": sorted(ALLOWED_URL_SCHEMES)},
     "HTML": True,
     "SpecialCharacters": True,
+    # Our own node (static/js/editor-more.js, registered in settings): the toolbar's "continue
+    # reading" button, and what keeps the divider's class when a body is opened again.
+    "MoreDivider": True,
 }
+
+# The "continue reading" divider: where the opening of a post ends. Subscribers-only posts show
+# readers who may not read on everything before it, and teaser emails stop there. An HTML
+# comment cannot carry it (the sanitiser removes comments), so it is a rule with a class.
+MORE_DIVIDER = '<hr class="more">'
+# What editors type for it, "<!--more-->" as in other blogging tools: as a comment (HTML source,
+# imports) or as text in a paragraph of its own (typed in the editor), dashes made typographic
+# or not. Either becomes MORE_DIVIDER when the body is saved.
+_DASHES = "[-\u2013\u2014]+"
+_MORE_MARKER = re.compile(
+    rf"(?:<p>\s*)?<!{_DASHES}\s*more\s*{_DASHES}>(?:\s*</p>)?"
+    rf"|<p>\s*&lt;!{_DASHES}\s*more\s*{_DASHES}&gt;\s*</p>",
+    re.IGNORECASE,
+)
+_MORE_DIVIDER_RE = re.compile(r'<hr class="more"\s*/?>')
 
 WORDS_PER_MINUTE = 230
 # Private-use characters mark search highlights; they must never come from the text itself.
@@ -83,7 +104,9 @@ def sanitize_body(html: str) -> str:
     """Return html reduced to the allow-list: no scripts, handlers, styles or unsafe URLs."""
     if not html:
         return ""
-    cleaned = _cleaner.clean(html).strip()
+    cleaned = _cleaner.clean(_MORE_MARKER.sub(MORE_DIVIDER, html)).strip()
+    # A rule that had only classes we do not keep is a plain rule.
+    cleaned = cleaned.replace('<hr class="">', "<hr>")
     # An editor left with nothing but an empty paragraph means an empty body.
     return "" if cleaned in {"<p></p>", "<p><br></p>"} else cleaned
 
@@ -232,10 +255,27 @@ class _OpeningCutter(HTMLParser):
 def opening_html(html: str, *, blocks: int = 2, min_words: int = 60) -> str:
     """Return the opening of a body: its first blocks, enough for about min_words words.
 
-    Readers who may not read a subscribers-only post see this much before the gate.
+    Readers who may not read a subscribers-only post see this much before the gate: everything
+    before the "continue reading" divider when the body has one.
     """
+    if (parts := split_at_more(html)) is not None:
+        return parts[0]
     cutter = _OpeningCutter(blocks, min_words)
     cutter.feed(html or "")
     cutter.close()
     # Re-clean so that any element the cut left open is closed and nothing new slips in.
     return sanitize_body("".join(cutter.out))
+
+
+def split_at_more(html: str) -> tuple[str, str] | None:
+    """Return the sanitised body html cut in two at its first "continue reading" divider (the
+    divider itself in neither part), or None when it has none."""
+    match = _MORE_DIVIDER_RE.search(html or "")
+    if match is None:
+        return None
+    return html[: match.start()].rstrip(), html[match.end() :].lstrip()
+
+
+def without_more(html: str) -> str:
+    """Return html without its "continue reading" dividers, for where the whole body shows."""
+    return _MORE_DIVIDER_RE.sub("", html or "")

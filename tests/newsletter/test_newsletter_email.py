@@ -143,7 +143,12 @@ def test_long_paragraphs_keep_the_message_8bit(post):
 
 
 def test_teaser_stops_at_the_more_marker_with_a_continue_button(post):
-    post.body = "<p>The opening.</p><!-- more --><p>The rest, for the site.</p>"
+    # Typed in the editor, the marker is text in a paragraph of its own; saving makes it the
+    # divider, which the teaser cuts at.
+    post.body = "<p>The opening.</p><p>&lt;!-- more --&gt;</p><p>The rest, for the site.</p>"
+    post.save()
+    post.refresh_from_db()
+    assert '<hr class="more">' in post.body
     message = message_for(post, UserFactory(), mode=TEASER)
     html = html_of(message)
     assert "The opening." in html
@@ -151,6 +156,17 @@ def test_teaser_stops_at_the_more_marker_with_a_continue_button(post):
     assert "Continue reading" in html
     assert "Continue reading" in message.body
     assert "Daily Takeaway" not in html
+    assert "The rest, for the site." not in message.body
+
+
+def test_full_email_shows_no_trace_of_the_divider(post):
+    post.body = "<p>The opening.</p><!--more--><p>The rest.</p>"
+    post.save()
+    message = message_for(post, UserFactory(), mode=FULL)
+    html = html_of(message)
+    assert "The opening." in html and "The rest." in html
+    assert "<hr" not in html
+    assert "----" not in message.body
 
 
 def test_teaser_without_a_marker_keeps_the_first_words(post):
@@ -171,6 +187,7 @@ def test_short_post_in_teaser_mode_goes_out_whole(post):
 def test_subscriber_only_post_is_sent_in_full_even_as_a_teaser(post):
     post.audience = Post.Audience.SUBSCRIBERS
     post.body = "<p>The opening.</p><!--more--><p>The members' part.</p>"
+    post.save()
     html = html_of(message_for(post, UserFactory(), mode=TEASER))
     assert "The members' part." in html
     assert "Continue reading" not in html

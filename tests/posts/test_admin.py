@@ -264,3 +264,42 @@ def test_post_list_state_column_and_filter_count_a_post_that_went_live(editor_cl
     assert "Scheduled for" not in response.content.decode()
     assert set(rows("?state=scheduled")[0]) == set()
     assert set(rows("?state=draft")[0]) == set()
+
+
+def test_a_typed_more_marker_is_kept_and_the_gate_cuts_there(anonymous, editor_client, subscriber):
+    data = admin_form_data(
+        editor_client,
+        ADD_URL,
+        title="Members' analysis",
+        slug="members-analysis",
+        body="<p>The free opening.</p><p>&lt;!--more--&gt;</p><p>The paid analysis.</p>",
+        status="published",
+        audience="subscribers",
+        comments_mode="open",
+        **split_datetime(timezone.now() - timedelta(minutes=1)),
+    )
+    response = editor_client.post(ADD_URL, data)
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:3000]
+    post = Post.objects.get(slug="members-analysis")
+    assert post.body == '<p>The free opening.</p><hr class="more"><p>The paid analysis.</p>'
+
+    # Opened and saved again as it is, the divider stays.
+    url = f"/admin/posts/post/{post.pk}/change/"
+    assert editor_client.post(url, admin_form_data(editor_client, url)).status_code == 302
+    post.refresh_from_db()
+    assert '<hr class="more">' in post.body
+
+    page = anonymous.get(post.get_absolute_url()).content.decode()
+    assert "The free opening." in page
+    assert "The paid analysis." not in page
+    assert "Keep reading with a free subscription" in page
+
+    anonymous.force_login(subscriber)
+    page = anonymous.get(post.get_absolute_url()).content.decode()
+    assert "The free opening." in page and "The paid analysis." in page
+
+
+def test_the_body_help_text_names_the_marker(editor_client):
+    html = editor_client.get(ADD_URL).content.decode()
+    assert "continue reading" in html
+    assert "&lt;!--more--&gt;" in html

@@ -5,7 +5,14 @@ import re
 import pytest
 
 from posts.models import Post
-from posts.richtext import html_to_text, opening_html, reading_minutes, sanitize_body
+from posts.richtext import (
+    MORE_DIVIDER,
+    html_to_text,
+    opening_html,
+    reading_minutes,
+    sanitize_body,
+    split_at_more,
+)
 from tests.factories import PostFactory
 
 pytestmark = pytest.mark.django_db
@@ -148,3 +155,40 @@ def test_update_fields_saves_derived_fields_with_the_body():
     stored = Post.objects.get(pk=post.pk)
     assert "<script>" not in stored.body
     assert stored.reading_minutes == 3 and "longer text" in stored.body_text
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "<!--more-->",  # HTML source, an import
+        "<!-- more -->",
+        "<p><!--more--></p>",
+        "<p>&lt;!--more--&gt;</p>",  # typed in the editor: text in a paragraph of its own
+        "<p> &lt;!-- More --&gt; </p>",
+        "<p>&lt;!–more–&gt;</p>",  # dashes made typographic
+        '<hr class="more">',  # the toolbar's divider
+    ],
+)
+def test_the_continue_reading_marker_becomes_a_divider_that_survives(typed):
+    body = sanitize_body(f"<p>Opening.</p>{typed}<p>The rest.</p>")
+    assert body == f"<p>Opening.</p>{MORE_DIVIDER}<p>The rest.</p>"
+    assert sanitize_body(body) == body
+    assert split_at_more(body) == ("<p>Opening.</p>", "<p>The rest.</p>")
+
+
+def test_the_marker_written_about_inside_a_sentence_stays_text():
+    body = sanitize_body("<p>Type &lt;!--more--&gt; to cut.</p>")
+    assert body == "<p>Type &lt;!--more--&gt; to cut.</p>"
+    assert split_at_more(body) is None
+
+
+def test_rules_keep_no_other_class():
+    assert sanitize_body('<hr class="more x"><hr class="fancy"><hr>') == (f"{MORE_DIVIDER}<hr><hr>")
+
+
+def test_the_opening_ends_at_the_divider_however_short():
+    post = PostFactory(
+        audience=Post.Audience.SUBSCRIBERS,
+        body="<p>Just this.</p><!--more--><p>" + "members only " * 100 + "</p>",
+    )
+    assert post.body_opening == "<p>Just this.</p>"
