@@ -178,6 +178,8 @@ def newsletter_context(*, post, mode: str, teaser_words: int) -> dict:
     if poll:
         poll_context = {
             "question": poll.question,
+            # Where the post page shows it: after the article, or at the very end.
+            "placement": poll.placement,
             "url": f"{post_url}#poll-{poll.pk}",
             "choices": [
                 {"text": choice.text, "url": f"%%FF:vote:{poll.pk}:{choice.pk}%%"}

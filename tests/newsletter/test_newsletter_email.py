@@ -13,6 +13,7 @@ from PIL import Image
 from accounts.services import unsubscribe_token
 from newsletter import rendering, services
 from newsletter.models import NewsletterSend
+from polls.models import Poll
 from polls.services import read_vote_token
 from posts.models import Post
 from posts.richtext import html_to_text
@@ -270,3 +271,29 @@ def test_palette_reads_light_and_dark_custom_properties():
     )
     assert found.light == {"ink": "#111", "accent": "#222", "radius": "8px"}
     assert found.dark == {"ink": "#111", "accent": "#333", "radius": "8px"}
+
+
+@pytest.mark.parametrize("placement", [Poll.Placement.AFTER_BODY, Poll.Placement.END])
+def test_the_poll_sits_where_the_post_page_puts_it(post, client, placement):
+    post.body = "<p>The article's last words.</p>"
+    post.save()
+    poll = PollFactory(post=post, question="Would you give up your car?", placement=placement)
+    landmarks = ["The article's last words.", "Would you give up your car?", "hidden subsidy"]
+
+    def order(text: str) -> list[str]:
+        found = {landmark: text.find(landmark) for landmark in landmarks}
+        assert all(index >= 0 for index in found.values()), found
+        return sorted(landmarks, key=found.get)
+
+    page = order(client.get(post.get_absolute_url()).content.decode())
+    message = message_for(post, UserFactory())
+    expected = {
+        Poll.Placement.AFTER_BODY: landmarks,
+        Poll.Placement.END: [landmarks[0], landmarks[2], landmarks[1]],
+    }[placement]
+    assert page == expected
+    assert order(html_of(message)) == page
+    assert order(message.body) == page
+    # Wherever it sits, each choice is still the reader's own signed link.
+    tokens = re.findall(r"http://testserver/polls/email/([^/\s\"]+)/", message.body)
+    assert len(tokens) == poll.choices.count()
