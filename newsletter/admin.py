@@ -2,10 +2,14 @@
 mixin that adds "Send test email" and "Send to subscribers" to the post admin (composed into
 it by the project package, futureforward/admin.py)."""
 
+from urllib.parse import urlencode, urlsplit
+
+from csp.constants import SELF
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import select_template
 from django.template.response import TemplateResponse
@@ -16,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from newsletter import services
 from newsletter.delivery import classify
-from newsletter.forms import NewsletterSendForm, NewsletterTestForm
+from newsletter.forms import NewsletterPreviewForm, NewsletterSendForm, NewsletterTestForm
 from newsletter.models import Delivery, NewsletterSend
 
 
@@ -200,6 +204,16 @@ class NewsletterPostAdminMixin:
                 name="{}_{}_newsletter_test".format(*info),
             ),
             path(
+                "<path:object_id>/newsletter/preview/",
+                self.admin_site.admin_view(self.newsletter_preview_view),
+                name="{}_{}_newsletter_preview".format(*info),
+            ),
+            path(
+                "<path:object_id>/newsletter/preview/email/",
+                self.admin_site.admin_view(self.newsletter_preview_email_view),
+                name="{}_{}_newsletter_preview_email".format(*info),
+            ),
+            path(
                 "<path:object_id>/newsletter/send/",
                 self.admin_site.admin_view(self.newsletter_send_view),
                 name="{}_{}_newsletter_send".format(*info),
@@ -223,6 +237,7 @@ class NewsletterPostAdminMixin:
         info = self.opts.app_label, self.opts.model_name
         links = {
             "test_url": reverse("admin:{}_{}_newsletter_test".format(*info), args=[post.pk]),
+            "preview_url": reverse("admin:{}_{}_newsletter_preview".format(*info), args=[post.pk]),
             "send": send,
         }
         if send:
@@ -327,3 +342,107 @@ class NewsletterPostAdminMixin:
             ),
         )
         return TemplateResponse(request, "newsletter/admin/newsletter_send.html", context)
+
+    # --- Previewing the email as one subscriber gets it ---
+
+    def _newsletter_preview(self, request, object_id):
+        """Return (post, bound form) for a preview, or raise: editors who may send only, since
+        the preview carries a subscriber's own links."""
+        post = self._newsletter_post(request, object_id)
+        if post is None:
+            raise Http404
+        if not request.user.has_perm("newsletter.add_newslettersend"):
+            raise PermissionDenied
+        return post, NewsletterPreviewForm(request.GET, editor=request.user)
+
+    def newsletter_preview_view(self, request, object_id):
+        """The email as a chosen subscriber would get it: the HTML in a sandboxed frame at
+        desktop or phone width, and the plain-text part below it. Nothing is sent."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        post, form = self._newsletter_preview(request, object_id)
+        info = self.opts.app_label, self.opts.model_name
+        extra = {}
+        if form.is_valid():
+            data = form.cleaned_data
+            message = services.preview_email(
+                post=post,
+                as_user=data["subscriber"],
+                mode=data["mode"],
+                teaser_words=data["teaser_words"],
+            )
+            query = {
+                "subscriber": form.data.get("subscriber") or "",
+                "mode": data["mode"],
+                "teaser_words": data["teaser_words"],
+            }
+            here = reverse("admin:{}_{}_newsletter_preview".format(*info), args=[post.pk])
+            extra = {
+                "message": message,
+                "recipient": data["subscriber"],
+                "width": data["width"],
+                "email_url": reverse(
+                    "admin:{}_{}_newsletter_preview_email".format(*info), args=[post.pk]
+                )
+                + "?"
+                + urlencode(query),
+                "desktop_url": f"{here}?{urlencode({**query, 'width': form.DESKTOP})}",
+                "phone_url": f"{here}?{urlencode({**query, 'width': form.PHONE})}",
+            }
+        context = self._newsletter_context(
+            request,
+            post,
+            form=form,
+            title=gettext("Preview the email"),
+            test_url=reverse("admin:{}_{}_newsletter_test".format(*info), args=[post.pk]),
+            **extra,
+        )
+        response = TemplateResponse(request, "newsletter/admin/newsletter_preview.html", context)
+        # The page frames its own preview URL, and nothing else (django-csp's per-view replace;
+        # an update would give "'none' 'self'").
+        response._csp_replace = {"frame-src": [SELF]}
+        return response
+
+    def newsletter_preview_email_view(self, request, object_id):
+        """The HTML part of the previewed email, as a document of its own for the preview's
+        frame. Its inline styles are the email's, so it gets a policy of its own: inline styles
+        and images, no script at all, sandboxed, framed only by our pages."""
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        post, form = self._newsletter_preview(request, object_id)
+        if not form.is_valid():
+            return HttpResponseBadRequest(
+                gettext("Check the preview's settings."), content_type="text/plain; charset=utf-8"
+            )
+        data = form.cleaned_data
+        message = services.preview_email(
+            post=post,
+            as_user=data["subscriber"],
+            mode=data["mode"],
+            teaser_words=data["teaser_words"],
+        )
+        response = HttpResponse(message.alternatives[0][0], content_type="text/html; charset=utf-8")
+        response["Content-Security-Policy"] = preview_policy()
+        response["X-Frame-Options"] = "SAMEORIGIN"
+        return response
+
+
+def preview_policy() -> str:
+    """Return the Content-Security-Policy of a previewed email: what a mail client allows."""
+    images = [
+        "'self'" if source == SELF else source
+        for source in settings.CONTENT_SECURITY_POLICY["DIRECTIVES"].get("img-src", [SELF])
+    ]
+    site = urlsplit(settings.SITE_URL)
+    images.append(f"{site.scheme}://{site.netloc}")
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "style-src 'unsafe-inline'",
+            f"img-src {' '.join(dict.fromkeys(images))}",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'self'",
+            "sandbox",
+        ]
+    )

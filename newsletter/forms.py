@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import Subscription
 from newsletter.models import NewsletterSend
 
 
@@ -60,3 +61,53 @@ class NewsletterSendForm(NewsletterTestForm):
         ):
             raise forms.ValidationError(_("The post has no publish time in the future."))
         return when
+
+
+class NewsletterPreviewForm(NewsletterTestForm):
+    """Whose copy of the email to preview, in which form, at which width (a GET form)."""
+
+    DESKTOP = "desktop"
+    PHONE = "phone"
+
+    subscriber = forms.EmailField(
+        label=_("As received by"),
+        required=False,
+        help_text=_(
+            "A subscriber's email address: the preview carries their own unsubscribe and vote "
+            "links. Leave empty to see your own copy."
+        ),
+    )
+    width = forms.ChoiceField(
+        choices=[(DESKTOP, _("Desktop")), (PHONE, _("Phone"))],
+        initial=DESKTOP,
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    field_order = ["subscriber", "mode", "teaser_words", "width"]
+
+    def __init__(self, data=None, *, editor, **kwargs):
+        # Unbound fields take their initial values, so the first visit shows a preview at once.
+        values = {name: field.initial for name, field in self.base_fields.items()}
+        values.update({key: value for key, value in (data or {}).items() if key in values})
+        super().__init__(values, **kwargs)
+        self.editor = editor
+
+    def clean_subscriber(self):
+        email = self.cleaned_data["subscriber"]
+        if not email:
+            return self.editor
+        subscription = (
+            Subscription.objects.active()
+            .select_related("user")
+            .filter(user__email__iexact=email)
+            .first()
+        )
+        if subscription is None:
+            raise forms.ValidationError(
+                _("No active subscriber has this address. Check it, or leave it empty.")
+            )
+        return subscription.user
+
+    def clean_width(self):
+        return self.cleaned_data["width"] or self.DESKTOP

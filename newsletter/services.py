@@ -18,6 +18,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -49,6 +50,13 @@ def send_test_email(*, post, to_user: User, mode: str, teaser_words: int) -> Non
     """
     rendered = render_newsletter(post=post, mode=mode, teaser_words=teaser_words)
     personalise(rendered, user=to_user, subject_prefix=_("[Test] ")).send()
+
+
+def preview_email(*, post, as_user: User, mode: str, teaser_words: int) -> EmailMultiAlternatives:
+    """Return the post's email exactly as as_user would get it (their unsubscribe and vote
+    links), without sending or storing anything."""
+    rendered = render_newsletter(post=post, mode=mode, teaser_words=teaser_words)
+    return personalise(rendered, user=as_user)
 
 
 def send_welcome_email(*, user: User) -> bool:

@@ -357,7 +357,8 @@ ADMIN_ACCESS = {
     "newsletter_delivery": VIEW,
     "polls_poll": VIEW | {"add", "results", "results_csv"},
     "posts_tag": VIEW | {"add"},
-    "posts_post": ALL_ACTIONS | {"newsletter_test", "newsletter_send"},
+    "posts_post": ALL_ACTIONS
+    | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"},
     "comments_comment": VIEW,
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
