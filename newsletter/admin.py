@@ -276,11 +276,12 @@ class NewsletterPostAdminMixin:
         form = NewsletterTestForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                services.send_test_email(
+                sent_to = services.send_test_email(
                     post=post,
                     to_user=request.user,
                     mode=form.cleaned_data["mode"],
                     teaser_words=form.cleaned_data["teaser_words"],
+                    addresses=form.cleaned_data["recipients"],
                 )
             except Exception as exc:  # the mail server's answer, shown to the editor
                 _, reason = classify(exc)
@@ -288,7 +289,7 @@ class NewsletterPostAdminMixin:
             else:
                 messages.success(
                     request,
-                    gettext("Test email sent to %(email)s.") % {"email": request.user.email},
+                    gettext("Test email sent to %(email)s.") % {"email": ", ".join(sent_to)},
                 )
                 return redirect(
                     f"admin:{self.opts.app_label}_{self.opts.model_name}_change", post.pk

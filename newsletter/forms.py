@@ -1,6 +1,9 @@
 """The editor's forms for a test email and a send, shown on the post admin."""
 
+import re
+
 from django import forms
+from django.core.validators import validate_email
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -8,8 +11,8 @@ from accounts.models import Subscription
 from newsletter.models import NewsletterSend
 
 
-class NewsletterTestForm(forms.Form):
-    """What the editor previews in the test email."""
+class NewsletterContentForm(forms.Form):
+    """Which form of the post the email carries: in full, or a teaser."""
 
     mode = forms.ChoiceField(
         label=_("Content"), choices=NewsletterSend.Mode.choices, initial=NewsletterSend.Mode.FULL
@@ -26,7 +29,52 @@ class NewsletterTestForm(forms.Form):
     )
 
 
-class NewsletterSendForm(NewsletterTestForm):
+class NewsletterTestForm(NewsletterContentForm):
+    """A test email: the post's email, to the editor or to a few addresses they type."""
+
+    MAX_RECIPIENTS = 5
+
+    recipients = forms.CharField(
+        label=_("Send to"),
+        required=False,
+        max_length=1000,
+        widget=forms.TextInput(attrs={"class": "vTextField", "autocomplete": "off"}),
+        help_text=_(
+            "Up to 5 email addresses, separated by commas. Leave empty to send it to yourself. "
+            "The links in a test email (unsubscribe, poll votes) are your own."
+        ),
+    )
+
+    field_order = ["recipients", "mode", "teaser_words"]
+
+    def clean_recipients(self) -> list[str]:
+        """Return the typed addresses, checked, each once, in the order typed."""
+        typed = [part.strip() for part in re.split(r"[,;\s]+", self.cleaned_data["recipients"])]
+        addresses: dict[str, str] = {}
+        for address in filter(None, typed):
+            addresses.setdefault(address.lower(), address)
+        bad = []
+        for address in addresses.values():
+            try:
+                validate_email(address)
+            except forms.ValidationError:
+                bad.append(address)
+        if bad:
+            raise forms.ValidationError(
+                _("These are not email addresses: %(addresses)s"),
+                params={"addresses": ", ".join(bad)},
+                code="invalid",
+            )
+        if len(addresses) > self.MAX_RECIPIENTS:
+            raise forms.ValidationError(
+                _("A test goes to at most %(max)d addresses; you typed %(count)d."),
+                params={"max": self.MAX_RECIPIENTS, "count": len(addresses)},
+                code="too_many",
+            )
+        return list(addresses.values())
+
+
+class NewsletterSendForm(NewsletterContentForm):
     """Confirming a send to every active subscriber."""
 
     NOW = "now"
@@ -63,7 +111,7 @@ class NewsletterSendForm(NewsletterTestForm):
         return when
 
 
-class NewsletterPreviewForm(NewsletterTestForm):
+class NewsletterPreviewForm(NewsletterContentForm):
     """Whose copy of the email to preview, in which form, at which width (a GET form)."""
 
     DESKTOP = "desktop"

@@ -18,7 +18,7 @@ import secrets
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -43,13 +43,25 @@ class NewsletterError(Exception):
 # --- Emails outside a send -----------------------------------------------------------------
 
 
-def send_test_email(*, post, to_user: User, mode: str, teaser_words: int) -> None:
-    """Send the editor the email exactly as subscribers would get it, marked as a test.
+def send_test_email(
+    *, post, to_user: User, mode: str, teaser_words: int, addresses: list[str] | None = None
+) -> list[str]:
+    """Send the email exactly as subscribers would get it, marked as a test, to the editor or
+    to each of `addresses` (one message each, so none sees the others); return where it went.
 
-    Raises the mail backend's error, so the admin can show it.
+    The personal links are the editor's whoever receives it. Raises the mail backend's error,
+    so the admin can show it.
     """
     rendered = render_newsletter(post=post, mode=mode, teaser_words=teaser_words)
-    personalise(rendered, user=to_user, subject_prefix=_("[Test] ")).send()
+    recipients = addresses or [to_user.email]
+    messages = []
+    for address in recipients:
+        message = personalise(rendered, user=to_user, subject_prefix=_("[Test] "))
+        message.to = [address]
+        messages.append(message)
+    with get_connection() as connection:
+        connection.send_messages(messages)
+    return recipients
 
 
 def preview_email(*, post, as_user: User, mode: str, teaser_words: int) -> EmailMultiAlternatives:

@@ -9,6 +9,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.services import unsubscribe_token
 from newsletter.models import Delivery, NewsletterSend
 from posts.models import Post
 from tests.factories import PostFactory, UserFactory, make_subscribers
@@ -56,6 +57,47 @@ def test_test_email_goes_to_the_editor(editor_client, mailoutbox):
     assert [message.to for message in mailoutbox] == [[editor_client.user.email]]
     assert mailoutbox[0].subject == "[Test] The Four-Day Week"
     assert not NewsletterSend.objects.exists()
+
+
+def test_test_email_goes_to_the_addresses_the_editor_types(editor_client, mailoutbox):
+    post = PostFactory(title="The Four-Day Week")
+    response = editor_client.post(
+        post_url(post, "newsletter_test"),
+        {
+            "recipients": "ana@example.com, bo@example.org;ANA@example.com\n cy@example.net",
+            "mode": "full",
+            "teaser_words": "150",
+        },
+        follow=True,
+    )
+    assert response.status_code == HTTPStatus.OK
+    # One message each, so no one sees the others' addresses; the links are the editor's.
+    assert [message.to for message in mailoutbox] == [
+        ["ana@example.com"],
+        ["bo@example.org"],
+        ["cy@example.net"],
+    ]
+    assert all(message.subject == "[Test] The Four-Day Week" for message in mailoutbox)
+    token = unsubscribe_token(editor_client.user.pk)
+    assert all(token in message.body for message in mailoutbox)
+    assert "ana@example.com, bo@example.org, cy@example.net" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "typed, complaint",
+    [
+        ("ana@example.com, not-an-address, bo@", "not email addresses: not-an-address, bo@"),
+        (", ".join(f"reader{n}@example.com" for n in range(6)), "at most 5 addresses"),
+    ],
+)
+def test_test_email_refuses_bad_or_too_many_addresses(editor_client, mailoutbox, typed, complaint):
+    post = PostFactory()
+    data = {"recipients": typed, "mode": "full", "teaser_words": "150"}
+    response = editor_client.post(post_url(post, "newsletter_test"), data)
+    assert response.status_code == HTTPStatus.OK
+    assert complaint in response.content.decode()
+    assert f'value="{typed}"' in response.content.decode()  # nothing typed is lost
+    assert mailoutbox == []
 
 
 def test_test_email_shows_the_mail_server_error(editor_client, settings, mailoutbox):
