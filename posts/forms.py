@@ -26,9 +26,10 @@ class PostAdminForm(forms.ModelForm):
             "{} {}",
             Post._meta.get_field("body").help_text,
             _(
-                "To mark where the opening ends, use the toolbar's “continue reading” divider "
-                "or type <code>&lt;!--more--&gt;</code> in a paragraph of its own: subscribers-only posts show "
-                "readers who may not read on the part before it, and teaser emails stop there."
+                "To mark where the opening ends, use the toolbar's “continue reading” "
+                "divider or type <code>&lt;!--more--&gt;</code> in a paragraph of its own: "
+                "subscribers-only posts show readers who may not read on the part before it, "
+                "and teaser emails stop there."
             ),
         ),
     )
