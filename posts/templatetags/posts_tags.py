@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from posts.richtext import HIGHLIGHT_START, HIGHLIGHT_STOP
+from posts.richtext import HIGHLIGHT_START, HIGHLIGHT_STOP, without_more
 
 register = template.Library()
 
@@ -24,6 +24,13 @@ def absolute(path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
     return f"{settings.SITE_URL}{path}"
+
+
+@register.filter(is_safe=True)
+def whole_body(html: str) -> str:
+    """Return a sanitised body for where it shows whole: without its "continue reading"
+    divider, which marks a place and is no break for the reader."""
+    return without_more(html)
 
 
 @register.filter

@@ -60,3 +60,8 @@ def test_the_divider_is_kept_and_inserted_from_the_toolbar(editor_page):
     assert post.body.startswith('<p>The opening.</p><hr class="more"><p>The rest.</p>')
     assert Post.objects.get(pk=post.pk).body_opening == "<p>The opening.</p>"
     assert page.evaluate("window.__cspViolations") == []
+
+    # Readers of the whole post do not see the divider.
+    page.goto(post.get_absolute_url())
+    expect(page.locator(".post-body").get_by_text("The rest.")).to_be_visible()
+    expect(page.locator(".post-body hr.more").first).to_be_hidden()

@@ -268,6 +268,15 @@ def test_feeds_carry_only_the_opening_of_subscribers_only_posts(client, members_
         assert "This post is for subscribers." in xml
 
 
+def test_feeds_carry_a_public_post_whole_without_its_divider(client):
+    PostFactory(body="<p>Opening.</p><!--more--><p>The rest.</p>")
+    for url in ["/feed/", "/feed/atom/"]:
+        xml = client.get(url).content.decode()
+        assert "Opening." in xml and "The rest." in xml
+        between = xml.split("Opening.", 1)[1].split("The rest.", 1)[0]
+        assert "hr" not in between, between
+
+
 # --- Feeds, sitemap, robots ---
 
 
