@@ -22,6 +22,7 @@ from newsletter import services
 from newsletter.delivery import classify
 from newsletter.forms import NewsletterPreviewForm, NewsletterSendForm, NewsletterTestForm
 from newsletter.models import Delivery, NewsletterSend
+from newsletter.rendering import as_in_dark_mode
 
 
 def _progress_line(send: NewsletterSend) -> str:
@@ -376,19 +377,27 @@ class NewsletterPostAdminMixin:
                 "subscriber": form.data.get("subscriber") or "",
                 "mode": data["mode"],
                 "teaser_words": data["teaser_words"],
+                "width": data["width"],
+                "scheme": data["scheme"],
             }
             here = reverse("admin:{}_{}_newsletter_preview".format(*info), args=[post.pk])
+
+            def link(**change) -> str:
+                return f"{here}?{urlencode({**query, **change})}"
+
+            email_url = reverse(
+                "admin:{}_{}_newsletter_preview_email".format(*info), args=[post.pk]
+            )
             extra = {
                 "message": message,
                 "recipient": data["subscriber"],
                 "width": data["width"],
-                "email_url": reverse(
-                    "admin:{}_{}_newsletter_preview_email".format(*info), args=[post.pk]
-                )
-                + "?"
-                + urlencode(query),
-                "desktop_url": f"{here}?{urlencode({**query, 'width': form.DESKTOP})}",
-                "phone_url": f"{here}?{urlencode({**query, 'width': form.PHONE})}",
+                "scheme": data["scheme"],
+                "email_url": f"{email_url}?{urlencode(query)}",
+                "desktop_url": link(width=form.DESKTOP),
+                "phone_url": link(width=form.PHONE),
+                "light_url": link(scheme=form.LIGHT),
+                "dark_url": link(scheme=form.DARK),
             }
         context = self._newsletter_context(
             request,
@@ -422,7 +431,10 @@ class NewsletterPostAdminMixin:
             mode=data["mode"],
             teaser_words=data["teaser_words"],
         )
-        response = HttpResponse(message.alternatives[0][0], content_type="text/html; charset=utf-8")
+        html = message.alternatives[0][0]
+        if data["scheme"] == NewsletterPreviewForm.DARK:
+            html = as_in_dark_mode(html)
+        response = HttpResponse(html, content_type="text/html; charset=utf-8")
         response["Content-Security-Policy"] = preview_policy()
         response["X-Frame-Options"] = "SAMEORIGIN"
         return response

@@ -132,7 +132,17 @@ class NewsletterPreviewForm(NewsletterContentForm):
         widget=forms.HiddenInput,
     )
 
-    field_order = ["subscriber", "mode", "teaser_words", "width"]
+    LIGHT = "light"
+    DARK = "dark"
+
+    scheme = forms.ChoiceField(
+        choices=[(LIGHT, _("Light")), (DARK, _("Dark"))],
+        initial=LIGHT,
+        required=False,
+        widget=forms.HiddenInput,
+    )
+
+    field_order = ["subscriber", "mode", "teaser_words", "width", "scheme"]
 
     def __init__(self, data=None, *, editor, **kwargs):
         # Unbound fields take their initial values, so the first visit shows a preview at once.
@@ -159,3 +169,6 @@ class NewsletterPreviewForm(NewsletterContentForm):
 
     def clean_width(self):
         return self.cleaned_data["width"] or self.DESKTOP
+
+    def clean_scheme(self):
+        return self.cleaned_data["scheme"] or self.LIGHT

@@ -278,6 +278,15 @@ def render_newsletter(*, post, mode: str, teaser_words: int) -> Rendered:
     return render_email("newsletter", context)
 
 
+_DARK_QUERY_RE = re.compile(r"@media\s*\(\s*prefers-color-scheme\s*:\s*dark\s*\)")
+
+
+def as_in_dark_mode(html: str) -> str:
+    """Return an email's html with its dark-mode rules always on, as a mail client in dark mode
+    applies them (for the admin's preview; the email itself keeps the media query)."""
+    return _DARK_QUERY_RE.sub("@media all", html)
+
+
 def list_headers(unsubscribe: str) -> dict[str, str]:
     """Return the list headers of every newsletter email, one-click unsubscribe included
     (RFC 2369 and RFC 8058): mail providers show their own "Unsubscribe" button from these."""

@@ -89,10 +89,28 @@ def test_phone_and_desktop_widths_are_two_links(editor_client):
     post = PostFactory()
     desktop = editor_client.get(preview_url(post)).content.decode()
     assert "ff-preview-desktop" in desktop
-    phone_link = re.search(r'<a href="([^"]+width=phone)">Phone</a>', desktop).group(1)
+    phone_link = re.search(r'<a href="([^"]+)">Phone</a>', desktop).group(1)
+    assert "width=phone" in phone_link
     phone = editor_client.get(phone_link.replace("&amp;", "&")).content.decode()
     assert "ff-preview-phone" in phone
-    assert re.search(r'<a href="[^"]+width=desktop">Desktop</a>', phone)
+    assert "width=desktop" in re.search(r'<a href="([^"]+)">Desktop</a>', phone).group(1)
+
+
+def test_dark_mode_turns_the_emails_dark_rules_on(editor_client):
+    post = PostFactory()
+    light = editor_client.get(preview_url(post))
+    light_html = editor_client.get(frame_url(light.content.decode())).content.decode()
+    assert "@media (prefers-color-scheme: dark)" in light_html
+
+    dark_link = re.search(r'<a href="([^"]+)">Dark mode</a>', light.content.decode()).group(1)
+    dark = editor_client.get(dark_link.replace("&amp;", "&"))
+    assert dark.context["scheme"] == "dark"
+    dark_html = editor_client.get(frame_url(dark.content.decode())).content.decode()
+    assert "prefers-color-scheme: dark" not in dark_html
+    assert "@media all {" in dark_html
+    # The toggles keep each other: the phone link of the dark preview stays dark.
+    phone_link = re.search(r'<a href="([^"]+)">Phone</a>', dark.content.decode()).group(1)
+    assert "scheme=dark" in phone_link
 
 
 @pytest.mark.parametrize("address", ["nobody@example.com", "not an address"])

@@ -50,5 +50,18 @@ def test_preview_shows_the_subscribers_email_at_desktop_and_phone_width(browser,
         page.set_viewport_size({"width": 375, "height": 800})
         page.screenshot(path=f"{SCREENSHOTS}/preview-phone-375.png", full_page=True)
     expect(page.get_by_text("Plain-text part")).to_be_visible()
+
+    # Dark mode: the email's own dark rules, as a mail client in dark mode applies them.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    light_card = frame.locator("td.ff-card").evaluate(
+        "(td) => getComputedStyle(td).backgroundColor"
+    )
+    page.get_by_role("link", name="Dark mode").click()
+    page.wait_for_load_state("load")
+    expect(frame.get_by_role("heading", name="Cities After Cars")).to_be_visible()
+    dark_card = frame.locator("td.ff-card").evaluate("(td) => getComputedStyle(td).backgroundColor")
+    assert dark_card != light_card
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/preview-dark-phone-1280.png", full_page=True)
     watcher.assert_clean("email preview")
     watcher.close()
