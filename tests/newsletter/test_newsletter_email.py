@@ -297,3 +297,11 @@ def test_the_poll_sits_where_the_post_page_puts_it(post, client, placement):
     # Wherever it sits, each choice is still the reader's own signed link.
     tokens = re.findall(r"http://testserver/polls/email/([^/\s\"]+)/", message.body)
     assert len(tokens) == poll.choices.count()
+
+
+def test_the_byline_of_a_post_without_authors_starts_with_its_date():
+    post = PostFactory()
+    body = message_for(post, UserFactory()).body
+    date = post.published_at.strftime("%-d %B %Y")
+    assert f"\n{date}\n" in body
+    assert " · " + date not in body
