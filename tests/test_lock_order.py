@@ -13,6 +13,8 @@ import itertools
 
 import pytest
 from django.db import connection
+from django.test import Client
+from django.urls import reverse
 
 from comments.models import Comment, Commenter, CommentLike, CommentReport
 from comments.services import (
@@ -89,6 +91,24 @@ def test_one_reader_liking_and_unliking_one_comment_at_once():
     )
     likes_counted(comment)
     assert comment.like_count in {0, 1}
+
+
+def test_one_reader_clicking_like_and_unlike_twenty_times_at_once_over_http():
+    """The report's own probe, through the site: no 500, and the count matches the likes."""
+    comment = CommentFactory(post=PostFactory())
+    (reader,) = readers(1)
+    url = reverse("comments:like", kwargs={"pk": comment.pk})
+
+    def click(i):
+        browser = Client(raise_request_exception=False)
+        browser.force_login(reader)
+        form = {"action": "unlike"} if i % 2 else {}
+        return browser.post(url, form, HTTP_HX_REQUEST="true").status_code
+
+    for _round in range(2):
+        statuses = run_at_once(20, click)
+        assert all(isinstance(s, int) and s < 500 for s in statuses), statuses
+    likes_counted(comment)
 
 
 def test_many_readers_liking_and_unliking_one_comment_at_once():
