@@ -162,7 +162,9 @@ def set_poll_choices(*, poll: Poll, texts: list[str]) -> list[Choice]:
         raise ValidationError(problems)
     # Every choice of the poll, in id order, before the first write (the lock order above):
     # readers' votes lock the choices they count in id order and then the page version, which
-    # this function's first save would take.
+    # this function's first save would take. (Deleting a choice needs a stronger lock than
+    # this; a reader switching their vote to that very choice at that moment can still lose a
+    # deadlock. Only choices nobody voted for are deleted, so that reader is the first.)
     list(
         Choice.objects.filter(poll=poll)
         .order_by("pk")
