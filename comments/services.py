@@ -2,9 +2,33 @@
 email. Views and admin actions call these; the rules live here once.
 
 One module, though past 500 lines: every writer here touches the same rows (a comment, its
-post's counters, the post's page version through the triggers) and must take their locks in
-one order (the comment row before the page version; see ``like_comment``), which is easier
-to keep when the writers sit side by side."""
+likes and reports, its author's record, the post's page version through the triggers) and they
+must all take their locks in one order, which is easier to keep when they sit side by side.
+
+The lock order
+--------------
+Every writer of a comment, its likes, its reports, a reader's record (``Commenter``), a post's
+thumbs up or a poll's votes takes its locks in this order, and never reaches back up it:
+
+1. **The comment rows it writes or relies on, in id order, before anything is written**
+   (``_lock_comments``): a reply locks its parent, a like or unlike the liked comment, an edit
+   or a delete its comment, moderation every comment it acts on. ``FOR NO KEY UPDATE``, never
+   ``FOR UPDATE``: inserting a like, report or reply takes a key-share lock on the comment
+   through its foreign key, which a full ``FOR UPDATE`` would block for no reason.
+2. **Readers' records** (comments_commenter), in user id order.
+3. **The rows the writer itself changes**: the likes, reports and comments it inserts, updates
+   or deletes; a poll's choices in id order (the tally trigger); a thumbs up.
+4. **Last, the page versions** (posts_pageversion), in key order. Nobody locks these by hand:
+   the triggers (posts/pagecache/__init__.py) move them on at the end of *every* writing
+   statement, after the tally triggers (trigger names sort them so).
+
+Because step 4 happens at the end of each writing statement, step 1 must be a statement that
+writes nothing (a ``SELECT ... FOR NO KEY UPDATE``). A writer whose first statement writes (a
+like's delete, say) and whose second updates the comment already holds the page version when it
+asks for the comment, the reverse of everyone else: that was the like/unlike deadlock. Writers
+that are one statement (a report, a thumbs up, a top-level comment) follow the order by
+themselves. ``tests/test_lock_order.py`` races every pair of writers on the same rows.
+"""
 
 from __future__ import annotations
 
@@ -113,6 +137,17 @@ def _require_writer(*, post, user) -> Participation:
     return part
 
 
+def _lock_comments(ids: Iterable[int]) -> list[int]:
+    """Lock the comments with these ids for the current transaction, in id order, writing
+    nothing (step 1 of the lock order above); return the ids that exist."""
+    return list(
+        Comment.objects.filter(pk__in=list(ids))
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
+
+
 def hold_reasons(
     *,
     body: str,
@@ -162,8 +197,8 @@ def add_comment(
     if len(body) > MAX_LENGTH:
         raise CommentError(_("A comment can be at most 5,000 characters."))
     if parent is not None:
-        # Lock the parent so an editor removing it at the same moment cannot interleave. A
-        # no-key lock: likes being written for it (their key-share locks) need not wait.
+        # Lock the parent first (the lock order above), so an editor removing it at the same
+        # moment cannot interleave. A no-key lock: likes being written for it need not wait.
         parent = Comment.objects.select_for_update(no_key=True).get(pk=parent.pk)
         if parent.post_id != post.pk:
             raise CommentError(_("That comment belongs to another post."))
@@ -216,7 +251,7 @@ def edit_comment(*, comment: Comment, user, body: str) -> Comment:
 
     An edit that adds too many links or a blocked word sends the comment back for review."""
     comment = (
-        Comment.objects.select_for_update(of=("self",))
+        Comment.objects.select_for_update(of=("self",), no_key=True)
         .select_related("post", "author")
         .get(pk=comment.pk)
     )
@@ -263,7 +298,7 @@ def edit_comment(*, comment: Comment, user, body: str) -> Comment:
 @transaction.atomic
 def delete_comment(*, comment: Comment, user) -> Comment:
     """Delete user's own comment: the text goes, the place in the thread stays."""
-    comment = Comment.objects.select_for_update().get(pk=comment.pk)
+    comment = Comment.objects.select_for_update(no_key=True).get(pk=comment.pk)
     if comment.author_id != user.pk or not user.is_authenticated:
         raise CommentError(_("You can only delete your own comments."), status=403)
     if comment.is_deleted:
@@ -282,29 +317,36 @@ def _require_interactable(comment: Comment, user) -> None:
         raise CommentError(_("This comment is not available any more."), status=404)
 
 
+@transaction.atomic
 def like_comment(*, comment: Comment, user) -> bool:
     """Like comment as user; return True if this call added the like (False if it was there).
 
-    The unique constraint decides between concurrent attempts: the second insert waits for the
-    first to commit, then fails and its count is rolled back with it.
-
-    The count goes up before the like is inserted: every writer locks the comment row before
-    the post's page version (which the insert's trigger moves on), as replies do, so a like and
-    a reply to the same comment cannot deadlock."""
+    The comment row is locked first (the lock order above), so one reader's likes and unlikes
+    of one comment take turns, and the like, the count and the page version move together."""
     _require_interactable(comment, user)
+    if not _lock_comments([comment.pk]):
+        raise CommentError(_("This comment is not available any more."), status=404)
+    if CommentLike.objects.filter(comment=comment, user=user).exists():
+        return False
     try:
+        # The unique constraint stays the last word (a like written outside this function).
         with transaction.atomic():
-            Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
             CommentLike.objects.create(comment=comment, user=user)
     except IntegrityError:
         return False
+    Comment.objects.filter(pk=comment.pk).update(like_count=F("like_count") + 1)
     return True
 
 
 @transaction.atomic
 def unlike_comment(*, comment: Comment, user) -> bool:
-    """Remove user's like; return True if there was one."""
+    """Remove user's like; return True if there was one.
+
+    Like ``like_comment``, the comment row is locked before the like is deleted: the delete's
+    trigger moves the page version on, and the version comes last in the lock order."""
     _require_interactable(comment, user)
+    if not _lock_comments([comment.pk]):
+        raise CommentError(_("This comment is not available any more."), status=404)
     deleted, _details = CommentLike.objects.filter(comment=comment, user=user).delete()
     if deleted:
         Comment.objects.filter(pk=comment.pk, like_count__gt=0).update(
@@ -359,27 +401,31 @@ def approve_comments(*, comments: Iterable[Comment], moderator) -> int:
     """Make comments visible, trust their authors and close their reports; return how many
     changed. Replies that become visible now email the parent's author, once."""
     now = timezone.now()
-    ids = [c.pk for c in comments]
+    ids = _lock_comments(c.pk for c in comments)
     changed = list(
-        Comment.objects.select_for_update()
-        .filter(pk__in=ids)
-        .exclude(status=Comment.Status.VISIBLE)
+        Comment.objects.filter(pk__in=ids).exclude(status=Comment.Status.VISIBLE).order_by("pk")
     )
+    # The authors' records before the comments change (the lock order above): the status
+    # update's trigger moves the page version on, and a reader writing their next comment
+    # holds their record while waiting for that version.
+    author_ids = sorted({c.author_id for c in changed if c.author_id})
+    existing = set(
+        Commenter.objects.filter(user_id__in=author_ids)
+        .order_by("user_id")
+        .select_for_update(no_key=True)
+        .values_list("user_id", flat=True)
+    )
+    Commenter.objects.bulk_create(
+        [Commenter(user_id=uid, is_trusted=True) for uid in author_ids if uid not in existing],
+        ignore_conflicts=True,
+    )
+    Commenter.objects.filter(user_id__in=author_ids, is_trusted=False).update(is_trusted=True)
     Comment.objects.filter(pk__in=[c.pk for c in changed]).update(
         status=Comment.Status.VISIBLE, moderated_at=now, moderated_by=moderator
     )
     CommentReport.objects.filter(comment_id__in=ids, resolved_at=None).update(
         resolved_at=now, resolved_by=moderator
     )
-    author_ids = {c.author_id for c in changed if c.author_id}
-    existing = set(
-        Commenter.objects.filter(user_id__in=author_ids).values_list("user_id", flat=True)
-    )
-    Commenter.objects.bulk_create(
-        [Commenter(user_id=uid, is_trusted=True) for uid in author_ids - existing],
-        ignore_conflicts=True,
-    )
-    Commenter.objects.filter(user_id__in=author_ids).update(is_trusted=True)
     for comment in changed:
         if comment.parent_id and not comment.is_deleted and comment.reply_notified_at is None:
             _enqueue_reply_email(comment)
@@ -392,7 +438,9 @@ def set_comments_status(*, comments: Iterable[Comment], status: str, moderator) 
     if status == Comment.Status.VISIBLE:
         return approve_comments(comments=comments, moderator=moderator)
     now = timezone.now()
-    ids = [c.pk for c in comments]
+    # Locked in id order before the update: one UPDATE locks rows in whatever order it finds
+    # them, so two editors acting on overlapping comments could each hold what the other needs.
+    ids = _lock_comments(c.pk for c in comments)
     targets = Comment.objects.filter(pk__in=ids).exclude(status=status)
     changed = targets.update(status=status, moderated_at=now, moderated_by=moderator)
     CommentReport.objects.filter(comment_id__in=ids, resolved_at=None).update(
@@ -474,7 +522,7 @@ def send_reply_notification(*, comment: Comment) -> bool:
     # If sending fails, the transaction rolls back and a retry may try again.
     with transaction.atomic():
         claimed = (
-            Comment.objects.select_for_update()
+            Comment.objects.select_for_update(no_key=True)
             .filter(pk=comment.pk, reply_notified_at=None)
             .first()
         )

@@ -159,6 +159,9 @@ DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
 # while PostgreSQL restarts wait for it instead of failing (futureforward/db/base.py).
 DATABASES["default"]["ENGINE"] = "futureforward.db"
 DATABASES["default"]["CONNECT_RETRY_SECONDS"] = float(env("DJANGO_DB_CONNECT_RETRY", "5"))
+# After the retry fails, every process on this machine answers at once (a 503 page with this
+# Retry-After) for this many seconds before one of them tries again (0 turns the pause off).
+DATABASES["default"]["CONNECT_PAUSE_SECONDS"] = float(env("DJANGO_DB_CONNECT_PAUSE", "5"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"

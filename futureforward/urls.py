@@ -11,6 +11,9 @@ admin.site.site_title = "Future Forward admin"
 # Editors sign in through allauth's login (rate limits, MFA), not the bare admin form.
 admin.site.login = secure_admin_login(admin.site.login)
 
+# A database outage gets a styled 503 with Retry-After; anything else Django's 500 page.
+handler500 = "futureforward.outage.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(allauth_overrides)),

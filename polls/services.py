@@ -2,6 +2,12 @@
 
 `poll_for_email` and `vote_url` are the contract the newsletter uses to put a post's poll in its
 email; keep their names and keyword-only signatures.
+
+Lock order (the one rule of comments/services.py, for polls): the reader's own vote row first,
+then the poll's choices in id order (the tally trigger locks them, and so does an editor changing
+the choices before writing anything), last the post's page version, which the triggers move on at
+the end of each writing statement. A writer never takes a choice's lock after a statement of its
+own has written (that statement already holds the page version).
 """
 
 from __future__ import annotations
@@ -154,6 +160,17 @@ def set_poll_choices(*, poll: Poll, texts: list[str]) -> list[Choice]:
     problems = validate_choice_texts(texts)
     if problems:
         raise ValidationError(problems)
+    # Every choice of the poll, in id order, before the first write (the lock order above):
+    # readers' votes lock the choices they count in id order and then the page version, which
+    # this function's first save would take. (Deleting a choice needs a stronger lock than
+    # this; a reader switching their vote to that very choice at that moment can still lose a
+    # deadlock. Only choices nobody voted for are deleted, so that reader is the first.)
+    list(
+        Choice.objects.filter(poll=poll)
+        .order_by("pk")
+        .select_for_update(no_key=True)
+        .values_list("pk", flat=True)
+    )
     kept, renamed, created, removed = plan_choices(poll=poll, texts=texts)
     voted = [choice.text for choice in removed if choice.votes.exists()]
     if voted:

@@ -1,3 +1,11 @@
+"""Post workflows: publishing, unpublishing and the thumbs up.
+
+Lock order (the one rule of comments/services.py): a writer locks the rows it relies on before
+it writes anything, and the post's page version comes last, moved on by the triggers at the end
+of each writing statement. A thumbs up is one statement (its row, then the version), so giving
+and taking one back at the same moment take turns on the row and never wait in a circle.
+"""
+
 from datetime import datetime
 
 from django.db import transaction

@@ -198,8 +198,8 @@ class Response:
         return self.headers.get("location", "")
 
 
-def get(port: int, path: str) -> Response:
-    return Visitor().request(port, "GET", path)
+def get(port: int, path: str, *, timeout: float = 20) -> Response:
+    return Visitor().request(port, "GET", path, timeout=timeout)
 
 
 class Visitor:
@@ -214,7 +214,14 @@ class Visitor:
         self.cookies: dict[str, str] = dict(cookies or {})
 
     def request(
-        self, port: int, method: str, path: str, form: dict | None = None, **extra_headers: str
+        self,
+        port: int,
+        method: str,
+        path: str,
+        form: dict | None = None,
+        *,
+        timeout: float = 20,
+        **extra_headers: str,
     ) -> Response:
         headers = {key.replace("_", "-"): value for key, value in extra_headers.items()}
         if self.cookies:
@@ -225,7 +232,7 @@ class Visitor:
         if form is not None:
             body = urlencode(form)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         try:
             connection.request(method, path, body=body, headers=headers)
             raw = connection.getresponse()

@@ -1,14 +1,20 @@
-"""/healthz and /readyz, and uploads served from local disk with DEBUG off."""
+"""/healthz and /readyz, the pages readers get while the database is away, and uploads served
+from local disk with DEBUG off."""
 
+import contextlib
+import tempfile
+import threading
 from http import HTTPStatus
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 
 from futureforward import health
-from tests.production.procs import Gunicorn, get, production_env
+from tests.production.procs import Gunicorn, get, production_env, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +115,125 @@ def test_a_server_without_its_database_is_alive_but_not_ready(production_dirs, t
         assert get(server.port, "/healthz").status == HTTPStatus.OK
     finally:
         server.stop()
+
+
+class HideableDatabase:
+    """The test database, reached through a socket folder of its own: hide() takes the socket
+    away (new connections fail as if PostgreSQL were stopped), show() puts it back."""
+
+    def __init__(self):
+        db = settings.DATABASES["default"]
+        # Short path: Unix sockets allow ~107 bytes.
+        self.folder = Path(tempfile.mkdtemp(prefix="ffsock"))
+        self.socket = self.folder / f".s.PGSQL.{db['PORT']}"
+        self.target = Path(db["HOST"]) / self.socket.name
+        self.url = f"postgresql://postgres@/{db['NAME']}?host={self.folder}&port={db['PORT']}"
+        self.show()
+
+    def show(self) -> None:
+        if not self.socket.is_symlink():
+            self.socket.symlink_to(self.target)
+
+    def hide(self) -> None:
+        self.socket.unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        for path in self.folder.iterdir():
+            path.unlink()
+        self.folder.rmdir()
+
+
+@contextlib.contextmanager
+def server_on_hideable_database(name, production_dirs, tmp_path, **env):
+    database = HideableDatabase()
+    server = Gunicorn(
+        name,
+        production_env(
+            **production_dirs,
+            DATABASE_URL=database.url,
+            # A connection per request, so hiding the socket reaches the very next request.
+            DJANGO_CONN_MAX_AGE="0",
+            DJANGO_SECURE_SSL_REDIRECT="false",
+            **env,
+        ),
+        tmp_path,
+        workers=2,
+    )
+    try:
+        server.wait_until_up()
+        assert get(server.port, "/").status == HTTPStatus.OK
+        yield server, database
+    finally:
+        server.stop()
+        database.remove()
+
+
+def assert_outage_page(response) -> None:
+    assert response.status == HTTPStatus.SERVICE_UNAVAILABLE, response
+    assert int(response.headers["retry-after"]) > 0
+    assert response.headers["cache-control"] == "no-store"
+    # The styled page (the site's stylesheet and header), not a bare error.
+    assert "Back in a moment" in response.text
+    assert 'rel="stylesheet" href="/static/css/site.' in response.text
+    assert "Server Error" not in response.text
+
+
+def test_healthz_answers_while_a_page_waits_for_the_database(production_dirs, tmp_path):
+    """A request that arrives as PostgreSQL goes away waits for it (a restart usually takes a
+    second or two) and succeeds when it is back; liveness is answered meanwhile."""
+    with server_on_hideable_database(
+        "outage-wait", production_dirs, tmp_path, DJANGO_DB_CONNECT_RETRY="120"
+    ) as (server, database):
+        database.hide()
+        held = {}
+        waiting = threading.Thread(
+            target=lambda: held.update(response=get(server.port, "/", timeout=180))
+        )
+        waiting.start()
+        wait_until(
+            lambda: "retrying" in server.output(),
+            timeout=30,
+            what="a request to wait for the database",
+        )
+        assert get(server.port, "/healthz", timeout=20).status == HTTPStatus.OK
+        assert waiting.is_alive() and not held
+
+        database.show()
+        waiting.join(timeout=120)
+        assert held["response"].status == HTTPStatus.OK  # the wait paid off
+        assert get(server.port, "/").status == HTTPStatus.OK
+
+
+def test_a_database_outage_gets_quick_styled_503s_and_the_site_recovers_by_itself(
+    production_dirs, tmp_path
+):
+    """Once a wait for the database has failed, pages are answered at once with the 503 page
+    and Retry-After, not after a wait each (the old backend held every request for the whole
+    retry and then answered a bare 500), /healthz stays 200, and pages come back by
+    themselves when the database does."""
+    with server_on_hideable_database(
+        "outage-long",
+        production_dirs,
+        tmp_path,
+        DJANGO_DB_CONNECT_RETRY="20",
+        DJANGO_DB_CONNECT_PAUSE="3",
+    ) as (server, database):
+        database.hide()
+        assert_outage_page(get(server.port, "/", timeout=120))  # the one wait, in vain
+        for path in ("/", "/archive/", "/", "/search/?q=future", "/"):
+            # A client timeout well under the 20 s wait: these are answered, not held.
+            assert_outage_page(get(server.port, path, timeout=8))
+            assert get(server.port, "/healthz", timeout=8).status == HTTPStatus.OK
+        assert get(server.port, "/readyz", timeout=8).status == HTTPStatus.SERVICE_UNAVAILABLE
+
+        database.show()
+        wait_until(
+            lambda: get(server.port, "/").status == HTTPStatus.OK,
+            timeout=60,
+            interval=0.5,
+            what="pages to work again once the database is back",
+        )
+        assert get(server.port, "/readyz").status == HTTPStatus.OK
 
 
 # --- Uploads from local disk ---

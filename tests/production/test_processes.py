@@ -184,3 +184,99 @@ def test_make_serve_runs_the_production_shape_and_stops_on_ctrl_c(tmp_path):
     assert "Shutting down: Master" in output and "shutting down gracefully" in output
     assert "Traceback" not in output, output[-3000:]
     assert get(port, "/healthz").status is None  # nothing left listening
+
+
+def serve_children(serve: subprocess.Popen, module: str) -> list[psutil.Process]:
+    return [
+        child
+        for child in psutil.Process(serve.pid).children()
+        if module in " ".join(child.cmdline())
+    ]
+
+
+def test_make_serve_restarts_a_killed_worker_and_ends_cleanly_without_gunicorn(
+    db_tasks, smtp_server, tmp_path
+):
+    """kill -9 of the task worker: the site keeps answering, a new worker starts and runs the
+    next task. kill -9 of gunicorn's master: make serve stops the worker and exits with 1."""
+    from django_tasks_db.models import DBTaskResult
+
+    from newsletter.tasks import send_welcome_email
+
+    reader = SubscriptionFactory().user
+    port = free_port()
+    env = production_env(
+        PORT=str(port),
+        WEB_CONCURRENCY="2",
+        DJANGO_STATIC_ROOT=str(tmp_path / "static"),
+        DJANGO_MEDIA_ROOT=str(tmp_path / "media"),
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(smtp_server.port),
+    )
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("w")
+    serve = subprocess.Popen(  # noqa: S603
+        [PYTHON, "-m", "futureforward.serve"],
+        cwd=PROJECT_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    started = []
+    try:
+        wait_until(
+            lambda: serve.poll() is None and get(port, "/").status == 200,
+            timeout=90,
+            interval=0.3,
+            what="make serve to answer",
+        )
+        (first,) = wait_until(
+            lambda: serve_children(serve, "futureforward.worker"),
+            timeout=30,
+            what="the task worker",
+        )
+        started.append(first)
+        first.kill()  # kill -9
+        first.wait(timeout=10)
+        assert get(port, "/").status == 200  # the site does not go down with it
+        (second,) = wait_until(
+            lambda: [w for w in serve_children(serve, "futureforward.worker") if w != first],
+            timeout=30,
+            what="a new task worker",
+        )
+        started.append(second)
+        assert "task worker" in log_path.read_text() and "SIGKILL" in log_path.read_text()
+
+        result = send_welcome_email.enqueue(user_id=reader.pk)
+        wait_until(
+            lambda: DBTaskResult.objects.get(id=result.id).status == "SUCCESSFUL",
+            timeout=60,
+            interval=0.2,
+            what="the new worker to run the task",
+        )
+        assert smtp_server.count_to(reader.email) == 1
+        assert get(port, "/").status == 200
+
+        (master,) = serve_children(serve, "gunicorn")
+        started.append(master)
+        master.kill()
+        assert serve.wait(timeout=60) == 1  # the failure is reported, not hidden
+        wait_until(lambda: get(port, "/healthz", timeout=2).status is None, timeout=30)
+        assert not second.is_running()
+    finally:
+        children = (
+            psutil.Process(serve.pid).children(recursive=True) if serve.poll() is None else []
+        )
+        if serve.poll() is None:
+            os.killpg(serve.pid, signal.SIGINT)
+            try:
+                serve.wait(timeout=60)
+            finally:
+                if serve.poll() is None:
+                    serve.kill()
+        for child in [*children, *started]:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        log.close()
+    assert "the web server (gunicorn" in log_path.read_text()

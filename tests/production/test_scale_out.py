@@ -100,6 +100,9 @@ def cluster(production_dirs, smtp_server, tmp_path_factory):
         SITE_URL=SITE_URL,
         DJANGO_LOG_FORMAT="json",
         NEWSLETTER_BATCH_SIZE=str(NEWSLETTER_BATCH_SIZE),
+        # Longer than the restart below takes even on a loaded machine: past this wait the
+        # database counts as down and requests get the 503 page at once (futureforward/db).
+        DJANGO_DB_CONNECT_RETRY="20",
     )
     processes = []
     try:
