@@ -5,6 +5,7 @@ themselves belong to the newsletter app."""
 import csv
 import io
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -13,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.files.storage import default_storage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -63,10 +64,35 @@ def subscribe_reader(*, email: str, source: str = "") -> User:
 
 def subscribe_and_send_code(*, email: str, source: str, code: str) -> User:
     """The work subscribing leaves for after the answer (accounts.logincodes): make or find the
-    reader, then email them the login code their browser is waiting for."""
-    user = subscribe_reader(email=email, source=source)
+    reader, then email them the login code their browser is waiting for.
+
+    The reader was already told the code is on its way, so a database that is away for a
+    moment (a restart, a failover) is waited for rather than the work dropped.
+    """
+    user = until_the_database_answers(lambda: subscribe_reader(email=email, source=source))
     send_login_code(email=user.email, code=code)
     return user
+
+
+DATABASE_WAIT_SECONDS = 60
+
+
+def until_the_database_answers(work, *, seconds: float = DATABASE_WAIT_SECONDS):
+    """Return work(), trying again on a fresh connection while PostgreSQL does not answer, for
+    up to `seconds`. Only outside a transaction (a task's own work): inside one, the error is
+    the caller's. work must be safe to repeat."""
+    deadline = time.monotonic() + seconds
+    delay = 0.2
+    while True:
+        try:
+            return work()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            logger.warning("The database did not answer; trying again in %.1f s.", delay)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5)
 
 
 def send_login_code(*, email: str, code: str) -> None:

@@ -140,6 +140,7 @@ class ConfirmLoginCodeView(AllauthConfirmLoginCodeView):
         return super()._verify_form_valid(form)
 
     def _resend_form_valid(self, form):
+        # Only when resending is turned on (ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND; off here).
         if self._process.user is None:
             # The first code is still on its way; a new one now would void it.
             messages.info(self.request, _("Your code is on its way. Give it a minute."))

@@ -788,7 +788,19 @@ def test_site_recovers_from_a_postgres_restart_without_losing_acknowledged_write
     def stored():
         return set(User.objects.filter(email__in=acked_emails).values_list("email", flat=True))
 
-    wait_until(lambda: stored() == set(acked_emails), timeout=30, what="the acknowledged accounts")
+    try:
+        wait_until(lambda: stored() == set(acked_emails), timeout=30, what="the accounts")
+    except AssertionError:
+        from django_tasks_db.models import DBTaskResult
+
+        missing = set(acked_emails) - stored()
+        tasks = [
+            (row.args_kwargs["kwargs"]["email"], row.status, row.traceback[-300:])
+            for row in DBTaskResult.objects.filter(task_path__endswith="subscribe_and_send_code")
+            if row.args_kwargs["kwargs"]["email"] in missing
+        ]
+        message = f"acknowledged, no account: {sorted(missing)}; tasks: {tasks}"
+        raise AssertionError(message) from None
     comments = Comment.objects.filter(post=post)
     assert dict(comments.filter(pk__in=acked_comments).values_list("pk", "body")) == acked_comments
     assert comments.count() == len(set(comments.values_list("body", flat=True)))
