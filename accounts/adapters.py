@@ -1,6 +1,12 @@
+import logging
+
 from allauth.account.adapter import DefaultAccountAdapter
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from accounts import addresses
+
+logger = logging.getLogger(__name__)
 
 
 class AccountAdapter(DefaultAccountAdapter):
@@ -8,6 +14,22 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def format_email_subject(self, subject: str) -> str:
         return f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}"
+
+    def clean_email(self, email: str) -> str:
+        """The site's address rule (accounts.addresses) for every allauth form that calls
+        it: adding or changing an address, a password reset, sign-up."""
+        return addresses.clean(super().clean_email(email))
+
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        """The last guard: no email of allauth's goes to an address the rule refuses, as IDNA
+        would deliver some of them to another mailbox (an address typed before the rule
+        existed, or through a form that forgot it)."""
+        if addresses.problem(email):
+            logger.warning(
+                "Email %s not sent: the address breaks the address rule.", template_prefix
+            )
+            return
+        super().send_mail(template_prefix, email, context)
 
     def populate_username(self, request, user) -> None:
         # No username field: nothing to fill in.

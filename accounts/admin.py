@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.forms import AvatarField, SubscriberImportForm
+from accounts.forms import AvatarField, SubscriberImportForm, use_address_rule
 from accounts.models import Subscription, User
 from accounts.services import (
     ImportFileError,
@@ -26,12 +26,21 @@ class ReaderCreationForm(AdminUserCreationForm):
         model = User
         fields = ("email",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        use_address_rule(self.fields["email"])
+
 
 class ReaderChangeForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
         field_classes = {"avatar": AvatarField}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "email" in self.fields:
+            use_address_rule(self.fields["email"])
 
 
 class SubscriptionInline(admin.StackedInline):

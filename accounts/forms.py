@@ -1,12 +1,12 @@
+from allauth.account import forms as allauth_forms
 from allauth.account.forms import RequestLoginCodeForm
 from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
-from accounts import ratelimits
+from accounts import addresses, ratelimits
 from accounts.images import CheckedImageField, clean_image
-from accounts.models import User, normalize_email
+from accounts.models import User
 
 AVATAR_MAX_EDGE = 800
 CONTENT_TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
@@ -28,6 +28,13 @@ class AvatarField(CheckedImageField):
         )
 
 
+def use_address_rule(field: forms.Field) -> None:
+    """Check field with the site's address rule (accounts.addresses, which includes Django's
+    syntax check and the 254-character limit) instead of Django's check alone, so a refused
+    address is told why, not only "Enter a valid email address"."""
+    field.validators = [addresses.validate_address]
+
+
 class SubscribeForm(RequestLoginCodeForm):
     """Subscribe with only an email. New and known addresses get the same answer: a code."""
 
@@ -38,13 +45,13 @@ class SubscribeForm(RequestLoginCodeForm):
         self.fields["email"].label = _("Email address")
         # The longest address an email column can hold; allauth's own field allows 320.
         self.fields["email"].max_length = 254
-        self.fields["email"].validators.append(MaxLengthValidator(254))
+        use_address_rule(self.fields["email"])
         self.fields["email"].widget.attrs.update(
             {"placeholder": "you@example.com", "autocomplete": "email"}
         )
 
     def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
+        email = addresses.clean(self.cleaned_data["email"])
         if not ratelimits.consume(self._request, action="subscribe", key=email):
             raise forms.ValidationError(
                 _("Too many attempts from here. Please wait a few minutes and try again."),
@@ -57,6 +64,38 @@ class SubscribeForm(RequestLoginCodeForm):
         from allauth.core import context
 
         return context.request
+
+
+class LoginCodeForm(RequestLoginCodeForm):
+    """allauth's "email me a code" form (ACCOUNT_FORMS), with the site's address rule first:
+    a look-alike of a known address is refused for what it is, before allauth looks it up
+    or emails it anything. The message depends on the address alone, never on an account."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        use_address_rule(self.fields["email"])
+
+    def clean_email(self) -> str:
+        if self.cleaned_data.get("email"):
+            self.cleaned_data["email"] = addresses.clean(self.cleaned_data["email"])
+        return super().clean_email()
+
+
+class AddEmailForm(allauth_forms.AddEmailForm):
+    """allauth's "add an address" form (the email page, ACCOUNT_FORMS) with the rule's
+    messages; the adapter's clean_email applies the rule as well."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        use_address_rule(self.fields["email"])
+
+
+class ResetPasswordForm(allauth_forms.ResetPasswordForm):
+    """allauth's password reset form (editors, ACCOUNT_FORMS) with the rule's messages."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        use_address_rule(self.fields["email"])
 
 
 class ProfileForm(forms.ModelForm):

@@ -1,18 +1,21 @@
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models.functions import Lower, Now
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from accounts import addresses, names
 from accounts.images import validate_image_upload
 
 
 def normalize_email(email: str) -> str:
-    """Return the canonical form we store: trimmed and lower-cased, so lookups never miss."""
-    return (email or "").strip().lower()
+    """Return the canonical form we store: trimmed, composed (NFC) and lower-cased, so lookups
+    never miss. Which addresses are accepted at all is accounts.addresses' rule."""
+    return addresses.normalize(email)
 
 
 def validate_new_avatar(value) -> None:
@@ -65,11 +68,14 @@ class User(AbstractUser):
     username = None
     first_name = None
     last_name = None
-    email = models.EmailField(_("email address"), unique=True)
+    email = models.EmailField(
+        _("email address"), unique=True, validators=[addresses.validate_address]
+    )
     display_name = models.CharField(
         _("display name"),
         max_length=60,
         blank=True,
+        validators=[names.validate_display_name],
         help_text=_("Shown beside your comments. Leave empty to use the start of your email."),
     )
     bio = models.CharField(
@@ -97,6 +103,25 @@ class User(AbstractUser):
 
     def __str__(self):
         return self.email
+
+    def clean(self):
+        """Every form that edits a reader (the account page, the admin) passes here: the name is
+        stored trimmed, and a reader may not take a name too close to a staff member's."""
+        super().clean()
+        # Stored lower-cased (save() does it too); here as well so the form's uniqueness check
+        # sees the form that will be stored.
+        self.email = normalize_email(self.email)
+        self.display_name = names.normalize(self.display_name)
+        if (
+            self.display_name
+            and not self.is_staff
+            and names.problem(self.display_name) is None
+            and names.too_close_to_staff(self.display_name, exclude_pk=self.pk)
+        ):
+            message = _("This name is too close to an editor's name.")
+            raise ValidationError(
+                {"display_name": ValidationError(message, code="editor_lookalike")}
+            )
 
     def save(self, *args, **kwargs):
         self.email = normalize_email(self.email)

@@ -4,6 +4,8 @@ themselves belong to the newsletter app."""
 
 import csv
 import io
+import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -11,15 +13,16 @@ from allauth.account.models import EmailAddress
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
-from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.core.validators import validate_email
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import addresses
 from accounts.models import Subscription, User, normalize_email
 from accounts.signals import subscription_confirmed
+
+logger = logging.getLogger(__name__)
 
 UNSUBSCRIBE_SALT = "accounts.unsubscribe"
 # Statuses a reader or the mail system chose; nothing but the reader's own confirmation undoes them.
@@ -57,6 +60,57 @@ def subscribe_reader(*, email: str, source: str = "") -> User:
         subscription.source = source[:100] or subscription.source
         subscription.save(update_fields=["status", "source"])
     return user
+
+
+def subscribe_and_send_code(*, email: str, source: str, code: str) -> User:
+    """The work subscribing leaves for after the answer (accounts.logincodes): make or find the
+    reader, then email them the login code their browser is waiting for.
+
+    The reader was already told the code is on its way, so a database that is away for a
+    moment (a restart, a failover) is waited for rather than the work dropped.
+    """
+    user = until_the_database_answers(lambda: subscribe_reader(email=email, source=source))
+    send_login_code(email=user.email, code=code)
+    return user
+
+
+DATABASE_WAIT_SECONDS = 60
+
+
+def until_the_database_answers(work, *, seconds: float = DATABASE_WAIT_SECONDS):
+    """Return work(), trying again on a fresh connection while PostgreSQL does not answer, for
+    up to `seconds`. Only outside a transaction (a task's own work): inside one, the error is
+    the caller's. work must be safe to repeat."""
+    deadline = time.monotonic() + seconds
+    delay = 0.2
+    while True:
+        try:
+            return work()
+        except (OperationalError, InterfaceError):
+            if connection.in_atomic_block or time.monotonic() + delay > deadline:
+                raise
+            logger.warning("The database did not answer; trying again in %.1f s.", delay)
+            connection.close()
+            time.sleep(delay)
+            delay = min(delay * 2, 5)
+
+
+def send_login_code(*, email: str, code: str) -> None:
+    """Email a one-time login code with allauth's template, outside a request as well."""
+    from allauth.account.adapter import get_adapter
+
+    adapter = get_adapter()
+    if addresses.problem(email):
+        logger.warning("Login code not sent: the stored address breaks the address rule.")
+        return
+    context = {
+        "email": email,
+        "code": code,
+        "reauthentication": False,
+        "SITE_NAME": settings.SITE_NAME,
+        "SITE_URL": settings.SITE_URL,
+    }
+    adapter.render_mail("account/email/login_code", email, context).send()
 
 
 @transaction.atomic
@@ -254,7 +308,8 @@ class ImportReport:
     already_active: int = 0
     left_alone: int = 0
     duplicates: int = 0
-    invalid: list[tuple[int, str]] = field(default_factory=list)
+    # (line number, the value as written, why it was refused): the address rule's sentence.
+    invalid: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 class ImportFileError(ValueError):
@@ -295,7 +350,8 @@ def read_import_emails(data: bytes) -> Iterable[tuple[int, str]]:
 def import_subscribers(*, data: bytes, source: str = "import") -> ImportReport:
     """Import subscribers from CSV bytes as active subscriptions; return what happened.
 
-    Emails are validated and normalised; duplicates in the file count once; existing readers
+    Emails are checked with the site's address rule (accounts.addresses: a refused row is
+    reported with the reason) and normalised; duplicates in the file count once; existing readers
     without a subscription, or with a pending one, become active; someone who unsubscribed,
     bounced or complained is never reactivated. Works in chunks, so 100,000 rows stay quick.
     """
@@ -303,14 +359,11 @@ def import_subscribers(*, data: bytes, source: str = "import") -> ImportReport:
     seen: set[str] = set()
     valid: list[str] = []
     for number, raw in read_import_emails(data):
-        email = normalize_email(raw)
-        try:
-            if len(email) > 254:
-                raise ValidationError("too long")
-            validate_email(email)
-        except ValidationError:
-            report.invalid.append((number, raw[:100]))
+        reason = addresses.problem(raw)
+        if reason:
+            report.invalid.append((number, raw[:100], reason))
             continue
+        email = normalize_email(raw)
         if email in seen:
             report.duplicates += 1
             continue

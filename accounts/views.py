@@ -7,6 +7,7 @@ from http import HTTPStatus
 # drop a login still waiting for its code (allauth's own views call clear_login for this).
 from allauth.account.internal.flows.email_verification import send_verification_email_for_user
 from allauth.account.internal.stagekit import clear_login
+from allauth.account.views import ConfirmLoginCodeView as AllauthConfirmLoginCodeView
 from allauth.account.views import LoginView, RequestLoginCodeView
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -21,6 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from accounts import logincodes
 from accounts.forms import DeleteAccountForm, NewsletterForm, ProfileForm, SubscribeForm
 from accounts.models import User
 from accounts.personal_data import reader_data
@@ -28,10 +30,10 @@ from accounts.services import (
     delete_account,
     resubscribe_reader,
     set_newsletter,
-    subscribe_reader,
     unsubscribe_reader,
     user_id_from_unsubscribe_token,
 )
+from accounts.tasks import subscribe_and_send_code
 
 # Form errors that mean "over a rate limit": ours (subscribe) and allauth's (login, codes).
 RATE_LIMIT_ERROR_CODES = {"rate_limited", "too_many_login_attempts"}
@@ -102,16 +104,51 @@ class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
         return super().dispatch(request, *args, **kwargs)
 
     def form_valid(self, form):
-        # allauth's view emails the code to form._user, the account its form looked up. A new
-        # reader has none yet, so we make it first and hand it over the same way: starting the
-        # login stays in allauth's public view rather than in a call to its internal flows.
-        form._user = subscribe_reader(
-            email=form.cleaned_data["email"], source=form.cleaned_data.get("source") or "subscribe"
+        # The same work for a known and a new address, so the answer time tells nothing: the
+        # code is made and kept in this browser's session here, and a task makes or finds the
+        # account and emails the code after the answer (accounts/logincodes.py).
+        email = form.cleaned_data["email"]
+        code = logincodes.start(self.request, email)
+        subscribe_and_send_code.enqueue(
+            email=email, source=form.cleaned_data.get("source") or "subscribe", code=code
         )
-        return super().form_valid(form)
+        # FormView's redirect to the code page, without allauth's form_valid, which would look
+        # the account up and email the code itself.
+        return super(RequestLoginCodeView, self).form_valid(form)
 
 
 subscribe = SubscribeView.as_view()
+
+
+class ConfirmLoginCodeView(AllauthConfirmLoginCodeView):
+    """allauth's "type your code" page, which also finds the account a subscribe request had
+    not looked up (accounts/logincodes.py)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        logincodes.attach_account(request)
+        return super().dispatch(request, *args, **kwargs)
+
+    def _verify_form_valid(self, form):
+        if self._process.user is None:
+            # A right code for an account the task has not made yet, or that was deleted
+            # meanwhile: start again rather than log in to nothing.
+            self._process.abort()
+            messages.error(
+                self.request, _("Something went wrong with your code. Please ask for a new one.")
+            )
+            return redirect("accounts:subscribe")
+        return super()._verify_form_valid(form)
+
+    def _resend_form_valid(self, form):
+        # Only when resending is turned on (ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND; off here).
+        if self._process.user is None:
+            # The first code is still on its way; a new one now would void it.
+            messages.info(self.request, _("Your code is on its way. Give it a minute."))
+            return redirect(self.passthrough_next_url(reverse("account_confirm_login_code")))
+        return super()._resend_form_valid(form)
+
+
+confirm_login_code = ConfirmLoginCodeView.as_view()
 
 
 def _confirm_address_first(request):

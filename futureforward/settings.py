@@ -234,6 +234,13 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Future Forward] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
+# The site's address rule (accounts/addresses.py) on allauth's forms that take an address; the
+# adapter's clean_email and send_mail apply it too, for any form or email left.
+ACCOUNT_FORMS = {
+    "request_login_code": "accounts.forms.LoginCodeForm",
+    "add_email": "accounts.forms.AddEmailForm",
+    "reset_password": "accounts.forms.ResetPasswordForm",
+}
 # allauth's limits plus readers' own actions, which accounts/ratelimits.py counts (same format,
 # same client-IP logic).
 ACCOUNT_RATE_LIMITS = {

@@ -1,4 +1,5 @@
 from http import HTTPStatus
+from types import SimpleNamespace
 
 import pytest
 from allauth.account.models import EmailAddress
@@ -144,3 +145,114 @@ def test_a_new_address_replaces_a_mistyped_one(client, mailoutbox):
     assert mailoutbox[-1].to == ["ada@example.com"]
     client.post(response.url, {"code": code_from_mail(mailoutbox[-1])})
     assert client.get("/").context["user"].email == "ada@example.com"
+
+
+# --- The deferred path: the account and the email are a task's work, after the answer. ---
+
+
+@pytest.fixture
+def queued_tasks(settings):
+    """Tasks go to the database queue, with no worker running until the test runs one."""
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}
+    }
+
+
+def run_worker():
+    from django.core.management import call_command
+
+    call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_code_page_waits_for_the_task_and_then_logs_the_reader_in(
+    client, queued_tasks, mailoutbox, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.ACCOUNT_LOGIN_BY_CODE_SUPPORTS_RESEND = True  # off on the site; tried here
+
+    response = subscribe(client, "late@example.com", next="/archive/")
+    assert response.status_code == HTTPStatus.FOUND
+    assert not User.objects.filter(email="late@example.com").exists()
+    (queued,) = DBTaskResult.objects.all()
+    assert queued.task_path == "accounts.tasks.subscribe_and_send_code"
+
+    # Before the task ran: the page is there, a wrong code is wrong, and asking for another
+    # code does not void the one on its way.
+    page = client.get(response.url)
+    assert page.status_code == HTTPStatus.OK and b"late@example.com" in page.content
+    assert client.post(response.url, {"code": "WRONG1"}).context["form"].errors
+    resend = client.post(response.url, {"action": "resend"}, follow=True)
+    assert "on its way" in resend.content.decode()
+    assert mailoutbox == []
+
+    run_worker()
+    (message,) = mailoutbox
+    assert message.to == ["late@example.com"]
+    response = client.post(response.url, {"code": code_from_mail(message)})
+    assert response.status_code == HTTPStatus.FOUND and response.url == "/archive/"
+    assert client.get("/").context["user"].email == "late@example.com"
+    assert Subscription.objects.get(user__email="late@example.com").status == "active"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_right_code_before_the_account_exists_starts_over_instead_of_failing(
+    client, queued_tasks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    response = subscribe(client, "early@example.com")
+    code = DBTaskResult.objects.get().args_kwargs["kwargs"]["code"]
+    response = client.post(response.url, {"code": code})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response.url == SUBSCRIBE
+    assert not client.get("/").context["user"].is_authenticated
+    # The pending login is gone: the code page sends the visitor back to ask again.
+    assert client.get(CONFIRM).status_code == HTTPStatus.FOUND
+
+
+def test_a_known_address_is_emailed_by_the_same_task(client, subscriber, mailoutbox):
+    """Known and new addresses take one path; a known one gets no second account."""
+    response = subscribe(client, subscriber.email.upper())
+    assert response.status_code == HTTPStatus.FOUND
+    assert User.objects.count() == 1
+    (message,) = mailoutbox
+    assert message.to == [subscriber.email]
+    assert "Your Future Forward code" in message.subject
+    client.post(response.url, {"code": code_from_mail(message)})
+    assert client.get("/").context["user"] == subscriber
+
+
+def test_the_task_waits_for_a_database_that_is_away_for_a_moment(monkeypatch):
+    """A subscribe task runs after the reader was told the code is on its way: a PostgreSQL
+    restart under it is waited for (tests/production/test_scale_out.py restarts one for real)."""
+    from django.db import OperationalError
+
+    from accounts import services
+
+    monkeypatch.setattr(services.time, "sleep", lambda seconds: None)
+    # A task's work runs outside a transaction; this test itself runs inside the test's one.
+    closed = []
+    monkeypatch.setattr(
+        services,
+        "connection",
+        SimpleNamespace(in_atomic_block=False, close=lambda: closed.append(True)),
+    )
+    failures = iter([OperationalError("server closed the connection"), OperationalError("down")])
+
+    def work():
+        failure = next(failures, None)
+        if failure:
+            raise failure
+        return "done"
+
+    assert services.until_the_database_answers(work) == "done"
+    assert closed == [True, True]  # a fresh connection for each new try
+
+    def never():
+        raise OperationalError("down for good")
+
+    monkeypatch.setattr(services.time, "monotonic", iter(range(0, 1000, 10)).__next__)
+    with pytest.raises(OperationalError):
+        services.until_the_database_answers(never, seconds=30)

@@ -106,7 +106,7 @@ def test_import_validates_normalises_skips_duplicates_and_reports(editor_client)
     report = response.context["report"]
     assert (report.created, report.activated, report.already_active) == (1, 2, 1)
     assert (report.left_alone, report.duplicates) == (3, 1)
-    assert [line for line, _ in report.invalid] == [10, 11, 12]
+    assert [line for line, _, _ in report.invalid] == [10, 11, 12]
     page = response.content.decode()
     assert "Line 10" in page and "not-an-email" in page
 

@@ -286,6 +286,16 @@ class SubscribeStorm(Traffic):
     def verify(self):
         self.assert_no_server_errors()
         assert all(self.accepted[email] == 2 for email in self.emails), self.accepted
+        # The task workers make the accounts and send the codes after the answers.
+        wait_until(
+            lambda: all(
+                self.cluster.mailbox.count_to(email) >= self.accepted[email]
+                for email in self.emails
+            ),
+            timeout=30,
+            interval=0.2,
+            what="the subscribers' codes",
+        )
         for email in self.emails:
             assert User.objects.filter(email=email).count() == 1
             assert EmailAddress.objects.filter(email=email).count() == 1
@@ -500,6 +510,8 @@ def test_rate_limits_are_counted_across_servers(cluster):
     ]
     assert statuses[:3] == [302, 302, 302]
     assert 302 not in statuses[3:] and None not in statuses
+    # The task workers send the codes after the answers: three arrive, and no more.
+    wait_until(lambda: cluster.mailbox.count_to(email) >= 3, timeout=30, what="three codes")
     assert cluster.mailbox.count_to(email) == 3
 
 
@@ -774,8 +786,24 @@ def test_site_recovers_from_a_postgres_restart_without_losing_acknowledged_write
     # Nothing acknowledged was lost.
     names = dict(User.objects.filter(pk__in=last_acked).values_list("pk", "display_name"))
     assert all(int(names[pk]) >= seq for pk, seq in last_acked.items()), (names, last_acked)
-    stored = set(User.objects.filter(email__in=acked_emails).values_list("email", flat=True))
-    assert stored == set(acked_emails)
+
+    # An acknowledged subscription is a committed task: the workers make its account after.
+    def stored():
+        return set(User.objects.filter(email__in=acked_emails).values_list("email", flat=True))
+
+    try:
+        wait_until(lambda: stored() == set(acked_emails), timeout=30, what="the accounts")
+    except AssertionError:
+        from django_tasks_db.models import DBTaskResult
+
+        missing = set(acked_emails) - stored()
+        tasks = [
+            (row.args_kwargs["kwargs"]["email"], row.status, row.traceback[-300:])
+            for row in DBTaskResult.objects.filter(task_path__endswith="subscribe_and_send_code")
+            if row.args_kwargs["kwargs"]["email"] in missing
+        ]
+        message = f"acknowledged, no account: {sorted(missing)}; tasks: {tasks}"
+        raise AssertionError(message) from None
     comments = Comment.objects.filter(post=post)
     assert dict(comments.filter(pk__in=acked_comments).values_list("pk", "body")) == acked_comments
     assert comments.count() == len(set(comments.values_list("body", flat=True)))

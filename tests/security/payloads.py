@@ -77,3 +77,78 @@ def chunks(limit: int = 200) -> list[str]:
         else:
             grouped.append(payload)
     return grouped
+
+
+# --- Look-alikes (issue 18): not markup, but text that pretends to be something it is not. ---
+
+# The real account every look-alike address imitates.
+LOOKALIKE_VICTIM = "emilia@example.com"
+
+# Addresses that differ from LOOKALIKE_VICTIM (or from any plain address) only by a Unicode or
+# syntax trick, each with a word the refusal must contain. Every surface that takes an address
+# refuses every one of them, creates no account and sends no mail.
+LOOKALIKE_ADDRESSES = {
+    "zero-width space before the @": ("emilia\u200b@example.com", "invisible"),
+    "zero-width space after the @ (IDNA drops it)": ("emilia@\u200bexample.com", "invisible"),
+    "zero-width space at the end": ("emilia@example.com\u200b", "invisible"),
+    "zero-width joiner": ("emi\u200dlia@example.com", "invisible"),
+    "soft hyphen in the domain": ("emilia@exam\u00adple.com", "invisible"),
+    "right-to-left override": ("emilia\u202e@example.com", "invisible"),
+    "no-break space": ("emilia\u00a0@example.com", "spaces"),
+    "line break": ("emilia@example.com\nBcc: x@example.com", "control"),
+    "dotless i": ("em\u0131lia@example.com", "looks like “i”"),
+    "Cyrillic a before the @": ("emili\u0430@example.com", "looks like “a”"),
+    "Cyrillic a in the domain": ("emilia@ex\u0430mple.com", "mixes alphabets"),
+    "Greek omicron in the domain": ("emilia@example.c\u03bfm", "mixes alphabets"),
+    "Cyrillic domain drawn like Latin": ("emilia@\u0430\u0441\u0435.com", "look like Latin"),
+    "full-width letter (IDNA maps it)": ("emilia@\uff45xample.com", "plain character"),
+    "mathematical bold letter": ("emilia@\U0001d41example.com", "plain character"),
+    "long s": ("\u017fam@example.com", "plain character"),
+    "sharp s (IDNA 2003 sends it to ss)": ("emilia@stra\u00dfe.de", "strasse.de"),
+    "punycode typed by hand": ("emilia@xn--mnchen-3ya.de", "münchen.de"),
+    "localhost": ("emilia@localhost", "full domain name"),
+    "IP literal": ("emilia@[127.0.0.1]", "IP address"),
+    "bare IP address": ("emilia@127.0.0.1", "IP address"),
+    "dot at the end": ("emilia@example.com.", "dot at the end"),
+}
+
+# Written differently, but exactly the victim's address: treated as it, never a second account.
+SAME_AS_VICTIM = ["EMILIA@Example.COM", "  emilia@example.com  "]
+
+# A staff member's name, and names a reader might take to pass for them.
+EDITOR_NAME = "Morgan Reyes"
+EDITOR_LOOKALIKES = {
+    "Cyrillic o": "M\u043ergan Reyes",
+    "Cyrillic e and y": "Morgan R\u0435\u0443es",
+    "Greek capital Mu": "\u039corgan Reyes",
+    "upper case, two spaces": "MORGAN  REYES",
+    "digit zero for o": "M0rgan Reyes",
+    "full-width letters": "\uff2d\uff4f\uff52\uff47\uff41\uff4e \uff32\uff45\uff59\uff45\uff53",
+    "an accent": "Morgan Rey\u00e9s",
+    "a combining dot": "Morgan Re\u0307yes",
+    "rn for m": "rnorgan Reyes",
+    "a dot for the space": "morgan.reyes",
+}
+
+# Display names that lie about their shape, each with a word the refusal must contain.
+LYING_NAMES = {
+    "CR LF": ("Ada\r\nLovelace", "one line"),
+    "LF with a header": ("Ada\nBcc: x@example.com", "one line"),
+    "tab": ("Ada\tLovelace", "one line"),
+    "escape sequence": ("Ada\x1b[31m", "one line"),
+    "next line (C1)": ("Ada\x85Lovelace", "one line"),
+    "line separator": ("Ada\u2028Lovelace", "one line"),
+    "paragraph separator": ("Ada\u2029Lovelace", "one line"),
+    **{
+        f"bidi U+{ord(char):04X}": (f"Ada {char}ecalevol", "direction")
+        for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+    },
+    "zero-width space only": ("\u200b", "invisible"),
+    "zero-width characters only": ("\u200b\u200c\u200d\u2060", "invisible"),
+    "byte order mark only": ("\ufeff", "invisible"),
+    "Hangul filler only": ("\u3164", "invisible"),
+    "soft hyphen only": ("\u00ad", "invisible"),
+    "joiner only": ("\u200d", "invisible"),
+    "combining marks only": ("\u0301\u0308", "visible"),
+    "zero-width space inside": ("Ada\u200bLovelace", "invisible"),
+}
