@@ -1,5 +1,4 @@
 from allauth.account.adapter import DefaultAccountAdapter
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -7,7 +6,9 @@ class AccountAdapter(DefaultAccountAdapter):
     """Future Forward's allauth customisations."""
 
     def format_email_subject(self, subject: str) -> str:
-        return f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}"
+        """allauth's subjects as written: our templates under templates/account/email/ name the
+        site where it reads naturally, so a "[Site]" prefix would only repeat it."""
+        return subject
 
     def populate_username(self, request, user) -> None:
         # No username field: nothing to fill in.
