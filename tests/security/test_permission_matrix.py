@@ -128,7 +128,7 @@ EXPECTED = {
     "comments:stop-replies": {"GET": everyone(OK), "POST": everyone(OK)},
     "polls:email-vote": {
         "GET": everyone(Redirect("/p/matrix-post/?vote=")),
-        "POST": everyone(Redirect("/p/matrix-post/?vote=")),
+        "POST": everyone(Redirect("/p/matrix-post/#poll-")),  # the used token left behind
     },
     # Participating: logged in with a verified email; banned readers may not comment.
     "posts:thumbs-up": {
