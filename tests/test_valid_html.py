@@ -67,6 +67,7 @@ def pages(site):
         "/subscribe/",
         "/accounts/login/code/",
         "/accounts/login/",
+        "/about/",
         "/no-such-page/",
     ]
 

@@ -87,6 +87,8 @@ EXPECTED = {
             "posts:tag",
             "posts:author",
             "posts:search",
+            "posts:about",
+            "posts:page",
             "posts:detail",
             "posts:feed-rss",
             "posts:feed-atom",
@@ -357,6 +359,7 @@ ADMIN_ACCESS = {
     "newsletter_delivery": VIEW,
     "polls_poll": VIEW | {"add", "results", "results_csv"},
     "posts_tag": VIEW | {"add"},
+    "posts_page": set(),  # the About page: editors get it when given its permissions
     "posts_post": ALL_ACTIONS | {"newsletter_test", "newsletter_send"},
     "comments_comment": VIEW,
     "comments_commentreport": VIEW,
