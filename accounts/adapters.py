@@ -1,7 +1,6 @@
 import logging
 
 from allauth.account.adapter import DefaultAccountAdapter
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts import addresses
@@ -13,7 +12,9 @@ class AccountAdapter(DefaultAccountAdapter):
     """Future Forward's allauth customisations."""
 
     def format_email_subject(self, subject: str) -> str:
-        return f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}"
+        """allauth's subjects as written: our templates under templates/account/email/ name the
+        site where it reads naturally, so a "[Site]" prefix would only repeat it."""
+        return subject
 
     def clean_email(self, email: str) -> str:
         """The site's address rule (accounts.addresses) for every allauth form that calls

@@ -118,7 +118,7 @@ class DeleteAccountForm(forms.Form):
 
     def clean_confirm(self) -> str:
         value = self.cleaned_data["confirm"].strip()
-        if value.upper() != "DELETE":
+        if value != "DELETE":  # exactly as the label says: a deliberate act, not a near miss
             raise forms.ValidationError(_("Type DELETE to confirm."))
         return value
 

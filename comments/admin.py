@@ -36,7 +36,8 @@ class QueueFilter(admin.SimpleListFilter):
         value = self.value()
         open_reports = Q(open_reports__gt=0)
         if value == "review":
-            return queryset.filter(Q(status=Comment.Status.HELD) | open_reports)
+            # A comment its author deleted is gone from the site: nothing left to review.
+            return queryset.filter(Q(status=Comment.Status.HELD) | open_reports, deleted_at=None)
         if value == "reported":
             return queryset.filter(open_reports)
         if value == "deleted":
@@ -103,7 +104,7 @@ class CommentAdmin(admin.ModelAdmin):
         "excerpt",
         "author_link",
         "post",
-        "status",
+        "state",
         "held_reason",
         "report_count",
         "like_count",
@@ -148,6 +149,13 @@ class CommentAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         # Deleting would take every reply with it; "Remove" hides the text and keeps the thread.
         return False
+
+    @admin.display(description=_("status"), ordering="status")
+    def state(self, obj):
+        """The moderation status, unless the author deleted the comment: that comes first."""
+        if obj.is_deleted:
+            return _("Deleted by its author")
+        return obj.get_status_display()
 
     @admin.display(description=_("comment"))
     def excerpt(self, obj):

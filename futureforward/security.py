@@ -3,7 +3,8 @@
 - ``CSPMiddleware`` is django-csp's, plus, on admin pages only, the hashes of the two <style>
   blocks the rich-text editor (Tiptap) injects, so its own styles apply without
   ``'unsafe-inline'``.
-- ``SecurityHeadersMiddleware`` sends Permissions-Policy, and keeps a 304 from replacing the
+- ``SecurityHeadersMiddleware`` sends Permissions-Policy, only the origin as
+  Referer from a URL carrying an email vote token, and keeps a 304 from replacing the
   Content-Security-Policy a browser stored with the page it is revalidating.
 - ``StaffTwoFactorMiddleware`` sends staff without an authenticator app to set one up before the
   admin opens, when ``REQUIRE_STAFF_MFA`` is on.
@@ -25,6 +26,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext as _
+
+from polls.selectors import EMAIL_VOTE_PARAM
 
 CSP_HEADERS = ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
 # Authenticators that are a second factor on their own; recovery codes only back them up.
@@ -92,6 +95,11 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         if self.permissions_policy:
             response.headers.setdefault("Permissions-Policy", self.permissions_policy)
+        if EMAIL_VOTE_PARAM in request.GET or request.path_info.startswith("/polls/email/"):
+            # A signed email vote token is in this URL: a Referer may carry the origin only.
+            # (Not "no-referrer": the page's confirm form would then post Origin: null, which
+            # the CSRF check refuses.)
+            response.headers["Referrer-Policy"] = "strict-origin"
         if response.status_code == 304:
             # A browser revalidating a page keeps the body it has, whose nonces belong to the
             # policy it stored with it. A 304 carrying a new policy (a new nonce) would replace

@@ -13,6 +13,10 @@ from polls.services import EmailVote, VoteError, read_vote_token
 from posts import pagecache
 
 EMAIL_VOTE_PARAM = "vote"
+# Where the email vote view leaves a just-used token for the results panel (read once).
+EMAIL_VOTE_SESSION_KEY = "polls:email_vote"
+# The choice an anonymous reader tapped before logging in, carried through login in `next`.
+PICK_PARAM = "pick"
 
 
 class Mode(enum.StrEnum):
@@ -58,8 +62,14 @@ class PollPanel:
 
     @property
     def next_url(self) -> str:
-        """Where login and subscribe links bring the reader back to: this poll on its post."""
-        return self.poll.get_absolute_url()
+        """Where login and subscribe links bring the reader back to: the post, at its top, so
+        the "signed in" message is in view (no jump to the poll's anchor)."""
+        return self.poll.post.get_absolute_url()
+
+    @property
+    def gate_links(self) -> list[tuple[ChoiceRow, str]]:
+        """Each choice with the `next` that brings an anonymous reader back with it picked."""
+        return [(row, f"{self.next_url}?{PICK_PARAM}={row.id}") for row in self.choices]
 
     @property
     def my_choice_text(self) -> str:
@@ -181,6 +191,9 @@ def panels_for_post(*, post, request) -> list[PollPanel]:
 
     email_vote, email_error = None, None
     token = request.GET.get(EMAIL_VOTE_PARAM, "") if request is not None else ""
+    session = getattr(request, "session", None)
+    if not token and session is not None and EMAIL_VOTE_SESSION_KEY in session:
+        token = session.pop(EMAIL_VOTE_SESSION_KEY)
     if token:
         try:
             email_vote = read_vote_token(token)
@@ -197,9 +210,29 @@ def panels_for_post(*, post, request) -> list[PollPanel]:
                     .first()
                 )
 
+    picked = request.GET.get(PICK_PARAM, "") if request is not None else ""
+    picked_id = int(picked) if picked.isdigit() and len(picked) < 19 else None
+
     panels = []
     for index, poll in enumerate(polls):
         this_email_vote = email_vote if email_vote and email_vote.poll_id == poll.pk else None
+        if (
+            picked_id is not None
+            and this_email_vote is None
+            and poll.pk not in my_votes
+            and can_participate(user)
+            and any(choice.pk == picked_id for choice in poll.choices.all())
+        ):
+            # Back from login with the answer tapped before it: ready, one tap to count.
+            panels.append(
+                build_panel(
+                    poll=poll,
+                    user=user,
+                    checked_choice_id=picked_id,
+                    message=_("Your answer is ready. Press Vote to count it."),
+                )
+            )
+            continue
         panel = build_panel(
             poll=poll,
             user=user,

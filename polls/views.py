@@ -4,6 +4,7 @@ from http import HTTPStatus
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.db.models import Prefetch, prefetch_related_objects
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -13,7 +14,12 @@ from django.views.decorators.vary import vary_on_headers
 from accounts import ratelimits
 from polls.forms import VoteForm
 from polls.models import Choice, Poll, Vote
-from polls.selectors import EMAIL_VOTE_PARAM, build_panel, can_participate
+from polls.selectors import (
+    EMAIL_VOTE_PARAM,
+    EMAIL_VOTE_SESSION_KEY,
+    build_panel,
+    can_participate,
+)
 from polls.services import (
     VoteError,
     VoteOutcome,
@@ -133,8 +139,12 @@ def email_vote(request, token):
         poll, _result = cast_email_vote(token=token)
     except VoteError as error:
         return _email_vote_refused(request, error, poll_id=email_vote.poll_id)
-    query = urlencode({EMAIL_VOTE_PARAM: token})
-    return redirect(f"{poll.post.get_absolute_url()}?{query}#{poll.anchor}")
+    # The token has done its job: the page we send the reader to has none in its address, so a
+    # copied or shared URL votes for no one. The session carries it to the results panel once,
+    # and the flash message says what happened (and keeps the stored page from answering).
+    request.session[EMAIL_VOTE_SESSION_KEY] = token
+    messages.success(request, _("Your vote from our email is counted."))
+    return redirect(f"{poll.post.get_absolute_url()}#{poll.anchor}")
 
 
 def _email_vote_refused(request, error, poll_id=None):

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from posts.forms import PostAdminForm
-from posts.models import Post, Tag
+from posts.models import Page, Post, Tag
 from posts.services import publish_post, unpublish_post
 
 
@@ -15,6 +15,12 @@ class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "description"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(Page)
+class PageAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "updated_at"]
+    prepopulated_fields = {"slug": ["title"]}
 
 
 class StateFilter(admin.SimpleListFilter):

@@ -514,3 +514,27 @@ class ThumbsUp(models.Model):
 # The page cache owns its version rows (posts/pagecache/models.py); imported here, they are
 # part of the posts app and its migrations.
 from posts.pagecache.models import PageVersion  # noqa: E402, F401
+
+
+class Page(models.Model):
+    """A standing page of the site, such as About, written by the editors in the admin."""
+
+    slug = models.SlugField(
+        _("address"), unique=True, help_text=_("“about” is the page the footer links to.")
+    )
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(
+        _("text"), help_text=_("Plain text. A blank line starts a new paragraph.")
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("page")
+        verbose_name_plural = _("pages")
+        ordering = ["title"]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("posts:page", kwargs={"slug": self.slug})

@@ -17,7 +17,7 @@ from accounts.models import User
 from posts import pagecache
 from posts.forms import ThumbsUpForm, clean_search_query
 from posts.htmx import for_reader
-from posts.models import Post, Tag, ThumbsUp, card_prefetches
+from posts.models import Page, Post, Tag, ThumbsUp, card_prefetches
 from posts.pagecache import cacheable_when_anonymous, cached_for_readers
 from posts.services import set_thumbs_up
 
@@ -200,3 +200,9 @@ def robots_txt(request):
         {"sitemap_url": f"{settings.SITE_URL}{reverse('posts:sitemap')}"},
         content_type="text/plain; charset=utf-8",
     )
+
+
+@require_safe
+def page(request, slug):
+    """A standing page (About), as the editors wrote it in the admin."""
+    return render(request, "posts/page.html", {"page": get_object_or_404(Page, slug=slug)})

@@ -48,7 +48,7 @@ def test_delete_needs_confirmation(auth_client):
 
 def test_delete_removes_the_account_and_logs_out(auth_client):
     pk = auth_client.user.pk
-    response = auth_client.post(reverse("accounts:delete"), {"confirm": "delete"})
+    response = auth_client.post(reverse("accounts:delete"), {"confirm": "DELETE"})
     assert response.status_code == HTTPStatus.FOUND
     assert not User.objects.filter(pk=pk).exists()
     assert not auth_client.get("/").context["user"].is_authenticated
@@ -80,3 +80,21 @@ def test_subscriber_is_kept_out_of_admin(auth_client):
     assert response.status_code in {HTTPStatus.FOUND, HTTPStatus.FORBIDDEN}
     if response.status_code == HTTPStatus.FOUND:
         assert "/admin/" not in response.url or "login" in response.url
+
+
+@pytest.mark.parametrize("typed", ["delete", "Delete", "DELETe"])
+def test_delete_takes_the_word_exactly_as_asked(auth_client, typed):
+    response = auth_client.post(reverse("accounts:delete"), {"confirm": typed})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "Type DELETE to confirm." in response.content.decode()
+    assert User.objects.filter(pk=auth_client.user.pk).exists()
+
+
+def test_name_field_starts_with_the_name_comments_show(client, user_factory):
+    reader = user_factory(email="ada.lovelace@example.com", display_name="")
+    client.force_login(reader)
+    html = client.get(ACCOUNT).content.decode()
+    assert 'value="ada.lovelace"' in html
+    # The section's heading does not repeat the field's label.
+    assert '<h2 id="profile-title">Profile</h2>' in html
+    assert html.count(">Display name<") == 1

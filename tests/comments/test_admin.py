@@ -5,6 +5,7 @@ from http import HTTPStatus
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
+from django.utils import timezone
 
 from comments.models import Comment, Commenter, CommentReport, CommentSettings
 from comments.services import add_comment
@@ -181,3 +182,11 @@ def test_readers_cannot_reach_the_queue(client, trusted):
     response = client.get(reverse(CHANGELIST))
     assert response.status_code == HTTPStatus.FOUND
     assert "login" in response["Location"]
+
+
+def test_a_comment_its_author_deleted_shows_as_deleted_not_held(editor_client, post):
+    CommentFactory(post=post, body="Second thoughts", status="held", deleted_at=timezone.now())
+    html = editor_client.get(reverse(CHANGELIST)).content.decode()
+    assert '<td class="field-state">Deleted by its author</td>' in html
+    review = editor_client.get(reverse(CHANGELIST) + "?queue=review").content.decode()
+    assert "(deleted by its author)" not in review

@@ -109,7 +109,9 @@ class TestReplyPage:
         response = client.post(create, {"body": "Agreed.", "parent": parent.pk}, **HTMX)
         html = response.content.decode()
         assert response.status_code == HTTPStatus.CREATED
-        assert f'<div id="reply-{parent.pk}" class="form-slot" hx-swap-oob="true"></div>' in html
+        assert (
+            f'<div id="reply-{parent.pk}" class="form-slot" data-hx-swap-oob="true"></div>' in html
+        )
 
     def test_htmx_refused_reply_comes_back_with_the_text(self, client, post, trusted):
         parent = CommentFactory(post=post)

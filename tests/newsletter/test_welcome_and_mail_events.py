@@ -103,3 +103,21 @@ def test_mail_provider_webhook_events_update_the_subscription(subscriber, event_
     assert subscription.status == expected
     if expected != Subscription.Status.ACTIVE:
         assert subscription.status_reason.startswith(f"Postmark: {event_type}")
+
+
+def test_welcome_plain_text_has_even_line_breaks(
+    client, mailoutbox, django_capture_on_commit_callbacks
+):
+    """Each paragraph is wrapped once, at 76 columns: no line inside a paragraph stops short."""
+    subscribe_and_confirm(
+        client, "even@example.com", mailoutbox, django_capture_on_commit_callbacks
+    )
+    body = mailoutbox[-1].body
+    for paragraph in body.split("\n\n"):
+        lines = paragraph.split("\n")
+        if "Your subscription is confirmed" in paragraph or "To log in" in paragraph:
+            assert len(lines) > 1
+            assert all(len(line) <= 76 for line in lines)
+            # A line that stops well short of the width while the next word would fit is ragged.
+            for line, following in zip(lines, lines[1:], strict=False):
+                assert len(line) + 1 + len(following.split()[0]) > 76, (line, following)

@@ -42,18 +42,24 @@ class TestAnonymousReader:
             assert text in html
         assert "<form" not in html and "<input" not in html and "<button" not in html
 
-    def test_sees_the_gate_line_with_links_back_to_the_poll(self, client, poll):
+    def test_sees_the_gate_line_with_links_back_to_the_post(self, client, poll):
         html = poll_html(client.get(poll.post.get_absolute_url()), poll)
         assert GATE in text_of(html)
-        back = f"/p/{poll.post.slug}/%23poll-{poll.pk}"
+        back = f"/p/{poll.post.slug}/"  # its top, where the "signed in" message shows
         assert f'href="/accounts/login/code/?next={back}"' in html
         assert f'href="/subscribe/?next={back}"' in html
 
-    def test_login_link_brings_the_reader_back_to_the_poll(self, client, poll):
+    def test_login_link_brings_the_reader_back_to_the_post(self, client, poll):
         html = poll_html(client.get(poll.post.get_absolute_url()), poll)
         login = re.search(r'href="(/accounts/login/code/\?next=[^"]+)"', html).group(1)
         page = client.get(login).content.decode()
-        assert f'value="/p/{poll.post.slug}/#poll-{poll.pk}"' in page
+        assert f'value="/p/{poll.post.slug}/"' in page
+
+    def test_each_choice_leads_to_subscribing_and_back_with_it_picked(self, client, poll):
+        html = poll_html(client.get(poll.post.get_absolute_url()), poll)
+        for choice in poll.choices.all():
+            back = f"/p/{poll.post.slug}/%3Fpick%3D{choice.pk}"
+            assert f'href="/subscribe/?next={back}"' in html
 
     def test_does_not_see_results_unless_the_editor_allows(self, client):
         hidden = PollFactory(show_results_before_voting=False)

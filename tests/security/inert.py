@@ -73,7 +73,10 @@ def problems(
                 found.append(f"<{name} style={value!r}> (pages style only from stylesheets)")
             if attribute == "style" and "url(" in value.lower().replace(" ", ""):
                 found.append(f"<{name} style={value!r}> loads a URL")
-        if name in FOREIGN_ELEMENTS and not (admin and name == "svg"):
+        # The site's own icons: <svg class="icon" aria-hidden="true"> (includes/_icon.html).
+        own_icon = name == "svg" and attributes.get("class") == "icon"
+        own_icon = own_icon and attributes.get("aria-hidden") == "true"
+        if name in FOREIGN_ELEMENTS and not (admin and name == "svg") and not own_icon:
             found.append(f"<{name}>")
         if name == "meta" and "http-equiv" in attributes:
             found.append(f"<meta http-equiv={attributes['http-equiv']!r}>")

@@ -87,6 +87,8 @@ EXPECTED = {
             "posts:tag",
             "posts:author",
             "posts:search",
+            "posts:about",
+            "posts:page",
             "posts:detail",
             "posts:feed-rss",
             "posts:feed-atom",
@@ -128,7 +130,7 @@ EXPECTED = {
     "comments:stop-replies": {"GET": everyone(OK), "POST": everyone(OK)},
     "polls:email-vote": {
         "GET": everyone(Redirect("/p/matrix-post/?vote=")),
-        "POST": everyone(Redirect("/p/matrix-post/?vote=")),
+        "POST": everyone(Redirect("/p/matrix-post/#poll-")),  # the used token left behind
     },
     # Participating: logged in with a verified email; banned readers may not comment.
     "posts:thumbs-up": {
@@ -357,6 +359,7 @@ ADMIN_ACCESS = {
     "newsletter_delivery": VIEW,
     "polls_poll": VIEW | {"add", "results", "results_csv"},
     "posts_tag": VIEW | {"add"},
+    "posts_page": set(),  # the About page: editors get it when given its permissions
     "posts_post": ALL_ACTIONS
     | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"},
     "comments_comment": VIEW,

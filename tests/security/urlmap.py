@@ -24,6 +24,7 @@ from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
 from newsletter.models import Delivery, NewsletterSend
 from polls.services import vote_url
+from posts.models import Page
 from tests.factories import (
     CommentFactory,
     PollFactory,
@@ -120,6 +121,7 @@ class World:
             "polls_poll": self.poll,
             "posts_tag": self.tag,
             "posts_post": self.post,
+            "posts_page": Page.objects.get(slug="about"),
             "comments_comment": self.comment,
             "comments_commentreport": self.report,
             "comments_commenter": self.commenter,
@@ -142,6 +144,8 @@ class World:
         }
         if pattern.name == "posts:tag":
             values["slug"] = self.tag.slug
+        elif pattern.name == "posts:page":
+            values["slug"] = "about"
         elif pattern.name == "posts:author":
             values["pk"] = self.author.pk
         elif pattern.name.startswith("accounts:") and "token" in pattern.arguments:

@@ -1,12 +1,24 @@
 // Reader polls. Confirms an email vote link as soon as the page opens (the form posts itself;
-// without JavaScript the reader taps "Confirm"), and keeps keyboard focus with the reader when a
-// poll's answer replaces the form they used.
+// without JavaScript the reader taps "Confirm"; either way the answer page has no token), and
+// keeps keyboard focus with the reader when a poll's answer replaces the form they used.
 (function () {
   "use strict";
   if (window.futureForwardPolls) {
     return;
   }
   window.futureForwardPolls = true;
+
+  // An email vote link's signed token must not stay in the address bar (a copied or shared URL
+  // would vote as that reader) nor reach any Referer: take it out before anything else happens.
+  function forgetVoteToken() {
+    var url = new URL(window.location.href);
+    if (!url.searchParams.has("vote")) {
+      return;
+    }
+    url.searchParams.delete("vote");
+    window.history.replaceState(window.history.state, "", url.pathname + url.search + url.hash);
+  }
+  forgetVoteToken();
 
   function confirmEmailVotes() {
     document.querySelectorAll("form[data-poll-autosubmit]").forEach(function (form) {
