@@ -1,12 +1,13 @@
 """Demo posts for `manage.py seed_demo`, shaped like a typical Future Forward issue."""
 
+import hashlib
 import io
 import random
 from datetime import timedelta
 
 from django.core.files.base import ContentFile
 from django.utils import timezone
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 from accounts.models import User
 from posts.models import Post, Tag
@@ -147,30 +148,107 @@ Any plan that adds amenities without protecting affordable homes repeats an old 
     },
 ]
 
+# Editorial palettes: (ground, ink, accent), a duotone with one spot colour.
 PALETTES = [
-    ((11, 79, 108), (242, 166, 90)),
-    ((30, 107, 52), (238, 231, 178)),
-    ((84, 40, 120), (120, 200, 230)),
-    ((160, 50, 40), (250, 220, 160)),
+    ((238, 228, 210), (11, 63, 88), (226, 110, 60)),  # paper, petrol, vermilion
+    ((20, 42, 52), (236, 226, 200), (240, 176, 64)),  # night, cream, amber
+    ((226, 232, 220), (34, 82, 56), (205, 80, 90)),  # sage, forest, rose
+    ((245, 222, 200), (88, 38, 92), (42, 150, 160)),  # blush, plum, teal
+    ((30, 30, 46), (214, 208, 238), (235, 96, 70)),  # ink, lilac, coral
+    ((236, 236, 230), (26, 26, 26), (0, 108, 180)),  # newsprint, black, blue
 ]
 
 
-def make_cover(seed: int, size=(1600, 900)) -> bytes:
-    """Return a JPEG cover: a gradient with a few soft shapes, different for every seed."""
-    rng = random.Random(seed)  # noqa: S311 (decoration, not security)  # nosec
-    top, bottom = PALETTES[seed % len(PALETTES)]
+def _mix(a, b, t):
+    return tuple(round(x * (1 - t) + y * t) for x, y in zip(a, b, strict=True))
+
+
+def make_cover(key: str, size=(1600, 900)) -> bytes:
+    """Return a JPEG cover for `key` (a post's slug): a layered geometric composition (a sun,
+    banded stripes, concentric arcs, blocks and grain) in a palette picked by the key. The same
+    key always gives the same picture; different keys give different ones."""
+    digest = hashlib.sha256(key.encode()).digest()
+    rng = random.Random(digest)  # noqa: S311 (decoration, not security)  # nosec
+    ground, ink, accent = PALETTES[digest[0] % len(PALETTES)]
     width, height = size
-    image = Image.new("RGB", size)
-    draw = ImageDraw.Draw(image)
-    for y in range(height):
-        t = y / (height - 1)
-        colour = tuple(int(top[i] * (1 - t) + bottom[i] * t) for i in range(3))
-        draw.line([(0, y), (width, y)], fill=colour)
-    for _ in range(6):
-        r = rng.randint(80, 320)
-        x, y = rng.randint(0, width), rng.randint(0, height)
-        shade = tuple(min(255, c + 40) for c in bottom)
-        draw.ellipse([x - r, y - r, x + r, y + r], outline=shade, width=6)
+    unit = min(width, height)
+
+    # Ground: a faint diagonal wash from the ground colour towards the ink.
+    wash = Image.linear_gradient("L").rotate(
+        rng.choice([45, 135, 225, 315]), resample=Image.Resampling.BILINEAR, expand=True
+    )
+    middle = wash.width // 2
+    image = wash.crop((middle - 90, middle - 90, middle + 90, middle + 90)).resize(size)
+    image = Image.merge(
+        "RGB",
+        [
+            image.point(lambda v, c=c, k=k: round(c + (k - c) * v / 255 * 0.18))
+            for c, k in zip(ground, ink, strict=True)
+        ],
+    )
+
+    def layer():
+        return Image.new("RGBA", size, (0, 0, 0, 0))
+
+    # A sun in the spot colour, partly off the edge.
+    sun = layer()
+    radius = int(unit * rng.uniform(0.32, 0.5))
+    cx = int(width * rng.choice([0.2, 0.72, 0.85]))
+    cy = int(height * rng.uniform(0.25, 0.7))
+    ImageDraw.Draw(sun).ellipse(
+        [cx - radius, cy - radius, cx + radius, cy + radius], fill=accent + (255,)
+    )
+    image = Image.alpha_composite(image.convert("RGBA"), sun)
+
+    # Stripes in the ink, clipped to a band across the picture.
+    stripes = layer()
+    draw = ImageDraw.Draw(stripes)
+    gap = int(unit * rng.uniform(0.025, 0.045))
+    thickness = max(2, int(gap * rng.uniform(0.25, 0.5)))
+    for x in range(-height, width + height, gap):
+        draw.line([(x, height), (x + height, 0)], fill=ink + (255,), width=thickness)
+    band = Image.new("L", size, 0)
+    top = int(height * rng.uniform(0.45, 0.62))
+    ImageDraw.Draw(band).rectangle(
+        [0, top, width, top + int(height * rng.uniform(0.18, 0.3))], fill=230
+    )
+    stripes.putalpha(ImageChops.multiply(stripes.getchannel("A"), band))
+    image = Image.alpha_composite(image, stripes)
+
+    # Concentric arcs in the ink, around a point on the far side from the sun.
+    arcs = layer()
+    draw = ImageDraw.Draw(arcs)
+    ax = width - cx + rng.randint(-unit // 6, unit // 6)
+    ay = int(height * rng.choice([0.0, 1.0]))
+    start = rng.choice([0, 90, 180, 270])
+    for step in range(rng.randint(4, 7)):
+        r = int(unit * (0.18 + step * 0.085))
+        draw.arc(
+            [ax - r, ay - r, ax + r, ay + r],
+            start,
+            start + 270,
+            fill=ink + (200,),
+            width=max(3, unit // 110),
+        )
+    image = Image.alpha_composite(image, arcs)
+
+    # Two blocks: one solid ink, one the ground colour, overlapping the sun.
+    blocks = layer()
+    draw = ImageDraw.Draw(blocks)
+    for colour, alpha in ((ink, 235), (ground, 255)):
+        w, h = int(unit * rng.uniform(0.12, 0.3)), int(unit * rng.uniform(0.06, 0.16))
+        x, y = cx + rng.randint(-radius, radius // 2), cy + rng.randint(-radius, radius // 2)
+        draw.rectangle([x, y, x + w, y + h], fill=colour + (alpha,))
+    image = Image.alpha_composite(image, blocks).convert("RGB")
+
+    # Grain: seeded noise, so the picture stays the same for the same key.
+    noise = Image.frombytes("L", size, rng.randbytes(width * height))
+    grain = Image.merge(
+        "RGB",
+        [noise.point(lambda v, c=c: round(c * 0.5 + v * 0.5)) for c in _mix(ground, ink, 0.5)],
+    )
+    image = Image.blend(image, grain, 0.07)
+
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=85)
     return buffer.getvalue()
@@ -188,7 +266,7 @@ def seed_guest_author() -> User:
         )
         author.set_unusable_password()
         author.avatar.save(
-            "sam-okafor.jpg", ContentFile(make_cover(7, size=(256, 256))), save=False
+            "sam-okafor.jpg", ContentFile(make_cover("sam-okafor", size=(256, 256))), save=False
         )
         author.save()
     return author
@@ -199,7 +277,7 @@ def seed(*, editor) -> list[Post]:
     posts = []
     now = timezone.now()
     guest = seed_guest_author()
-    for index, spec in enumerate(POSTS):
+    for spec in POSTS:
         post = Post.objects.filter(slug=spec["slug"]).first()
         if post is None:
             post = Post(
@@ -216,7 +294,7 @@ def seed(*, editor) -> list[Post]:
                 else Post.Audience.EVERYONE,
                 cover_alt=f"Abstract illustration for “{spec['title']}”",
                 # Saving cleans the picture and makes its responsive copies.
-                cover=ContentFile(make_cover(index), name=f"{spec['slug']}.jpg"),
+                cover=ContentFile(make_cover(spec["slug"]), name=f"{spec['slug']}.jpg"),
             )
             post.save()
             post.authors.add(editor)
