@@ -33,7 +33,9 @@ def post():
 
 
 def open_post(browser, live_server, post, width):
-    context = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 900}
+    )
     page = context.new_page()
     page.goto(post.get_absolute_url())
     page.evaluate("document.fonts.ready")
