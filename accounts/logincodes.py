@@ -12,6 +12,8 @@ tests/accounts/test_subscribe.py and tests/security/test_subscribe_timing.py cov
 path, so an allauth upgrade that changes them fails there first.
 """
 
+# Private: allauth 65 has no public way to start a login by code for an account that does not
+# exist yet, or to stash and restore that login in the session (see the docstring above).
 from allauth.account.internal.flows.login_by_code import LoginCodeVerificationProcess
 from allauth.account.internal.stagekit import stash_login, unstash_login
 from allauth.account.models import Login

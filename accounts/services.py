@@ -129,17 +129,17 @@ def confirm_subscription(*, user: User) -> Subscription | None:
     subscription.unsubscribed_at = None
     subscription.status_reason = ""
     subscription.save(update_fields=["status", "confirmed_at", "unsubscribed_at", "status_reason"])
-    _announce_confirmed(subscription, first_time=first_time)
+    _announce_confirmed(subscription, user=user, first_time=first_time)
     return subscription
 
 
-def _announce_confirmed(subscription: Subscription, *, first_time: bool) -> None:
+def _announce_confirmed(subscription: Subscription, *, user: User, first_time: bool) -> None:
     """Send subscription_confirmed once the current transaction commits."""
     transaction.on_commit(
         lambda: subscription_confirmed.send(
             sender=Subscription,
             subscription=subscription,
-            user=subscription.user,
+            user=user,
             first_time=first_time,
         )
     )
@@ -167,7 +167,7 @@ def set_newsletter(*, user: User, receive: bool, source: str = "account") -> Sub
         Subscription.Status.PENDING,
         Subscription.Status.UNSUBSCRIBED,
     }:
-        _announce_confirmed(subscription, first_time=subscription.confirmed_at is None)
+        _announce_confirmed(subscription, user=user, first_time=subscription.confirmed_at is None)
         subscription.status = Subscription.Status.ACTIVE
         subscription.confirmed_at = subscription.confirmed_at or now
         subscription.unsubscribed_at = None
