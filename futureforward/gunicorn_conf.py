@@ -82,8 +82,11 @@ _liveness = {}
 def when_ready(server):
     port = liveness.port_from_environment()
     if port is not None:
-        _liveness["server"] = liveness.start(liveness.host_of(server.cfg.bind), port)
+        _liveness["master"] = liveness.Liveness(liveness.host_of(server.cfg.bind), port)
+        # Listening before the workers fork keeps the port out of their hands from the start.
+        _liveness["master"].bound.wait(timeout=2)
 
 
 def post_fork(server, worker):
-    liveness.close_in_worker(_liveness.get("server"))
+    if "master" in _liveness:
+        _liveness["master"].close_in_worker()

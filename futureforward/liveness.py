@@ -19,6 +19,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 logger = logging.getLogger("gunicorn.error")
@@ -86,18 +87,35 @@ def host_of(binds: list[str]) -> str:
     return "127.0.0.1"
 
 
-def start(host: str, port: int) -> _Server:
-    """Listen on host:port and answer from a daemon thread; return the server."""
-    server_class = _Server6 if ":" in host else _Server
-    server = server_class((host, port), _Handler)
-    thread = threading.Thread(target=server.serve_forever, name="liveness", daemon=True)
-    thread.start()
-    logger.info("Liveness: http://%s:%s%s answered by the master", host, port, PATH)
-    return server
+class Liveness:
+    """The master's listener. Binding is retried every second until it succeeds: during a
+    gunicorn upgrade in place (USR2) the old master still holds the port for a while."""
 
+    def __init__(self, host: str, port: int):
+        self.host = host
+        self.port = port
+        self.server: _Server | None = None
+        self.bound = threading.Event()
+        threading.Thread(target=self._run, name="liveness", daemon=True).start()
 
-def close_in_worker(server: _Server | None) -> None:
-    """Close the listening socket a forked worker inherits (the thread serving it stays in
-    the master), so only the master holds the port."""
-    if server is not None:
-        server.socket.close()
+    def _run(self) -> None:
+        server_class = _Server6 if ":" in self.host else _Server
+        warned = False
+        while True:
+            try:
+                self.server = server_class((self.host, self.port), _Handler)
+                break
+            except OSError as error:
+                if not warned:
+                    logger.warning("Liveness cannot listen on port %s yet (%s).", self.port, error)
+                    warned = True
+                time.sleep(1)
+        self.bound.set()
+        logger.info("Liveness: http://%s:%s%s answered by the master", self.host, self.port, PATH)
+        self.server.serve_forever()
+
+    def close_in_worker(self) -> None:
+        """Close the listening socket a forked worker inherits (the thread serving it stays in
+        the master), so only the master holds the port."""
+        if self.server is not None:
+            self.server.socket.close()
