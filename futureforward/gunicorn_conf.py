@@ -5,6 +5,7 @@ futureforward.wsgi`. Each value can be changed from the environment; command-lin
 import os
 from pathlib import Path
 
+from futureforward import liveness
 from futureforward.logs import TEXT_FORMAT, log_format
 
 
@@ -72,3 +73,20 @@ logconfig_dict = {
         "pgserver": {"level": "WARNING"},
     },
 }
+
+# Liveness that never waits behind a busy worker: with HEALTH_PORT set, the master answers
+# GET /healthz on that port itself (futureforward/liveness.py). Point liveness probes there.
+_liveness = {}
+
+
+def when_ready(server):
+    port = liveness.port_from_environment()
+    if port is not None:
+        _liveness["master"] = liveness.Liveness(liveness.host_of(server.cfg.bind), port)
+        # Listening before the workers fork keeps the port out of their hands from the start.
+        _liveness["master"].bound.wait(timeout=2)
+
+
+def post_fork(server, worker):
+    if "master" in _liveness:
+        _liveness["master"].close_in_worker()

@@ -1,7 +1,9 @@
 """Health endpoints for load balancers, orchestrators and uptime checks.
 
 - ``/healthz``: the process is up and answering. No database, so a database outage does not get
-  every web process killed and restarted by its supervisor.
+  every web process killed and restarted by its supervisor. A worker answers it, so it waits
+  while every worker is busy; liveness probes belong on HEALTH_PORT, where the gunicorn master
+  answers the same path itself (futureforward/liveness.py).
 - ``/readyz``: this process can serve readers: the database answers, every migration is applied,
   and the shared cache (Redis or the cache table) answers. 503 otherwise, so a load balancer
   sends traffic elsewhere while a deploy's migrations run or the database restarts.

@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 
-from futureforward import health
-from tests.production.procs import Gunicorn, get, production_env, wait_until
+from futureforward import health, liveness
+from tests.production.procs import Gunicorn, free_port, get, production_env, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ class HideableDatabase:
 
 
 @contextlib.contextmanager
-def server_on_hideable_database(name, production_dirs, tmp_path, **env):
+def server_on_hideable_database(name, production_dirs, tmp_path, workers=2, **env):
     database = HideableDatabase()
     server = Gunicorn(
         name,
@@ -157,7 +157,7 @@ def server_on_hideable_database(name, production_dirs, tmp_path, **env):
             **env,
         ),
         tmp_path,
-        workers=2,
+        workers=workers,
     )
     try:
         server.wait_until_up()
@@ -202,6 +202,77 @@ def test_healthz_answers_while_a_page_waits_for_the_database(production_dirs, tm
         waiting.join(timeout=120)
         assert held["response"].status == HTTPStatus.OK  # the wait paid off
         assert get(server.port, "/").status == HTTPStatus.OK
+
+
+def test_liveness_answers_while_every_worker_waits_for_the_database(production_dirs, tmp_path):
+    """With HEALTH_PORT set, the gunicorn master answers /healthz on that port itself, so it
+    is answered while every web worker is held by a page waiting for the database. The site's
+    own /healthz, answered by a worker, queues behind those pages: that is why probes go to
+    HEALTH_PORT."""
+    health_port = free_port()
+    with server_on_hideable_database(
+        "outage-busy",
+        production_dirs,
+        tmp_path,
+        workers=1,
+        DJANGO_DB_CONNECT_RETRY="120",
+        HEALTH_PORT=str(health_port),
+    ) as (server, database):
+        assert get(health_port, "/healthz").status == HTTPStatus.OK
+
+        database.hide()
+        answered = []  # (what, status), in the order the answers arrived
+        lock = threading.Lock()
+
+        def fetch(what, port, path):
+            response = get(port, path, timeout=180)
+            with lock:
+                answered.append((what, response.status))
+
+        # The one worker takes the first page and waits for the database; the second page and
+        # the worker-served /healthz queue behind it.
+        held = [
+            threading.Thread(target=fetch, args=("page", server.port, "/")),
+            threading.Thread(target=fetch, args=("page", server.port, "/archive/")),
+        ]
+        for thread in held:
+            thread.start()
+        wait_until(
+            lambda: "retrying" in server.output(),
+            timeout=30,
+            what="the worker to wait for the database",
+        )
+        behind = threading.Thread(target=fetch, args=("site healthz", server.port, "/healthz"))
+        behind.start()
+        held.append(behind)
+
+        fetch("liveness", health_port, "/healthz")
+        fetch("liveness", health_port, "/healthz/")
+        with lock:
+            # Both liveness answers came while every request to the worker was still held.
+            assert answered == [("liveness", HTTPStatus.OK)] * 2
+        assert all(thread.is_alive() for thread in held)
+
+        database.show()
+        for thread in held:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in held)
+        assert answered[:2] == [("liveness", HTTPStatus.OK)] * 2
+        assert sorted(answered[2:]) == [
+            ("page", HTTPStatus.OK),
+            ("page", HTTPStatus.OK),
+            ("site healthz", HTTPStatus.OK),
+        ]
+        # Only the health path is answered there.
+        assert get(health_port, "/").status == HTTPStatus.NOT_FOUND
+
+
+def test_liveness_listens_on_the_host_the_site_binds():
+    assert liveness.host_of(["127.0.0.1:8000"]) == "127.0.0.1"
+    assert liveness.host_of(["0.0.0.0:5000"]) == "0.0.0.0"  # noqa: S104 (the platform's bind)
+    assert liveness.host_of(["[::]:8000"]) == "::"
+    assert liveness.host_of(["unix:/run/site.sock", "10.0.0.2:80"]) == "10.0.0.2"
+    assert liveness.host_of(["unix:/run/site.sock"]) == "127.0.0.1"
 
 
 def test_a_database_outage_gets_quick_styled_503s_and_the_site_recovers_by_itself(
