@@ -1,5 +1,7 @@
 """Future Forward settings: one module, every difference between environments read from the
 environment. Development defaults are safe; production secrets have no default and fail loudly.
+Past 500 lines on purpose: one module, so every setting and the variable that sets it can be
+found in one place (see the README's settings table).
 """
 
 import os

@@ -1,3 +1,10 @@
+"""Posts, tags, the About page and thumbs up: the models of what readers read.
+
+One module past 500 lines because the post carries its own derived fields (sanitised body, plain
+text, opening, reading time, search vector, cover renditions) and the querysets that say who may
+see it; splitting them from the model would scatter the one rule of what is published.
+"""
+
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.contrib.postgres.search import (
