@@ -70,7 +70,8 @@ SITE_URL = env("SITE_URL", f"http://127.0.0.1:{env('PORT') or '8000'}").rstrip("
 SITE_NAME = "Future Forward"
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the editors' site (navigation by task) as admin.site.
+    "futureforward.adminsite.EditorsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -6,8 +6,6 @@ from django.urls import include, path
 from accounts.urls import allauth_overrides
 from futureforward import bench
 
-admin.site.site_header = "Future Forward editors"
-admin.site.site_title = "Future Forward admin"
 # Editors sign in through allauth's login (rate limits, MFA), not the bare admin form.
 admin.site.login = secure_admin_login(admin.site.login)
 
