@@ -174,6 +174,12 @@ class EditorsAdminSite(admin.AdminSite):
             )
         return links
 
+    def each_context(self, request):
+        context = super().each_context(request)
+        if context["has_permission"]:
+            context["review_count"] = review_count(request)
+        return context
+
     def password_change(self, request, extra_context=None):
         """Editors who sign in by emailed code have no password to change: send them back."""
         if not request.user.has_usable_password():
