@@ -17,7 +17,9 @@ class NoticesForm(forms.ModelForm):
 
 def notices_view(request):
     """Show and save the signed-in editor's notice choices (admin.site wraps it: staff only)."""
-    form = NoticesForm(request.POST or None, instance=request.user)
+    # Unticking every box posts no field at all: still a submission, not a first visit.
+    data = request.POST if request.method == "POST" else None
+    form = NoticesForm(data, instance=request.user)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, _("Your email choices are saved."))

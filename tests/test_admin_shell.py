@@ -213,3 +213,12 @@ def test_readers_cannot_reach_the_choices_page(client):
     assert "/login" in response["Location"]
     reader.refresh_from_db()
     assert not reader.notify_review_queue
+
+
+def test_unticking_every_box_turns_the_emails_off(client):
+    editor = EditorFactory(notify_review_queue=True, notify_sends=True)
+    client.force_login(editor)
+    response = client.post(reverse("admin:notices"), {})
+    assert response.status_code == HTTPStatus.FOUND
+    editor.refresh_from_db()
+    assert not editor.notify_review_queue and not editor.notify_sends
