@@ -134,6 +134,10 @@ def test_main_admin_pages_look_right(browser, live_server, desk, width):
             Path(keep).mkdir(parents=True, exist_ok=True)
             page.screenshot(path=f"{keep}/admin-{name}-{width}.png", full_page=True)
         assert _page_overflow(page) <= 0, (name, _widest(page))
+        if keep and name in {"index", "queue"}:
+            page.emulate_media(color_scheme="dark")
+            page.screenshot(path=f"{keep}/admin-{name}-{width}-dark.png", full_page=True)
+            page.emulate_media(color_scheme="light")
     page.goto("/admin/")
     sections = page.locator("#content-main .ff-sections caption").all_inner_texts()
     assert [s.strip().lower() for s in sections] == ["write", "audience", "discussion", "settings"]
