@@ -89,10 +89,15 @@ def _page_overflow(page) -> int:
 @pytest.mark.parametrize("width", [375, 1280])
 def test_every_change_list_fits_the_screen(browser, live_server, desk, width):
     ctx, page = _context(browser, live_server, desk["editor"], width)
+    keep = os.environ.get("FF_ADMIN_SCREENSHOTS")
     too_wide = {}
     for path in _changelist_paths():
         response = page.goto(path)
         assert response.status < 400, path
+        if keep:
+            Path(keep).mkdir(parents=True, exist_ok=True)
+            name = path.strip("/").replace("/", "-")
+            page.screenshot(path=f"{keep}/list-{name}-{width}.png")
         overflow = _page_overflow(page)
         if overflow > 0:
             too_wide[path] = (overflow, _widest(page))
