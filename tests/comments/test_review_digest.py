@@ -24,6 +24,15 @@ from tests.factories import CommentFactory, EditorFactory, SubscriptionFactory, 
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _away_from_the_top_of_the_hour():
+    """These tests compare what happens within one clock hour: do not start in its last
+    seconds."""
+    now = datetime.now(UTC)
+    if now.minute == 59 and now.second >= 30:
+        time.sleep(61 - now.second)
+
+
 @pytest.fixture
 def editors():
     """One editor who asked for the digest, one who did not, and staff who asked but may not
@@ -130,6 +139,33 @@ def test_a_long_queue_lists_the_newest_and_says_how_many_more(post, editors, mai
     assert "23 comments wait for review" in mailoutbox[0].subject
     assert "Held number 22." in body and "Held number 0." not in body
     assert "And 3 more." in body
+
+
+def test_on_the_database_queue_a_later_comment_waits_for_the_next_hour(
+    settings, post, editors, mailoutbox, django_capture_on_commit_callbacks
+):
+    """With the real task backend: an editor told this hour gets the later comment in a digest
+    queued for the top of the next hour, not at once."""
+    from django_tasks_db.models import DBTaskResult
+
+    hold_a_comment(post, django_capture_on_commit_callbacks, body="First held.")
+    assert len(mailoutbox) == 1
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    later = SubscriptionFactory().user
+    with django_capture_on_commit_callbacks(execute=True):
+        add_comment(post=post, author=later, body="Second held.")
+    queued = DBTaskResult.objects.get(task_path="comments.tasks.send_review_digests")
+    assert queued.task.run_after is None  # at once: the worker finds this hour's sent
+
+    queued.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_review_digests() == 0
+    follow_up = DBTaskResult.objects.get(task_path="comments.tasks.send_review_digests")
+    top_of_next_hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(
+        hours=1
+    )
+    assert follow_up.task.run_after == top_of_next_hour
+    assert len(mailoutbox) == 1
 
 
 # --- Two workers at the same moment ---
