@@ -639,15 +639,21 @@ def send_review_digests(*, now: datetime | None = None) -> int:
     return sent
 
 
+def _review_reason(comment: Comment) -> str:
+    if comment.status == Comment.Status.HELD:
+        if comment.held_reason:
+            return _("held: %(reasons)s") % {"reasons": comment.held_reason}
+        return _("held")
+    return _("reported by %(count)d reader(s)") % {"count": comment.open_reports}
+
+
 def _review_digest_email(*, editor, listed: list[Comment], total: int) -> EmailMultiAlternatives:
     context = {
         "editor": editor,
         "comments": [
             {
                 "comment": comment,
-                "why": comment.held_reason
-                if comment.status == Comment.Status.HELD
-                else _("reported by %(count)d reader(s)") % {"count": comment.open_reports},
+                "why": _review_reason(comment),
                 "admin_url": settings.SITE_URL
                 + reverse("admin:comments_comment_change", args=[comment.pk]),
             }
