@@ -147,4 +147,15 @@ def test_main_admin_pages_look_right(browser, live_server, desk, width):
     sections = page.locator("#content-main .ff-sections caption").all_inner_texts()
     assert [s.strip().lower() for s in sections] == ["write", "audience", "discussion", "settings"]
     assert page.locator("#content-main .ff-count").first.inner_text().startswith("2")
+    if width == 375:
+        # Django hides the sidebar on phones; the header's menu opens the same sections.
+        page.goto("/admin/posts/post/")
+        queue = page.locator(".ff-menu").get_by_role("link", name="Moderation queue")
+        assert not queue.is_visible()
+        page.locator(".ff-menu summary").click()
+        assert queue.is_visible()
+        if keep:
+            page.screenshot(path=f"{keep}/admin-menu-{width}.png")
+        queue.click()
+        page.wait_for_url("**/admin/comments/comment/?queue=review")
     ctx.close()
