@@ -13,6 +13,7 @@ this site everywhere and every app's ``admin.py`` registers with it unchanged.
 
 from dataclasses import dataclass, field
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.contrib.admin.apps import AdminConfig
 from django.shortcuts import redirect
@@ -29,7 +30,8 @@ class Section:
     # "app_label.ModelName" or a whole "app_label"; a model entry wins over its app's entry.
     # The order here is the order in the navigation; models not named come after, by name.
     members: tuple[str, ...]
-    # Links that are not a model's changelist of its own: (name, URL name, query string).
+    # Filtered lists shown as entries of their own: (name, "app_label.ModelName", query
+    # string); shown to those who may view that model.
     extra_links: tuple[tuple[str, str, str], ...] = field(default=())
 
 
@@ -63,7 +65,7 @@ SECTIONS = (
             "mfa.Authenticator",
             "django_tasks_database",
         ),
-        extra_links=((_("Staff"), "admin:accounts_user_changelist", "is_staff__exact=1"),),
+        extra_links=((_("Staff"), "accounts.User", "is_staff__exact=1"),),
     ),
 )
 FALLBACK_SECTION = "settings"
@@ -155,19 +157,21 @@ class EditorsAdminSite(admin.AdminSite):
 
     def _extra_links(self, request, section: Section) -> list[dict]:
         links = []
-        for name, url_name, query in section.extra_links:
-            if url_name == "admin:accounts_user_changelist":
-                from accounts.models import User
-
-                model_admin = self._registry.get(User)
-                if model_admin is None or not model_admin.has_view_permission(request):
-                    continue
+        for name, model_label, query in section.extra_links:
+            model = apps.get_model(model_label)
+            model_admin = self._registry.get(model)
+            if model_admin is None or not model_admin.has_view_permission(request):
+                continue
+            opts = model._meta
+            url = reverse(
+                f"admin:{opts.app_label}_{opts.model_name}_changelist", current_app=self.name
+            )
             links.append(
                 {
                     "name": name,
                     "object_name": str(name).replace(" ", ""),
                     "key": f"{section.key}.{name}",
-                    "admin_url": f"{reverse(url_name, current_app=self.name)}?{query}",
+                    "admin_url": f"{url}?{query}",
                     "add_url": None,
                     "view_only": True,
                 }
@@ -176,7 +180,7 @@ class EditorsAdminSite(admin.AdminSite):
 
     def each_context(self, request):
         context = super().each_context(request)
-        if context["has_permission"]:
+        if context["has_permission"] and request.user.has_perm("comments.view_comment"):
             context["review_count"] = review_count(request)
         return context
 

@@ -222,3 +222,17 @@ def test_unticking_every_box_turns_the_emails_off(client):
     assert response.status_code == HTTPStatus.FOUND
     editor.refresh_from_db()
     assert not editor.notify_review_queue and not editor.notify_sends
+
+
+def test_staff_see_only_what_they_may_open_and_no_count_without_comment_rights(client, waiting):
+    writer = EditorFactory(is_superuser=False)
+    writer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_post", "change_post"])
+    )
+    client.force_login(writer)
+    response = client.get(reverse("admin:index"))
+    sections = response.context["app_list"]
+    assert [str(s["name"]) for s in sections] == ["Write"]
+    assert [str(m["name"]) for m in sections[0]["models"]] == ["Posts"]
+    html = response.content.decode()
+    assert "ff-count" not in html and "Staff" not in html
