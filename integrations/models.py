@@ -227,3 +227,17 @@ class WebhookAttempt(models.Model):
     def succeeded(self) -> bool:
         """Return True if the receiver answered 2xx."""
         return self.status_code is not None and 200 <= self.status_code < 300
+
+
+class EmittedEvent(models.Model):
+    """An event that happens once (a post going live, a poll closing), noted when announced."""
+
+    key = models.CharField(_("event"), max_length=100, unique=True)
+    created_at = models.DateTimeField(_("announced"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("announced event")
+        verbose_name_plural = _("announced events")
+
+    def __str__(self):
+        return self.key

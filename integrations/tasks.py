@@ -1,0 +1,19 @@
+"""Background tasks of integrations: thin wrappers that call the services."""
+
+from django_tasks import task
+
+
+@task()
+def deliver_webhook(delivery_id: int) -> str:
+    """Make one attempt at a webhook delivery (retries enqueue this again, later)."""
+    from integrations.services import deliver_webhook
+
+    return deliver_webhook(delivery_id=delivery_id)
+
+
+@task()
+def sweep_events() -> int:
+    """Announce scheduled posts that went live and polls that closed by themselves."""
+    from integrations.services import sweep_events
+
+    return sweep_events()
