@@ -96,6 +96,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        label=_("URL"),
+        max_length=500,
+        assume_scheme="https",
+        help_text=_("An http or https address on the public internet."),
+    )
     events = forms.MultipleChoiceField(
         label=_("Events"),
         choices=WebhookEvent.choices,
