@@ -2,6 +2,8 @@
 signing secret is shown once, on the page right after it was made, and never stored in a form
 anyone can read again (the key is kept hashed; the secret signs, so it is kept, but not shown)."""
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
@@ -193,15 +195,8 @@ class WebhookAttemptInline(admin.TabularInline):
 
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(admin.ModelAdmin):
-    list_display = [
-        "event",
-        "endpoint",
-        "status",
-        "attempts",
-        "last_status_code",
-        "created_at",
-        "next_attempt_at",
-    ]
+    list_display = ["created_at", "event", "receiver", "outcome", "attempts"]
+    list_display_links = ["created_at", "event"]
     list_filter = ["status", "event", "endpoint"]
     list_select_related = ["endpoint"]
     search_fields = ["message_id", "endpoint__url"]
@@ -221,6 +216,16 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
         "payload",
     ]
     readonly_fields = fields
+
+    @admin.display(description=_("outcome"), ordering="status")
+    def outcome(self, obj):
+        code = f" ({obj.last_status_code})" if obj.last_status_code else ""
+        return f"{obj.get_status_display()}{code}"
+
+    @admin.display(description=_("sent to"), ordering="endpoint__url")
+    def receiver(self, obj):
+        # The host is enough in a list; the whole URL is on the delivery's page.
+        return obj.endpoint.description or urlsplit(obj.endpoint.url).netloc
 
     def has_add_permission(self, request):
         return False
