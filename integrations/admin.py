@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -158,6 +159,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
             if "is_enabled" in form.changed_data and obj.is_enabled:
                 obj.consecutive_failures = 0
                 obj.disabled_reason = ""
+                transaction.on_commit(services.ensure_sweeping)
             super().save_model(request, obj, form, change)
         else:
             request._ff_new_secret = services.create_endpoint(endpoint=obj)

@@ -27,6 +27,7 @@ from integrations.models import (
     WebhookEvent,
 )
 from integrations.tasks import deliver_webhook as deliver_webhook_task
+from integrations.tasks import sweep_events as sweep_events_task
 
 CONFIRM_SALT = "integrations.confirm-subscription"
 CONFIRM_MAX_AGE = timedelta(days=7)
@@ -280,6 +281,7 @@ def create_endpoint(*, endpoint: WebhookEndpoint) -> str:
     """Save a new endpoint with a fresh signing secret; return the secret, to show once."""
     secret = endpoint.issue_secret()
     endpoint.save()
+    transaction.on_commit(ensure_sweeping)
     return secret
 
 
@@ -287,6 +289,36 @@ def create_endpoint(*, endpoint: WebhookEndpoint) -> str:
 
 # How far back the sweep looks. It runs every minute; a day covers a long outage of the worker.
 SWEEP_WINDOW = timedelta(days=1)
+SWEEP_EVERY = timedelta(minutes=1)
+
+
+def _sweep_waiting() -> bool:
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    return DBTaskResult.objects.filter(
+        task_path=sweep_events_task.module_path, status=TaskResultStatus.READY
+    ).exists()
+
+
+def ensure_sweeping() -> None:
+    """Start the sweep's chain of tasks (one a minute) unless one is already waiting.
+
+    Only on a task backend that can wait (the database one, wherever the site runs): elsewhere
+    the chain would run at once, for ever. manage.py sweep_webhook_events does one round by hand.
+    """
+    if not sweep_events_task.get_backend().supports_defer or _sweep_waiting():
+        return
+    sweep_events_task.using(run_after=timezone.now() + SWEEP_EVERY).enqueue()
+
+
+def sweep_and_continue() -> int:
+    """One round of the sweep, then the next in a minute while any endpoint is enabled."""
+    try:
+        return sweep_events()
+    finally:
+        if WebhookEndpoint.objects.filter(is_enabled=True).exists():
+            ensure_sweeping()
 
 
 def sweep_events(*, now: datetime | None = None) -> int:

@@ -13,7 +13,8 @@ def deliver_webhook(delivery_id: int) -> str:
 
 @task()
 def sweep_events() -> int:
-    """Announce scheduled posts that went live and polls that closed by themselves."""
-    from integrations.services import sweep_events
+    """Announce scheduled posts that went live and polls that closed by themselves; then
+    enqueue the next round, a minute later, while any endpoint is enabled."""
+    from integrations.services import sweep_and_continue
 
-    return sweep_events()
+    return sweep_and_continue()

@@ -214,3 +214,25 @@ def test_endpoint_only_hears_its_events(
     with django_capture_on_commit_callbacks(execute=True):
         publish_post(post=PostFactory(status=Post.Status.DRAFT, published_at=None))
     assert receiver.received == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_runs_by_itself_every_minute(receiver, loopback_hooks, db_tasks):
+    from django_tasks.base import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult
+
+    endpoint_for(receiver, WebhookEvent.POST_PUBLISHED)
+    waiting = DBTaskResult.objects.filter(
+        task_path="integrations.tasks.sweep_events", status=TaskResultStatus.READY
+    )
+    [first] = waiting
+    assert timezone.now() + timedelta(seconds=50) < first.run_after
+    # A scheduled post reaches its time; a minute later (moved here) the sweep runs.
+    post = PostFactory(published_at=timezone.now() + timedelta(seconds=1), slug="on-time")
+    time.sleep(1.1)
+    waiting.update(run_after=timezone.now())
+    run_worker()
+
+    assert [json.loads(r.body)["data"]["slug"] for r in receiver.received] == [post.slug]
+    [following] = waiting.all()
+    assert following.pk != first.pk and following.run_after > timezone.now()

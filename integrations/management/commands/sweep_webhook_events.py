@@ -6,7 +6,7 @@ from integrations.services import sweep_events
 class Command(BaseCommand):
     help = (
         "Announce to webhooks the scheduled posts that went live and the polls that closed by "
-        "themselves. Run it every minute from cron."
+        "themselves, once (the task workers already do this every minute)."
     )
 
     def handle(self, *args, **options):
