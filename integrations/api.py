@@ -54,6 +54,9 @@ class ApiKeyAuth(HttpBearer):
     def authenticate(self, request: HttpRequest, token: str):
         key = ApiKey.objects.authenticate(token)
         if key is None:
+            # Wrong keys count against the address's allowance, so guessing costs as reading.
+            if not ratelimits.consume(request, action="api"):
+                raise RateLimited
             raise InvalidKey
         if not ratelimits.consume(request, action="api_key", key=key.lookup):
             raise RateLimited

@@ -182,6 +182,15 @@ class WebhookDelivery(models.Model):
     message_id = models.CharField(_("message id"), max_length=40, unique=True)
     event = models.CharField(_("event"), max_length=40, choices=WebhookEvent)
     payload = models.JSONField(_("payload"))
+    reader = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("about reader"),
+        help_text=_("The reader whose address the payload carries; deleted with their account."),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.PENDING, db_index=True
     )

@@ -28,6 +28,7 @@ def on_subscription_confirmed(sender, subscription, user, **kwargs):
         event=WebhookEvent.SUBSCRIBER_CONFIRMED,
         data=payloads.subscriber(subscription, user),
         occurred_at=subscription.confirmed_at,
+        reader=user,
     )
 
 
@@ -36,6 +37,7 @@ def on_subscription_stopped(sender, subscription, user, **kwargs):
         event=WebhookEvent.SUBSCRIBER_UNSUBSCRIBED,
         data=payloads.subscriber(subscription, user),
         occurred_at=subscription.unsubscribed_at,
+        reader=user,
     )
 
 

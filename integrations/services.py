@@ -112,12 +112,18 @@ def _event_time(value: datetime | None) -> datetime:
 
 @transaction.atomic
 def emit_event(
-    *, event: str, data: dict, once_key: str = "", occurred_at: datetime | None = None
+    *,
+    event: str,
+    data: dict,
+    once_key: str = "",
+    occurred_at: datetime | None = None,
+    reader: User | None = None,
 ) -> list[WebhookDelivery]:
     """Queue a delivery of event to every enabled endpoint listening to it; return them.
 
     once_key makes the event happen once at most (a post goes live once, a poll closes once),
-    whoever notices it first. Endpoints registered after the event happened are not told.
+    whoever notices it first. Endpoints registered after the event happened are not told. A
+    payload about a reader names them as reader, so deleting the account deletes it too.
     """
     occurred_at = _event_time(occurred_at)
     endpoints = list(
@@ -137,6 +143,7 @@ def emit_event(
                 event=event,
                 message_id=f"msg_{secrets.token_hex(12)}",
                 payload=json.loads(json.dumps(envelope, cls=DjangoJSONEncoder)),
+                reader=reader,
             )
             for endpoint in endpoints
         ]

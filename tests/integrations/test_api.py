@@ -174,6 +174,13 @@ def test_rate_limit_per_address(client, settings):
     assert statuses == [200, 200, 200, 429]
 
 
+def test_wrong_keys_count_against_the_address(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS, "api": "2/m/ip"}
+    forged = {"HTTP_AUTHORIZATION": "Bearer ffk_000000000000_" + "x" * 43}
+    statuses = [client.get("/api/v1/tags", **forged).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+
+
 def test_rate_limit_per_key_is_the_keys_own(client, settings, make_key):
     settings.ACCOUNT_RATE_LIMITS = {
         **settings.ACCOUNT_RATE_LIMITS,

@@ -9,7 +9,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.services import confirm_subscription, subscribe_reader, unsubscribe_reader
+from accounts.services import (
+    confirm_subscription,
+    delete_account,
+    subscribe_reader,
+    unsubscribe_reader,
+)
 from comments.services import add_comment, approve_comments
 from integrations.models import WebhookDelivery, WebhookEndpoint, WebhookEvent
 from integrations.services import create_endpoint, sweep_events
@@ -148,6 +153,11 @@ def test_subscriber_confirmed_and_unsubscribed(listening, django_capture_on_comm
     assert [e["type"] for e in events] == ["subscriber.confirmed", "subscriber.unsubscribed"]
     assert {e["data"]["email"] for e in events} == {"new@example.com"}
     assert events[1]["data"]["status"] == "unsubscribed"
+    # The log of what was sent about the reader goes with their account.
+    assert WebhookDelivery.objects.filter(reader=user).count() == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        delete_account(user=user)
+    assert not WebhookDelivery.objects.exists()
 
 
 def test_comment_published(listening, django_capture_on_commit_callbacks):
