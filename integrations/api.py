@@ -47,9 +47,7 @@ class ApiKeyAuth(HttpBearer):
         if not header:
             return None
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
-            raise InvalidKey
-        return self.authenticate(request, token.strip())
+        return self.authenticate(request, token.strip() if scheme.lower() == "bearer" else "")
 
     def authenticate(self, request: HttpRequest, token: str):
         key = ApiKey.objects.authenticate(token)

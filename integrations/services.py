@@ -27,6 +27,7 @@ from integrations.models import (
     WebhookEvent,
 )
 from integrations.tasks import deliver_webhook as deliver_webhook_task
+from integrations.tasks import send_subscription_confirmation as send_subscription_confirmation_task
 from integrations.tasks import sweep_events as sweep_events_task
 
 CONFIRM_SALT = "integrations.confirm-subscription"
@@ -71,17 +72,26 @@ def user_from_confirm_token(token: str) -> User | None:
     return User.objects.filter(pk=int(value)).first() if value.isdigit() else None
 
 
+@transaction.atomic
 def request_subscription(*, email: str, source: str) -> None:
-    """Make a pending subscription for email and mail the reader a link to confirm it.
+    """Make a pending subscription for email; a task then mails the reader a link to confirm.
 
     accounts' subscribe service makes or finds the account (never active until the reader
     confirms; bounced and complained addresses stay as they are). Only a pending subscription
     gets the email: an active reader is not bothered, a stopped one is not mailed.
     """
     user = accounts_services.subscribe_reader(email=email, source=source)
-    subscription = Subscription.objects.filter(user=user).first()
+    user_id = user.pk
+    transaction.on_commit(lambda: send_subscription_confirmation_task.enqueue(user_id=user_id))
+
+
+def send_subscription_confirmation(*, user_id: int) -> bool:
+    """Email a reader whose subscription is pending the link that confirms it; return whether
+    it was sent."""
+    subscription = Subscription.objects.select_related("user").filter(user_id=user_id).first()
     if subscription is None or subscription.status != Subscription.Status.PENDING:
-        return
+        return False
+    user = subscription.user
     path = reverse("integrations:confirm-subscription", kwargs={"token": confirm_token(user.pk)})
     context = {
         "email": user.email,
@@ -90,6 +100,7 @@ def request_subscription(*, email: str, source: str) -> None:
         "SITE_URL": settings.SITE_URL,
     }
     get_adapter().render_mail("integrations/email/confirm_subscription", user.email, context).send()
+    return True
 
 
 @transaction.atomic

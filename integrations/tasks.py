@@ -18,3 +18,11 @@ def sweep_events() -> int:
     from integrations.services import sweep_and_continue
 
     return sweep_and_continue()
+
+
+@task()
+def send_subscription_confirmation(user_id: int) -> bool:
+    """Email the link that confirms a subscription asked for through the API."""
+    from integrations.services import send_subscription_confirmation
+
+    return send_subscription_confirmation(user_id=user_id)
