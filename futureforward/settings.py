@@ -326,7 +326,7 @@ WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
 WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "6"))  # per delivery, then failed
 WEBHOOK_RETRY_SECONDS = float(env("WEBHOOK_RETRY_SECONDS", "30"))  # first retry, doubling
 # Failed deliveries in a row after which an endpoint is turned off and the editors are told.
-WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "5"))
+WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "15"))
 # Receivers on loopback, private and link-local addresses are refused (a webhook must not reach
 # into the site's own network). Only the tests turn this on, for a receiver on 127.0.0.1.
 WEBHOOK_ALLOW_LOOPBACK = False
