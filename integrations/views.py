@@ -1,6 +1,7 @@
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from accounts.models import Subscription
 from integrations.services import confirm_requested_subscription, user_from_confirm_token
 
 
@@ -14,9 +15,13 @@ def confirm_subscription(request, token):
     user = user_from_confirm_token(token)
     if user is None:
         return render(request, "integrations/confirm_invalid.html", status=400)
-    subscription = None
     if request.method == "POST":
         subscription = confirm_requested_subscription(user=user)
+    else:
+        # A second visit to the link says so, rather than asking again.
+        subscription = Subscription.objects.filter(
+            user=user, status=Subscription.Status.ACTIVE
+        ).first()
     return render(
         request,
         "integrations/confirm_subscription.html",

@@ -268,6 +268,8 @@ class TestSubscriptions:
         subscription.refresh_from_db()
         assert subscription.status == Subscription.Status.ACTIVE
         assert EmailAddress.objects.get(email="new.reader@example.com").verified
+        # Opening the link again says so instead of asking again.
+        assert b"You're subscribed" in client.get(path).content
 
     def test_never_reactivates_anyone(self, client, make_key, mailoutbox):
         _, key = make_key(ApiKey.Scope.SUBSCRIBERS_WRITE)
