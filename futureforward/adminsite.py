@@ -60,6 +60,7 @@ SECTIONS = (
         (
             "publication",
             "comments.CommentSettings",
+            "integrations",
             "auth.Group",
             "account.EmailAddress",
             "mfa.Authenticator",
