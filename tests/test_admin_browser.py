@@ -132,6 +132,7 @@ def test_main_admin_pages_look_right(browser, live_server, desk, width):
         "posts": "/admin/posts/post/",
         "post-edit": reverse("admin:posts_post_change", args=[desk["posts"][0].pk]),
         "queue": "/admin/comments/comment/?queue=review",
+        "notices": "/admin/notices/",
     }
     for name, path in pages.items():
         page.goto(path)
