@@ -311,8 +311,11 @@ class NewsletterPostAdminMixin:
         if existing:
             messages.warning(request, services.already_sent_message(existing))
             return redirect("admin:newsletter_newslettersend_change", existing.pk)
-        form = NewsletterSendForm(request.POST or None, post=post)
-        if request.method == "POST" and form.is_valid():
+        recount = "_recount" in request.POST or "newsletter" in request.GET
+        form = NewsletterSendForm(
+            request.POST or (request.GET if "newsletter" in request.GET else None), post=post
+        )
+        if request.method == "POST" and not recount and form.is_valid():
             try:
                 send = services.create_send(
                     post=post,
@@ -320,6 +323,8 @@ class NewsletterPostAdminMixin:
                     mode=form.cleaned_data["mode"],
                     teaser_words=form.cleaned_data["teaser_words"],
                     at_publish_time=form.cleaned_data["when"] == NewsletterSendForm.AT_PUBLISH_TIME,
+                    newsletter=form.cleaned_data["newsletter"],
+                    segment=form.cleaned_data["segment"],
                 )
             except services.NewsletterError as exc:
                 form.add_error(None, str(exc))
@@ -332,12 +337,18 @@ class NewsletterPostAdminMixin:
                     }
                 messages.success(request, text)
                 return redirect("admin:newsletter_newslettersend_change", send.pk)
+        newsletter, segment = form.audience()
         context = self._newsletter_context(
             request,
             post,
             form=form,
             title=gettext("Send to subscribers"),
-            subscriber_count=services.active_subscriber_count(),
+            subscriber_count=services.active_subscriber_count(
+                newsletter=newsletter, segment=segment
+            ),
+            audience_newsletter=newsletter,
+            audience_segment=segment,
+            recount=recount,
             test_url=reverse(
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_newsletter_test",
                 args=[post.pk],
