@@ -468,3 +468,6 @@ def preview_policy() -> str:
             "sandbox",
         ]
     )
+
+
+from newsletter import admin_audience  # noqa: E402, F401 (registers the audience's admin)

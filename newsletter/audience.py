@@ -20,9 +20,7 @@ from newsletter.models import Membership, Newsletter, Segment
 from newsletter.segments import conditions_q
 
 
-def recipients(
-    *, newsletter: Newsletter | int, segment: Segment | None = None
-) -> QuerySet[User]:
+def recipients(*, newsletter: Newsletter | int, segment: Segment | None = None) -> QuerySet[User]:
     """Return the readers a send to newsletter (or its id) and segment would go to, as one
     query."""
     members = Membership.objects.filter(
@@ -137,3 +135,31 @@ def move_members(*, source: Newsletter, target: Newsletter) -> int:
     already = Membership.objects.filter(newsletter=target).values("user_id")
     Membership.objects.filter(newsletter=source, user_id__in=already).delete()
     return Membership.objects.filter(newsletter=source).update(newsletter=target)
+
+
+def tag_readers(*, tag, readers: QuerySet[User]) -> int:
+    """Put tag on every reader of the queryset in one INSERT ... SELECT; return how many
+    readers got it now (those who had it already are left as they are)."""
+    from django.db import connection
+
+    from newsletter.models import SubscriberTag
+
+    through = SubscriberTag.readers.through._meta.db_table
+    select, params = readers.order_by().values("pk").query.sql_with_params()
+    sql = f"""
+        INSERT INTO {through} (subscribertag_id, user_id)
+        SELECT %s, r.id FROM ({select}) r (id)
+        ON CONFLICT (subscribertag_id, user_id) DO NOTHING
+    """  # noqa: S608 (the table name from our models; values are parameters)  # nosec
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [tag.pk, *params])
+        return cursor.rowcount
+
+
+def untag_readers(*, tag, user_ids: Iterable[int]) -> int:
+    """Take tag off the given readers; return how many had it."""
+    from newsletter.models import SubscriberTag
+
+    return SubscriberTag.readers.through.objects.filter(
+        subscribertag=tag, user_id__in=list(user_ids)
+    ).delete()[0]
