@@ -471,7 +471,7 @@ class SegmentAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         segment = get_object_or_404(Segment, pk=object_id)
-        form = TagChoiceForm(request.POST or None)
+        form = TagChoiceForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             tag = form.chosen_tag()
             added = audience.tag_readers(tag=tag, readers=segment_readers(segment.conditions))
