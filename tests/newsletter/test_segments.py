@@ -313,3 +313,13 @@ def test_a_subscription_not_active_is_outside_every_send(readers, weekly):
     Subscription.objects.filter(user=readers[0]).update(status="bounced")
     assert audience.recipient_count(newsletter=weekly, segment=segment) == 4
     assert SubscriptionFactory is not None
+
+
+def test_seed_demo_brings_a_second_newsletter_and_a_poll_segment():
+    from django.core.management import call_command
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert Newsletter.objects.filter(slug="climate-digest").count() == 1
+    segment = Segment.objects.get(name__startswith="Voted")
+    assert segment_count(segment.conditions) > 0
