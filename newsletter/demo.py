@@ -31,7 +31,7 @@ def seed(*, readers, polls) -> Segment | None:
     first = polls[0]
     choice = first.choices.order_by("position").first()
     segment, _ = Segment.objects.get_or_create(
-        name="Voted “{}” in the first poll".format(choice.text)[:100],
+        name=f"Voted “{choice.text}” in the first poll"[:100],
         defaults={
             "description": first.question[:300],
             "conditions": [{"kind": "poll_answer", "poll": first.pk, "choice": choice.pk}],
