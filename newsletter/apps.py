@@ -11,9 +11,10 @@ class NewsletterConfig(AppConfig):
         from accounts.personal_data import register
         from accounts.signals import subscription_confirmed
         from newsletter import audience, receivers
-        from newsletter.personal_data import newsletter_emails
+        from newsletter.personal_data import newsletter_emails, newsletters
 
         register("newsletter_emails", newsletter_emails)
+        register("newsletters", newsletters)
         subscribe_options.register(offer=audience.subscribe_offer, apply=audience.apply_choice)
 
         subscription_confirmed.connect(

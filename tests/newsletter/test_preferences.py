@@ -145,3 +145,20 @@ def test_the_account_choice_needs_a_login(client, weekly):
     response = client.post(reverse("newsletter:account-lists"), {"lists": [weekly.pk]})
     assert response.status_code == HTTPStatus.FOUND
     assert "/login" in response.url
+
+
+def test_the_data_export_carries_newsletters_tags_and_the_note(weekly, digest):
+    from accounts.personal_data import reader_data
+    from newsletter.models import SubscriberNote, SubscriberTag
+
+    reader = SubscriptionFactory().user
+    audience.join(user=reader, newsletters=[digest])
+    audience.leave(user=reader, newsletter=digest)
+    SubscriberTag.objects.create(name="VIP").readers.add(reader)
+    SubscriberNote.objects.create(user=reader, text="Wrote in about trams.")
+    data = reader_data(user=reader)["newsletters"]
+    assert {(m["newsletter"], m["status"]) for m in data["memberships"]} == {
+        (weekly.name, "subscribed"),
+        ("Climate digest", "unsubscribed"),
+    }
+    assert data["tags"] == ["VIP"] and data["editors_note"] == "Wrote in about trams."
