@@ -26,6 +26,8 @@ admin.site.register(Post, AssembledPostAdmin)
 class AssembledSubscriptionAdmin(SubscriberAdminMixin, SubscriptionAdmin):
     """accounts' subscriber list with the newsletter's tags, note and history."""
 
+    actions = [*SubscriptionAdmin.actions, *SubscriberAdminMixin.AUDIENCE_ACTIONS]
+
 
 admin.site.unregister(Subscription)
 admin.site.register(Subscription, AssembledSubscriptionAdmin)

@@ -66,7 +66,11 @@ class NewsletterAdmin(admin.ModelAdmin):
 
     def delete_view(self, request, object_id, extra_context=None):
         newsletter = self.get_object(request, object_id)
-        if newsletter is not None and newsletter.n_members:
+        if (
+            newsletter is not None
+            and newsletter.n_members
+            and self.has_delete_permission(request, newsletter)
+        ):
             messages.error(
                 request,
                 gettext(

@@ -80,7 +80,10 @@ def subscriber_history(user) -> dict:
 
 
 class SubscriberAdminMixin:
-    """Tags, note and history on the subscription's page; tag and untag from the list."""
+    """Tags, note and history on the subscription's page; tag and untag from the list (add
+    "tag_selected" and "untag_selected" to the composed admin's actions)."""
+
+    AUDIENCE_ACTIONS = ["tag_selected", "untag_selected"]
 
     form = SubscriberFormMixin
 
@@ -106,13 +109,6 @@ class SubscriberAdminMixin:
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("user__subscriber_tags")
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        for name in ("tag_selected", "untag_selected"):
-            function = getattr(type(self), name)
-            actions[name] = (function, name, function.short_description)
-        return actions
 
     @admin.display(description=_("tags"))
     def tag_names(self, obj) -> str:
@@ -162,10 +158,10 @@ class SubscriberAdminMixin:
         }
         return TemplateResponse(request, "newsletter/admin/subscribers_tag.html", context)
 
-    @admin.action(description=_("Tag selected subscribers…"))
+    @admin.action(description=_("Tag selected subscribers…"), permissions=["change"])
     def tag_selected(self, request, queryset):
         return self._tag_action(request, queryset, add=True)
 
-    @admin.action(description=_("Untag selected subscribers…"))
+    @admin.action(description=_("Untag selected subscribers…"), permissions=["change"])
     def untag_selected(self, request, queryset):
         return self._tag_action(request, queryset, add=False)
