@@ -237,3 +237,33 @@ def test_send_page_names_the_newsletter_segment_and_count(editor_client, weekly,
     page = editor_client.post(url, {"newsletter": digest.pk, "_recount": "1"}).content.decode()
     assert "Send to 1 subscribers" in page
     assert not NewsletterSend.objects.exists()
+
+
+def test_the_newsletters_sender_name_is_in_the_from_line(
+    digest, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.DEFAULT_FROM_EMAIL = "Future Forward <news@futureforward.example>"
+    digest.sender_name = "The Climate Desk"
+    digest.save()
+    reader = SubscriptionFactory().user
+    audience.join(user=reader, newsletters=[digest])
+    with django_capture_on_commit_callbacks(execute=True):
+        send_to(digest)
+    (message,) = mailoutbox
+    assert message.from_email == "The Climate Desk <news@futureforward.example>"
+    assert "You receive Climate digest because" in message.body
+
+
+def test_the_newsletter_list_shows_subscriber_counts(editor_client, weekly, digest):
+    make_subscribers(3)
+    page = editor_client.get(reverse("admin:newsletter_newsletter_changelist")).content.decode()
+    assert "Climate digest" in page
+    assert '<td class="field-subscribed">3</td>' in page
+
+
+def test_an_archived_newsletter_is_neither_offered_nor_sent(client, weekly, digest):
+    digest.is_archived = True
+    digest.save()
+    assert "Climate digest" not in client.get(reverse("accounts:subscribe")).content.decode()
+    with pytest.raises(services.NewsletterError, match="archived"):
+        send_to(digest)
