@@ -162,3 +162,17 @@ def test_the_data_export_carries_newsletters_tags_and_the_note(weekly, digest):
         ("Climate digest", "unsubscribed"),
     }
     assert data["tags"] == ["VIP"] and data["editors_note"] == "Wrote in about trams."
+
+
+def test_the_reader_pages_are_valid_html(client, weekly, digest):
+    from newsletter.links import leave_token
+    from tests.test_valid_html import problems
+
+    reader = SubscriptionFactory().user
+    for path in (
+        reverse("newsletter:manage", args=[manage_token(reader.pk)]),
+        reverse("newsletter:leave", args=[leave_token(reader.pk, digest.pk)]),
+        "/newsletter/manage/forged/",
+    ):
+        response = client.get(path)
+        assert problems(response.content.decode()) == [], path
