@@ -52,14 +52,25 @@ def _progress_line(send: NewsletterSend) -> str:
 class NewsletterSendAdmin(admin.ModelAdmin):
     """Sends are started from the post admin; here editors follow, pause and resume them."""
 
-    list_display = ["post", "status", "progress_summary", "created_by", "started_at", "finished_at"]
-    list_filter = ["status", "mode"]
+    list_display = [
+        "post",
+        "newsletter",
+        "segment",
+        "status",
+        "progress_summary",
+        "created_by",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "newsletter", "mode"]
     search_fields = ["post__title"]
-    list_select_related = ["post", "created_by"]
+    list_select_related = ["post", "created_by", "newsletter", "segment"]
     date_hierarchy = "created_at"
     change_form_template = "newsletter/admin/newslettersend_change_form.html"
     fields = [
         "post",
+        "newsletter",
+        "segment",
         "status",
         "mode",
         "teaser_words",

@@ -267,3 +267,17 @@ def test_an_archived_newsletter_is_neither_offered_nor_sent(client, weekly, dige
     assert "Climate digest" not in client.get(reverse("accounts:subscribe")).content.decode()
     with pytest.raises(services.NewsletterError, match="archived"):
         send_to(digest)
+
+
+def test_the_send_page_in_the_admin_names_newsletter_and_segment(editor_client, weekly, digest):
+    from newsletter.models import Segment
+
+    make_subscribers(2)
+    segment = Segment.objects.create(name="Everyone here", conditions=[])
+    send = send_to(weekly, segment)
+    page = editor_client.get(
+        reverse("admin:newsletter_newslettersend_change", args=[send.pk])
+    ).content.decode()
+    assert weekly.name in page and "Everyone here" in page
+    listing = editor_client.get(reverse("admin:newsletter_newslettersend_changelist"))
+    assert "Everyone here" in listing.content.decode()
