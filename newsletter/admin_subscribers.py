@@ -95,7 +95,7 @@ class SubscriberAdminMixin:
         ]
         fieldsets.append((_("The person"), {"fields": ["tags", "note"]}))
         if obj is not None:
-            fieldsets.append((_("History"), {"fields": ["history"]}))
+            fieldsets.append((_("Recent activity"), {"fields": ["history"]}))
         return fieldsets
 
     def get_readonly_fields(self, request, obj=None):

@@ -158,3 +158,31 @@ def test_editor_sends_a_post_to_the_voters_of_one_choice(
     wait_for(finished, timeout=30)
     assert sorted(sink.recipients()) == sorted(reader.email for reader in yes_voters)
     assert send.sent_count == 3
+
+
+def test_editor_reads_a_subscribers_history_and_tags_from_the_list(browser, live_server):
+    from newsletter.models import SubscriberTag
+    from tests.factories import CommentFactory
+
+    poll = PollFactory(question="Trams or buses?", choices=["Trams", "Buses"])
+    (reader,) = make_subscribers(1, prefix="history")
+    VoteFactory(poll=poll, choice=poll.choices.get(text="Trams"), user=reader)
+    CommentFactory(author=reader, body="Trams, every time.")
+    watcher = Watcher(browser, live_server, user=EditorFactory())
+    page = watcher.page
+    watcher.visit("/admin/accounts/subscription/")
+    page.get_by_role("checkbox", name="Select this object for an action").first.check()
+    page.get_by_label("Action:").select_option(label="Tag selected subscribers…")
+    page.get_by_role("button", name="Go").click()
+    page.get_by_label("or a new tag:").fill("Tram fans")
+    page.get_by_role("button", name="Add the tag").click()
+    expect(page.get_by_text("added to 1 subscribers")).to_be_visible()
+    assert list(SubscriberTag.objects.get(name="Tram fans").readers.all()) == [reader]
+
+    watcher.visit(f"/admin/accounts/subscription/{reader.subscription.pk}/change/")
+    expect(page.get_by_text("Trams or buses? → Trams")).to_be_visible()
+    expect(page.get_by_text("Trams, every time.")).to_be_visible()
+    if SCREENSHOTS:
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.screenshot(path=f"{SCREENSHOTS}/subscriber-admin-1280.png", full_page=True)
+    watcher.assert_clean("subscriber admin")

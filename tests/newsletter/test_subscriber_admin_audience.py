@@ -39,7 +39,7 @@ def test_the_history_costs_the_same_queries_however_long_it_is(editor_client):
     def queries_for(subscription):
         with CaptureQueriesContext(connection) as captured:
             editor_client.get(change_url(subscription))
-        return len(captured)
+        return [q["sql"][:150] for q in captured]
 
     quiet = SubscriptionFactory()
     busy = SubscriptionFactory()
@@ -47,7 +47,9 @@ def test_the_history_costs_the_same_queries_however_long_it_is(editor_client):
         poll = PollFactory()
         VoteFactory(poll=poll, user=busy.user)
         CommentFactory(author=busy.user)
-    assert queries_for(busy) == queries_for(quiet)
+    queries_for(quiet)  # the first page view of the session stores things once
+    busy_queries, quiet_queries = queries_for(busy), queries_for(quiet)
+    assert len(busy_queries) == len(quiet_queries), set(busy_queries) ^ set(quiet_queries)
 
 
 def test_editors_set_tags_and_a_note(editor_client):
