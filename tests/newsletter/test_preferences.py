@@ -176,3 +176,18 @@ def test_the_reader_pages_are_valid_html(client, weekly, digest):
     ):
         response = client.get(path)
         assert problems(response.content.decode()) == [], path
+
+
+def test_a_newsletter_readers_may_not_choose_cannot_be_joined_by_editing_the_form(client, weekly):
+    staff_only = Newsletter.objects.create(
+        name="Staff notes", slug="staff", is_choosable=False, is_default=False
+    )
+    reader = SubscriptionFactory().user
+    url = reverse("newsletter:manage", args=[manage_token(reader.pk)])
+    assert "Staff notes" not in client.get(url).content.decode()
+    response = client.post(url, {"lists": [weekly.pk, staff_only.pk], "display_name": ""})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert not staff_only.memberships.exists()
+    response = client.post(url, {"lists": ["not-a-number"], "display_name": ""})
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert lists_of(reader) == {weekly.slug}
