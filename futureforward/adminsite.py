@@ -43,6 +43,9 @@ SECTIONS = (
         (
             "accounts.Subscription",
             "accounts.User",
+            "newsletter.Newsletter",
+            "newsletter.Segment",
+            "newsletter.SubscriberTag",
             "newsletter.NewsletterSend",
             "newsletter.Delivery",
             "newsletter",
