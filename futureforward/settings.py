@@ -332,8 +332,8 @@ STORAGES = {
     },
 }
 # The rich-text editor's own extensions (django-prose-editor's configurable preset): the
-# "continue reading" divider (posts/richtext.py's MORE_DIVIDER) and the body's blocks. The module's address is
-# resolved when a page is rendered, so it gets its hashed name in production.
+# "continue reading" divider (posts/richtext.py's MORE_DIVIDER) and the body's blocks. The
+# module's address is resolved when a page is rendered, so it gets its hashed name in production.
 from django.templatetags.static import static  # noqa: E402
 from django.utils.functional import lazy  # noqa: E402
 from django_prose_editor.config import html_tags  # noqa: E402

@@ -141,7 +141,8 @@ def block_styles() -> dict[str, str]:
 
 # The layout's dark-mode rules know the button and the box by these classes.
 _BLOCK_CLASSES = {"button": "ff-button", "callout": "ff-box", "cta": ""}
-_BLOCK_RE = re.compile(r'class="(cta|button|callout)" style="[^"]*"')
+_BLOCK_RE = re.compile(r'<(p|a|div)\b([^>]*?) class="(cta|button|callout)"([^>]*)>')
+_STYLE_ATTR_RE = re.compile(r' style="[^"]*"')
 EMAIL_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area", "details", "summary", "nav"}
 # The email's column is 524px wide; its images are the rendition at twice that, or the widest.
 EMAIL_IMAGE_WIDTH = 524
@@ -151,7 +152,7 @@ _ATTR_RE = re.compile(r'([a-zA-Z][\w-]*)="([^"]*)"')
 
 def _email_image(match: re.Match) -> str:
     """Return a body image with one fixed-width rendition (mail clients ignore srcset)."""
-    attrs = {name: value for name, value in _ATTR_RE.findall(match.group(0))}
+    attrs = dict(_ATTR_RE.findall(match.group(0)))
     candidates = []
     for item in attrs.get("srcset", "").split(","):
         parts = item.split()
@@ -189,10 +190,10 @@ def email_body_html(html: str) -> str:
     )
 
     def block(match: re.Match) -> str:
-        name = match.group(1)
-        css_class = _BLOCK_CLASSES[name]
-        style = f'style="{block_styles()[name]}"'
-        return f'class="{css_class}" {style}' if css_class else style
+        tag, before, name, after = match.groups()
+        rest = _STYLE_ATTR_RE.sub("", before + after)
+        css_class = f' class="{_BLOCK_CLASSES[name]}"' if _BLOCK_CLASSES[name] else ""
+        return f'<{tag}{css_class} style="{block_styles()[name]}"{rest}>'
 
     return _BLOCK_RE.sub(block, cleaned)
 
