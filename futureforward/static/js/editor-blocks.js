@@ -112,8 +112,11 @@ async function addImages(editor, files, url, pos = null) {
       type: "bodyFigure",
       attrs: { ...text, src: uploaded.src, width: uploaded.width, height: uploaded.height },
     }
+    // Next to a selected block (the image just added, say), not in its place.
+    const { selection } = editor.state
+    const at = pos ?? (selection.node ? selection.to : null)
     const chain = editor.chain().focus()
-    ;(pos == null ? chain.insertContent(node) : chain.insertContentAt(pos, node)).run()
+    ;(at == null ? chain.insertContent(node) : chain.insertContentAt(at, node)).run()
     pos = null
   }
 }
