@@ -3,6 +3,7 @@ Content-Security-Policy: upload from the toolbar, paste and drop an image, alt t
 captions, a button, a callout, the poll's place; a bad file's message; and the post page."""
 
 import base64
+import io
 import os
 import re
 
@@ -11,12 +12,13 @@ from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from posts.models import BodyImage, Post
 from posts.services import store_body_image
 from tests.factories import EditorFactory, PollFactory, PostFactory
-from tests.posts.pictures import jpeg_bytes, png_bytes
+from tests.posts.pictures import jpeg_bytes
 from tests.security.test_browser_csp import RECORD_VIOLATIONS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -57,6 +59,29 @@ PASTE_HTML = """
 """.replace("%BODY_EDITOR%", BODY_EDITOR)
 
 
+def street_jpeg(size=(1600, 900), sky=(120, 170, 215), ground=(70, 110, 80)) -> bytes:
+    """A picture with something in it (sky, sun, hills, houses), so screenshots show images."""
+    width, height = size
+    image = Image.new("RGB", size, sky)
+    draw = ImageDraw.Draw(image)
+    for y in range(height // 2):  # the sky lightens towards the horizon
+        shade = tuple(min(255, c + y * 90 // height) for c in sky)
+        draw.line([(0, y), (width, y)], fill=shade)
+    draw.ellipse([width * 0.72, height * 0.1, width * 0.84, height * 0.1 + width * 0.12],
+                 fill=(250, 210, 110))  # fmt: skip
+    draw.polygon([(0, height * 0.62), (width * 0.35, height * 0.42), (width * 0.7, height * 0.6),
+                  (width, height * 0.48), (width, height), (0, height)], fill=ground)  # fmt: skip
+    for i, colour in enumerate([(200, 90, 60), (230, 190, 120), (90, 120, 170), (240, 240, 230)]):
+        left = width * (0.08 + i * 0.12)
+        top = height * (0.55 - 0.04 * (i % 2))
+        draw.rectangle([left, top, left + width * 0.1, height * 0.85], fill=colour)
+        draw.polygon([(left - 10, top), (left + width * 0.05, top - height * 0.08),
+                      (left + width * 0.1 + 10, top)], fill=(120, 60, 50))  # fmt: skip
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=88)
+    return buffer.getvalue()
+
+
 @pytest.fixture
 def editor_page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
@@ -94,7 +119,13 @@ def toolbar(page, name: str):
 
 def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(editor_page):
     page = editor_page
-    post = PostFactory(body="<p>The opening words.</p><p>The closing words.</p>")
+    post = PostFactory(
+        title="Taking back the square",
+        subtitle="A market, a bus stop and forty parking spaces",
+        body="<p>The opening words. Every Saturday the square fills with stalls; on every other "
+        "day it holds forty parked cars and a bus stop nobody can find.</p>"
+        "<p>The closing words.</p>",
+    )
     PollFactory(post=post, question="Should the square go car-free?")
     page.goto(f"/admin/posts/post/{post.pk}/change/")
     editor = page.locator(BODY_EDITOR)
@@ -105,7 +136,7 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
     with page.expect_file_chooser() as chooser:
         toolbar(page, "image (or paste or drop one)").click()
     chooser.value.set_files(
-        files=[{"name": "square.jpg", "mimeType": "image/jpeg", "buffer": jpeg_bytes((1600, 900))}]
+        files=[{"name": "square.jpg", "mimeType": "image/jpeg", "buffer": street_jpeg()}]
     )
     dialog = page.locator("dialog[open]")
     expect(dialog.locator("input[name=alt]")).to_be_visible()
@@ -117,7 +148,13 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
     expect(editor.locator("figcaption")).to_have_text("Saturday, before the change")
 
     # Pasted: a screenshot from the clipboard is uploaded like a chosen file.
-    hand_over(page, png_bytes((900, 600)), "clipboard.png", "image/png", "paste")
+    hand_over(
+        page,
+        street_jpeg((1200, 800), sky=(250, 190, 150), ground=(150, 120, 90)),
+        "clipboard.jpg",
+        "image/jpeg",
+        "paste",
+    )
     describe(page, "A map of the square")
     expect(editor.locator("figure img")).to_have_count(2)
 
@@ -145,10 +182,14 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
     )
 
     if SCREENSHOTS:
+        if page.locator("#toggle-nav-sidebar").is_visible():
+            page.locator("#toggle-nav-sidebar").click()  # the room an editor can make
         for width in (375, 1280):
             page.set_viewport_size({"width": width, "height": 1000})
-            editor.scroll_into_view_if_needed()
-            page.screenshot(path=f"{SCREENSHOTS}/editor-{width}.png", full_page=False)
+            page.locator(".prose-editor:has(#id_body)").evaluate(
+                "box => box.scrollIntoView({ block: 'start' })"
+            )
+            page.screenshot(path=f"{SCREENSHOTS}/editor-{width}.png")
 
     page.locator("input[name='_continue']").first.click()
     page.wait_for_load_state("load")
