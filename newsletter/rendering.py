@@ -134,7 +134,7 @@ def block_styles() -> dict[str, str]:
         ),
         "callout": (
             f"margin:22px 0;padding:16px 20px 1px;background:{c['paper_soft']};"
-            f"border-left:4px solid {c['accent']};border-radius:6px"
+            f"border:1px solid {c['accent']};border-radius:8px"
         ),
     }
 

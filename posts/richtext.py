@@ -232,7 +232,7 @@ class _TextConverter(HTMLParser):
     "> " quotes, link addresses in brackets, image alt texts, and preformatted text as it is."""
 
     BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre",
-              "figure", "table", "tr", "hr"}  # fmt: skip
+              "figure", "figcaption", "table", "tr", "hr"}  # fmt: skip
 
     def __init__(self, *, marks: bool):
         super().__init__(convert_charrefs=True)

@@ -68,7 +68,7 @@ def test_button_callout_and_caption_are_styled_inline(post):
     assert f"background:{colors['accent']}" in button.group(1)
     assert f"color:{colors['accent_ink']}" in button.group(1)
     callout = re.search(r'<div class="ff-box" style="([^"]*)"><p[^>]*>Bring water.', html)
-    assert callout and f"border-left:4px solid {colors['accent']}" in callout.group(1)
+    assert callout and f"border:1px solid {colors['accent']}" in callout.group(1)
     assert re.search(r'<figcaption style="[^"]*">Saturday market</figcaption>', html)
     assert re.search(r'<hr style="[^"]*">', html)
 
@@ -77,5 +77,5 @@ def test_plain_text_part_names_the_images_and_the_button_address(post):
     rendered = rendering.render_newsletter(
         post=post, mode=NewsletterSend.Mode.FULL, teaser_words=150
     )
-    assert "[A market street]" in rendered.text
+    assert "[A market street]\n\nSaturday market\n" in rendered.text
     assert "Join the walk (https://example.org/walk)" in rendered.text
