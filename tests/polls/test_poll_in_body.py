@@ -8,6 +8,7 @@ import pytest
 from newsletter import rendering
 from newsletter.models import NewsletterSend
 from polls.models import Poll
+from posts.models import Post
 from tests.factories import PollFactory, PostFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -77,3 +78,18 @@ def test_a_logged_in_reader_votes_in_the_poll_at_its_block(auth_client):
         assert order(page) == LANDMARKS
         voting = page[page.index("Words before.") : page.index("Words after.")]
         assert 'type="radio"' in voting
+
+
+def test_readers_held_at_the_gate_see_the_poll_by_its_placement_when_its_block_is_beyond(client):
+    post = PostFactory(
+        audience=Post.Audience.SUBSCRIBERS,
+        body='<p>Words before.</p><hr class="more"><p>Hidden words.</p>'
+        '<div class="poll-slot"></div><p>Words after.</p>',
+    )
+    PollFactory(post=post, question="Would you give up your car?")
+
+    page = client.get(post.get_absolute_url()).content.decode()
+
+    assert "Hidden words." not in page and "Words after." not in page
+    assert page.index("Words before.") < page.index("Would you give up your car?")
+    assert page.count("Would you give up your car?") == 1
