@@ -18,7 +18,7 @@ from playwright.sync_api import expect
 from posts.models import BodyImage, Post
 from posts.services import store_body_image
 from tests.factories import EditorFactory, PollFactory, PostFactory
-from tests.posts.pictures import jpeg_bytes
+from tests.posts.pictures import jpeg_bytes, png_bytes
 from tests.security.test_browser_csp import RECORD_VIOLATIONS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -225,7 +225,9 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
             page.screenshot(path=f"{SCREENSHOTS}/post-blocks-{width}.png", full_page=True)
 
 
-def test_a_dropped_image_is_uploaded_and_a_bad_file_gets_a_clear_message(editor_page):
+def test_dropped_and_pasted_pictures_are_uploaded_and_a_bad_file_gets_a_clear_message(
+    editor_page,
+):
     page = editor_page
     post = PostFactory(body="<p>Words.</p>")
     page.goto(f"/admin/posts/post/{post.pk}/change/")
@@ -253,6 +255,15 @@ def test_a_dropped_image_is_uploaded_and_a_bad_file_gets_a_clear_message(editor_
     expect(editor.get_by_text("Copied words")).to_be_visible()
     expect(notice).to_contain_text("1 pasted image(s) were left out")
     expect(editor.locator("img[src*='docs.example.com']")).to_have_count(0)
+
+    # A picture carried inside the pasted HTML (a data: address) is uploaded after the words.
+    carried = base64.b64encode(png_bytes((300, 200))).decode()
+    page.evaluate(PASTE_HTML, f'<p>More words <img src="data:image/png;base64,{carried}"></p>')
+    describe(page, "A carried picture")
+    expect(editor.get_by_text("More words")).to_be_visible()
+    expect(editor.locator("figure img")).to_have_count(2)
+    expect(editor.locator("img[src^='data:']")).to_have_count(0)
+    assert BodyImage.objects.count() == 2
     assert page.evaluate("window.__cspViolations") == []
 
 

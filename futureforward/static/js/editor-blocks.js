@@ -2,10 +2,11 @@
 // callout and the poll's place. Loaded by the editor's configurable preset as a module
 // (settings.DJANGO_PROSE_EDITOR_EXTENSIONS); posts/richtext.py's sanitiser decides what is kept.
 //
-// Images only ever come from our upload endpoint: a picture pasted from another site (Word,
-// Google Docs, a web page) is left out with a notice, and a pasted or dropped image file is
-// uploaded like one chosen with the toolbar button. The server would drop a foreign image
-// anyway; fetching it ourselves would make our server request any address an editor pastes.
+// Images only ever come from our upload endpoint: a pasted or dropped image file, or a picture
+// carried inside pasted HTML as a data: address, is uploaded like one chosen with the toolbar
+// button; a picture that lives on another site (Word's temporary files, Google Docs, a web
+// page) is left out with a notice. The server would drop it anyway; fetching it ourselves
+// would make our server request any address an editor pastes.
 import {
   Node,
   Plugin,
@@ -73,6 +74,19 @@ async function uploadImage(editor, file, url) {
   }
   notify(editor, "")
   return data
+}
+
+// A data: address as a File, decoded here (the page's policy lets fetch() reach our own
+// origin only); null for anything that is not a base64 picture.
+function fileFromDataUrl(src) {
+  const match = /^data:(image\/[a-z+.-]+);base64,([a-z0-9+/=\s]+)$/i.exec(src || "")
+  if (!match) return null
+  try {
+    const bytes = Uint8Array.from(atob(match[2].replace(/\s/g, "")), (c) => c.charCodeAt(0))
+    return new File([bytes], `pasted.${match[1].split("/")[1]}`, { type: match[1] })
+  } catch (_error) {
+    return null
+  }
 }
 
 const figureDialog = updateAttrsDialog(
@@ -239,15 +253,20 @@ export const BodyFigure = Node.create({
               addImages(editor, files, url)
               return true
             }
-            const foreign = doc ? [...doc.images].filter((img) => !isOurs(img.src)) : []
-            if (foreign.length) {
+            const images = doc ? [...doc.images].filter((img) => !isOurs(img.src)) : []
+            // Pictures carried inside the pasted HTML itself (data: addresses) are uploaded
+            // after the words are in; pictures that live on another site are left out.
+            const carried = images.map((img) => fileFromDataUrl(img.src)).filter(Boolean)
+            const foreign = images.length - carried.length
+            if (carried.length) setTimeout(() => addImages(editor, carried, url))
+            if (foreign) {
               notify(
                 editor,
                 gettext(
                   "%s pasted image(s) were left out: a post only shows images uploaded here. " +
                     "Save them from the original and add them with the image button, " +
                     "or paste or drop them one at a time.",
-                ).replace("%s", foreign.length),
+                ).replace("%s", foreign),
                 "info",
               )
             }
