@@ -111,6 +111,10 @@ _IMG_RE = re.compile(r"<img\b[^>]*>")
 _ATTR_RE = re.compile(r'([a-zA-Z][\w-]*)="([^"]*)"')
 _BODY_KEY_RE = re.compile(rf"/{re.escape(BODY_IMAGE_DIR)}/([0-9a-f]{{16}})-[^/]*$")
 _EMPTY_FIGURE_RE = re.compile(r"<figure>(?:(?!<img)[\s\S])*?</figure>")
+# Where an image was dropped, while the sanitiser tidies up after it: a private-use character
+# (one that came in with the text goes too; it would show as nothing or a box).
+_DROPPED = "\ue002"
+_DROPPED_ALONE_RE = re.compile(r"<p>(?:\s|<br>|\ue002)*\ue002(?:\s|<br>|\ue002)*</p>")
 # The reading column: 42rem wide from 44rem up, the full width below.
 BODY_IMAGE_SIZES = "(min-width: 44rem) 42rem, 100vw"
 # The src of a body image, for browsers that ignore srcset.
@@ -149,12 +153,14 @@ def body_image_key(src: str) -> str | None:
 
 
 def images_without_alt(html: str) -> int:
-    """Return how many images in html have no alt text (or only spaces)."""
-    return sum(
-        1
-        for tag in _IMG_RE.findall(_cleaner.clean(html or ""))
-        if not _tag_attributes(tag).get("alt", "").strip()
-    )
+    """Return how many of our own images in html have no alt text (or only spaces); others
+    are dropped anyway, alt or not."""
+    count = 0
+    for tag in _IMG_RE.findall(_cleaner.clean(html or "")):
+        attributes = _tag_attributes(tag)
+        if body_image_key(attributes.get("src", "")) and not attributes.get("alt", "").strip():
+            count += 1
+    return count
 
 
 def body_image_html(image, *, alt: str) -> str:
@@ -193,10 +199,12 @@ def _images(cleaned: str) -> str:
         image = known.get(body_image_key(attributes.get("src")) or "")
         alt = " ".join(attributes.get("alt", "").split())
         if image is None or not alt:
-            return ""
+            return _DROPPED
         return body_image_html(image, alt=alt)
 
-    return _EMPTY_FIGURE_RE.sub("", _IMG_RE.sub(replace, cleaned))
+    kept = _EMPTY_FIGURE_RE.sub("", _IMG_RE.sub(replace, cleaned))
+    # A paragraph that held nothing but a dropped image goes with it.
+    return _DROPPED_ALONE_RE.sub("", kept).replace(_DROPPED, "")
 
 
 def _one_poll_slot(cleaned: str) -> str:

@@ -97,8 +97,7 @@ def test_html_pasted_from_word_keeps_the_words_and_loses_the_rest():
 def test_html_pasted_from_google_docs_keeps_text_and_links_and_drops_its_images():
     cleaned = sanitize_body(GOOGLE_DOCS_HTML)
     assert cleaned == (
-        "<p>The plan works.</p><p></p>"
-        f'<p><a href="https://example.org/plan"{LINK_REL}>the plan</a></p>'
+        f'<p>The plan works.</p><p><a href="https://example.org/plan"{LINK_REL}>the plan</a></p>'
     )
 
 
@@ -131,6 +130,16 @@ def test_the_admin_refuses_a_body_with_an_image_without_alt_and_keeps_what_was_t
     assert "An image in the body has no alt text." in page
     assert "My words." in page and image.key in page  # the body is still in the form
     assert not Post.objects.filter(slug="bridges").exists()
+
+
+def test_a_picture_from_elsewhere_without_alt_is_dropped_not_refused(editor_client):
+    body = '<p>My words.</p><p><img src="https://docs.example.com/pic.png"></p>'
+    data = admin_form_data(editor_client, ADD_URL, title="Bridges", slug="bridges", body=body)
+
+    response = editor_client.post(ADD_URL, data)
+
+    assert response.status_code == HTTPStatus.FOUND
+    assert Post.objects.get(slug="bridges").body == "<p>My words.</p>"
 
 
 def test_the_admin_saves_a_body_with_images_and_blocks(editor_client, image):
