@@ -294,3 +294,20 @@ def test_the_editor_refuses_to_save_an_image_without_alt_text(editor_page):
     page.wait_for_load_state("load")
     expect(page.locator(".messagelist .success")).to_be_visible()
     assert 'alt="Rooftops in the rain"' in Post.objects.get(pk=post.pk).body
+
+
+def test_an_editor_logged_out_meanwhile_is_told_and_keeps_the_text(editor_page):
+    page = editor_page
+    post = PostFactory(body="<p>Words.</p>")
+    page.goto(f"/admin/posts/post/{post.pk}/change/")
+    editor = page.locator(BODY_EDITOR)
+    editor.get_by_text("Words.").click()
+    page.keyboard.type(" More words typed.")
+    page.context.clear_cookies(name=settings.SESSION_COOKIE_NAME)
+
+    hand_over(page, jpeg_bytes((800, 500)), "photo.jpg", "image/jpeg", "drop")
+
+    expect(page.locator(".ff-editor-notice")).to_contain_text("you have been logged out")
+    expect(editor).to_contain_text("Words. More words typed.")
+    expect(page.locator("dialog[open]")).to_have_count(0)
+    assert not BodyImage.objects.exists()

@@ -55,6 +55,17 @@ async function uploadImage(editor, file, url) {
     notify(editor, gettext("The image could not be uploaded: the connection failed. Try again."))
     return null
   }
+  if (response.redirected) {
+    // The admin sent us to its login page: the session has ended.
+    notify(
+      editor,
+      gettext(
+        "The image could not be uploaded: you have been logged out. Log in again in another " +
+          "tab (this page keeps what you wrote), then add the image again.",
+      ),
+    )
+    return null
+  }
   let data = {}
   try {
     data = await response.json()
