@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from posts.models import Post
 from posts.richtext import sanitize_body, split_at_poll_slot
 from posts.services import store_body_image
-from tests.factories import PostFactory
+from tests.factories import EditorFactory, PostFactory
 from tests.posts.admin_forms import admin_form_data
 from tests.posts.pictures import jpeg_bytes
 
@@ -190,3 +190,15 @@ def test_the_post_page_shows_images_captions_buttons_and_callouts(client, image)
     assert "<figcaption>On the bridge</figcaption>" in body
     assert '<a class="button" href="https://example.org/walk"' in body
     assert '<div class="callout"><p>Bring water.</p></div>' in body
+
+
+def test_the_demo_shows_an_image_with_its_caption_and_a_callout(_media_in_tmp):
+    from posts.demo import seed
+
+    featured = next(post for post in seed(editor=EditorFactory()) if post.is_featured)
+
+    assert re.search(r'<figure><img src="[^"]*/body/[^"]*" srcset="', featured.body)
+    assert "<figcaption>Most firms that ran a pilot kept the shorter week.</figcaption>" in (
+        featured.body
+    )
+    assert '<div class="callout"><p><strong>In short:</strong>' in featured.body
