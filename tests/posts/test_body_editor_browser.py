@@ -180,6 +180,10 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
     expect(toolbar(page, "the poll's place (one per post)")).to_have_class(
         re.compile(r"\bdisabled\b")
     )
+    editor.get_by_text("The opening words.").click()
+    page.keyboard.press("End")
+    toolbar(page, "horizontal rule").click()
+    expect(editor.locator("hr:not(.more)")).to_have_count(1)
 
     if SCREENSHOTS:
         if page.locator("#toggle-nav-sidebar").is_visible():
@@ -200,6 +204,7 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
     assert "<figcaption>Saturday, before the change</figcaption>" in body
     assert '<a class="button" href="https://example.org/walk"' in body
     assert '<div class="callout"><p>The closing words.</p></div>' in body
+    assert body.count("<hr>") == 1
     assert (
         body.index("The opening words.")
         < body.index('<div class="poll-slot"></div>')
