@@ -26,9 +26,11 @@ def sanitize_edited_body(html: str) -> str:
         raise ValidationError(
             ngettext(
                 "An image in the body has no alt text. Describe it for readers who cannot "
-                "see it: double-click the image in the editor and fill in “Alt text”.",
+                "see it: double-click the image in the editor (or select it and press the image "
+                "button) and fill in “Alt text”.",
                 "%(count)d images in the body have no alt text. Describe each for readers "
-                "who cannot see it: double-click an image in the editor and fill in “Alt text”.",
+                "who cannot see it: double-click an image in the editor (or select it and press "
+                "the image button) and fill in “Alt text”.",
                 missing,
             )
             % {"count": missing},

@@ -512,8 +512,8 @@ document.addEventListener("prose-editor:ready", (event) => {
     notify(
       editor,
       gettext(
-        "Not saved: %s image(s) have no alt text. Double-click each image marked in red and " +
-          "describe it for readers who cannot see it.",
+        "Not saved: %s image(s) have no alt text. Double-click each image marked in red (or " +
+          "select it and press the image button) and describe it for readers who cannot see it.",
       ).replace("%s", missing),
     )
     editor.view.dom.closest(".prose-editor").scrollIntoView({ block: "start" })
