@@ -138,8 +138,10 @@ async function addImages(editor, files, url, pos = null) {
       attrs: { ...text, src: uploaded.src, width: uploaded.width, height: uploaded.height },
     }
     // Next to a selected block (the image just added, say), not in its place.
-    const { selection } = editor.state
-    const at = pos ?? (selection.node ? selection.to : null)
+    // (A drop's place may have moved on while the image uploaded: keep it inside the text.)
+    const { selection, doc } = editor.state
+    const at =
+      pos != null ? Math.min(pos, doc.content.size) : selection.node ? selection.to : null
     const chain = editor.chain().focus()
     ;(at == null ? chain.insertContent(node) : chain.insertContentAt(at, node)).run()
     pos = null
@@ -153,6 +155,7 @@ function chooseImages(editor, url) {
   input.multiple = true
   input.hidden = true
   input.className = "ff-editor-file"
+  input.addEventListener("cancel", () => input.remove())
   input.addEventListener("change", () => {
     const files = [...input.files]
     input.remove()
