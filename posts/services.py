@@ -16,6 +16,7 @@ from accounts.images import clean_image
 from accounts.models import User
 from posts.images import BODY_IMAGE_DIR, delete_renditions, make_renditions
 from posts.models import BodyImage, Post, ThumbsUp
+from posts.signals import post_published
 
 
 @transaction.atomic
@@ -32,6 +33,8 @@ def publish_post(*, post: Post, at: datetime | None = None) -> Post:
         post.published_at = now
     post.status = Post.Status.SCHEDULED if post.published_at > now else Post.Status.PUBLISHED
     post.save(update_fields=["status", "published_at", "updated_at"])
+    if post.status == Post.Status.PUBLISHED:
+        transaction.on_commit(lambda: post_published.send(sender=Post, post=post))
     return post
 
 
