@@ -356,8 +356,8 @@ STORAGES = {
     },
 }
 # The rich-text editor's own extensions (django-prose-editor's configurable preset): the
-# "continue reading" divider (posts/richtext.py's MORE_DIVIDER). The module's address is
-# resolved when a page is rendered, so it gets its hashed name in production.
+# "continue reading" divider (posts/richtext.py's MORE_DIVIDER) and the body's blocks. The
+# module's address is resolved when a page is rendered, so it gets its hashed name in production.
 from django.templatetags.static import static  # noqa: E402
 from django.utils.functional import lazy  # noqa: E402
 from django_prose_editor.config import html_tags  # noqa: E402
@@ -366,7 +366,18 @@ DJANGO_PROSE_EDITOR_EXTENSIONS = [
     {
         "js": [lazy(static, str)("js/editor-more.js")],
         "extensions": {"MoreDivider": html_tags(["hr"], {"hr": ["class"]})},
-    }
+    },
+    {
+        # Body images (uploaded, pasted or dropped), the call-to-action button, the callout and
+        # the poll's place. posts/richtext.py's sanitiser is the allow-list that counts.
+        "js": [lazy(static, str)("js/editor-blocks.js")],
+        "extensions": {
+            "BodyFigure": html_tags(["figure", "figcaption", "img"], {"img": ["src", "alt"]}),
+            "CallToAction": html_tags(["p", "a"], {"a": ["href"]}),
+            "Callout": html_tags(["div"]),
+            "PollSlot": html_tags(["div"]),
+        },
+    },
 ]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))

@@ -29,7 +29,7 @@ from newsletter.links import leave_url, manage_url
 from newsletter.models import NewsletterSend
 from polls import services as polls_services
 from posts.models import Post
-from posts.richtext import html_to_text, split_at_more, without_more
+from posts.richtext import html_to_text, split_at_more, split_at_poll_slot, without_more
 
 # Personal links are left as placeholders in the shared render and filled in per subscriber.
 PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|manage|vote:(\d+):(\d+))%%")
@@ -122,7 +122,57 @@ def body_styles() -> dict[str, str]:
     }
 
 
+@functools.cache
+def block_styles() -> dict[str, str]:
+    """Return the inline style of the editor's blocks (by class) in email: the button, the
+    callout and the paragraph holding a button."""
+    c = palette().light
+    return {
+        "cta": "margin:26px 0",
+        "button": (
+            f"display:inline-block;padding:12px 22px;border:2px solid {c['accent']};"
+            f"border-radius:8px;background:{c['accent']};color:{c['accent_ink']};"
+            "font-size:17px;font-weight:bold;line-height:1.3;text-decoration:none"
+        ),
+        "callout": (
+            f"margin:22px 0;padding:16px 20px 1px;background:{c['paper_soft']};"
+            f"border:1px solid {c['accent']};border-radius:8px"
+        ),
+    }
+
+
+# The layout's dark-mode rules know the button and the box by these classes.
+_BLOCK_CLASSES = {"button": "ff-button", "callout": "ff-box", "cta": ""}
+_BLOCK_RE = re.compile(r'<(p|a|div)\b([^>]*?) class="(cta|button|callout)"([^>]*)>')
+_STYLE_ATTR_RE = re.compile(r' style="[^"]*"')
 EMAIL_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area", "details", "summary", "nav"}
+# The email's column is 524px wide; its images are the rendition at twice that, or the widest.
+EMAIL_IMAGE_WIDTH = 524
+_IMG_RE = re.compile(r"<img\b[^>]*>")
+_ATTR_RE = re.compile(r'([a-zA-Z][\w-]*)="([^"]*)"')
+
+
+def _email_image(match: re.Match) -> str:
+    """Return a body image with one fixed-width rendition (mail clients ignore srcset)."""
+    attrs = dict(_ATTR_RE.findall(match.group(0)))
+    candidates = []
+    for item in attrs.get("srcset", "").split(","):
+        parts = item.split()
+        if len(parts) == 2 and parts[1].endswith("w") and parts[1][:-1].isdigit():
+            candidates.append((int(parts[1][:-1]), parts[0]))
+    src = attrs.get("src", "")
+    if candidates:
+        sharp = [c for c in sorted(candidates) if c[0] >= 2 * EMAIL_IMAGE_WIDTH]
+        src = (sharp[0] if sharp else max(candidates))[1]
+    try:
+        width, height = int(attrs["width"]), int(attrs["height"])
+    except (KeyError, ValueError):
+        return f'<img src="{src}" alt="{attrs.get("alt", "")}">'
+    shown = min(width, EMAIL_IMAGE_WIDTH)
+    return (
+        f'<img src="{src}" alt="{attrs.get("alt", "")}" width="{shown}" '
+        f'height="{max(1, round(height * shown / width))}">'
+    )
 
 
 def absolute_url(url: str) -> str:
@@ -131,13 +181,23 @@ def absolute_url(url: str) -> str:
 
 
 def email_body_html(html: str) -> str:
-    """Return post HTML fit for email: allow-listed tags, inline styles, absolute URLs."""
-    return nh3.clean(
-        html,
+    """Return post HTML fit for email: allow-listed tags, inline styles, absolute URLs, one
+    fixed-width rendition per image, the editor's blocks styled by hand."""
+    cleaned = nh3.clean(
+        _IMG_RE.sub(_email_image, html),
         tags=EMAIL_TAGS,
+        allowed_classes={"p": {"cta"}, "a": {"button"}, "div": {"callout"}},
         set_tag_attribute_values={tag: {"style": style} for tag, style in body_styles().items()},
         url_relative=absolute_url,
     )
+
+    def block(match: re.Match) -> str:
+        tag, before, name, after = match.groups()
+        rest = _STYLE_ATTR_RE.sub("", before + after)
+        css_class = f' class="{_BLOCK_CLASSES[name]}"' if _BLOCK_CLASSES[name] else ""
+        return f'<{tag}{css_class} style="{block_styles()[name]}"{rest}>'
+
+    return _BLOCK_RE.sub(block, cleaned)
 
 
 def teaser_html(html: str, words: int) -> tuple[str, bool]:
@@ -174,14 +234,21 @@ def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -
         body = without_more(body)
     else:
         body, is_teaser = teaser_html(body, teaser_words)
+    # A poll block in the body is where the poll goes; without one, its Placement decides.
+    around_poll = split_at_poll_slot(body)
+    body_after_html = ""
+    if around_poll is not None:
+        body, after = around_poll
+        body_after_html = email_body_html(after)
     body_html = email_body_html(body)
     poll = polls_services.poll_for_email(post=post)
     poll_context = None
     if poll:
         poll_context = {
             "question": poll.question,
-            # Where the post page shows it: after the article, or at the very end.
-            "placement": poll.placement,
+            # Where the post page shows it: at the body's poll block, after the article, or at
+            # the very end.
+            "placement": "in_body" if around_poll is not None else poll.placement,
             "url": f"{post_url}#poll-{poll.pk}",
             "choices": [
                 {"text": choice.text, "url": f"%%FF:vote:{poll.pk}:{choice.pk}%%"}
@@ -198,6 +265,10 @@ def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -
         "cover_url": absolute_url(post.cover.url) if post.cover else "",
         "body_html": body_html,
         "body_text": html_to_text(body_html, marks=True),
+        # The body after its poll block, when it has one (the poll goes in between).
+        "body_after_html": body_after_html,
+        "body_after_text": html_to_text(body_after_html, marks=True),
+        "has_poll_block": around_poll is not None,
         "is_teaser": is_teaser,
         "takeaway": "" if is_teaser else post.daily_takeaway.strip(),
         "poll": poll_context,

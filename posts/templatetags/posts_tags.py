@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from posts.richtext import HIGHLIGHT_START, HIGHLIGHT_STOP, without_more
+from posts.richtext import HIGHLIGHT_START, HIGHLIGHT_STOP, split_at_poll_slot, without_more
 
 register = template.Library()
 
@@ -31,6 +31,14 @@ def whole_body(html: str) -> str:
     """Return a sanitised body for where it shows whole: without its "continue reading"
     divider, which marks a place and is no break for the reader."""
     return without_more(html)
+
+
+@register.simple_tag
+def body_around_poll(html: str) -> tuple[str, str] | None:
+    """Return the sanitised body html shown on the page cut at its poll block, or None when it
+    has none: the page puts the post's polls there (the polls app fills the place) instead of
+    at their fixed places."""
+    return split_at_poll_slot(html)
 
 
 @register.filter

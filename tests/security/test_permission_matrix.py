@@ -395,7 +395,8 @@ ADMIN_ACCESS = {
     "posts_tag": VIEW | {"add"},
     "posts_page": set(),  # the About page: editors get it when given its permissions
     "posts_post": ALL_ACTIONS
-    | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"},
+    | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"}
+    | {"body_image"},
     "comments_comment": VIEW,
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
@@ -477,8 +478,9 @@ def admin_expectation(pattern: Pattern) -> dict[str, dict[str, object]]:
     if action == "object":
         # /admin/app/model/<id>/ only redirects to the change page, which does the checking.
         get = dict.fromkeys(STAFF, Redirect(f"/admin/{pattern.route.split('/')[1]}/"))
-    if action == "control":
-        get = dict.fromkeys(STAFF, NOT_ALLOWED)  # pause/resume/cancel are POSTs only
+    if action in {"control", "body_image"}:
+        # pause/resume/cancel and the editor's image upload are POSTs only
+        get = dict.fromkeys(STAFF, NOT_ALLOWED)
     # Staff POSTs where they may not GET are refused too; allowed POSTs run the admin's own
     # forms (ANY: whatever the admin answers, as long as it is neither a refusal nor a 5xx).
     post = {role: FORBIDDEN if outcome == FORBIDDEN else ANY for role, outcome in get.items()}
