@@ -17,3 +17,6 @@ class AssembledPostAdmin(NewsletterPostAdminMixin, PostAdmin):
 
 admin.site.unregister(Post)
 admin.site.register(Post, AssembledPostAdmin)
+
+# The publication's settings (Settings › Publication), composed here for the same reason.
+from futureforward import publication_admin  # noqa: E402, F401
