@@ -164,10 +164,10 @@ class PublicationAdmin(admin.ModelAdmin):
         ]
 
     def _welcome_for(self, request):
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponseNotAllowed(["GET"])
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"])
         return welcome_email(user=request.user)
 
     def welcome_preview_view(self, request):

@@ -25,6 +25,7 @@ from comments.services import stop_token
 from newsletter.models import Delivery, NewsletterSend
 from polls.services import vote_url
 from posts.models import Page
+from publication.models import Publication
 from tests.factories import (
     CommentFactory,
     PollFactory,
@@ -126,6 +127,7 @@ class World:
             "comments_commentreport": self.report,
             "comments_commenter": self.commenter,
             "comments_commentsettings": self.settings,
+            "publication_publication": Publication.objects.get_or_create(pk=1)[0],
         }
 
     def kwargs(self, pattern: Pattern) -> dict[str, str]:
