@@ -31,7 +31,21 @@ FAVICON_MAX_EDGE = 512
 FAVICON_MIN_EDGE = 48
 
 
+def _colour_field(name: str) -> forms.CharField:
+    """A colour typed as text; longer than "#rrggbb", so a wrong value gets the colour's own
+    message rather than a count of characters."""
+    field = Publication._meta.get_field(name)
+    return forms.CharField(
+        label=field.verbose_name.capitalize(),
+        max_length=40,
+        help_text=field.help_text,
+        widget=forms.TextInput(attrs={"size": 9, "spellcheck": "false"}),
+    )
+
+
 class PublicationForm(forms.ModelForm):
+    accent_color = _colour_field("accent_color")
+    accent_color_dark = _colour_field("accent_color_dark")
     logo = CheckedImageField(
         label=_("logo"), required=False, help_text=Publication._meta.get_field("logo").help_text
     )
@@ -57,8 +71,6 @@ class PublicationForm(forms.ModelForm):
             "welcome_body",
         ]
         widgets = {
-            "accent_color": forms.TextInput(attrs={"size": 9, "spellcheck": "false"}),
-            "accent_color_dark": forms.TextInput(attrs={"size": 9, "spellcheck": "false"}),
             "description": forms.Textarea(attrs={"rows": 3}),
             "footer_text": forms.Textarea(attrs={"rows": 3}),
             "welcome_body": forms.Textarea(attrs={"rows": 10}),
