@@ -28,7 +28,7 @@ from publication.models import SINGLETON_ID, NavigationLink, Publication, Social
 
 LOGO_MAX_EDGE = 800
 FAVICON_MAX_EDGE = 512
-FAVICON_MIN_EDGE = 48
+FAVICON_MIN_EDGE = 192  # the smallest icon the web manifest lists
 
 
 def _colour_field(name: str) -> forms.CharField:
@@ -47,10 +47,10 @@ class PublicationForm(forms.ModelForm):
     accent_color = _colour_field("accent_color")
     accent_color_dark = _colour_field("accent_color_dark")
     logo = CheckedImageField(
-        label=_("logo"), required=False, help_text=Publication._meta.get_field("logo").help_text
+        label=_("Logo"), required=False, help_text=Publication._meta.get_field("logo").help_text
     )
     favicon = CheckedImageField(
-        label=_("favicon"),
+        label=_("Favicon"),
         required=False,
         help_text=Publication._meta.get_field("favicon").help_text,
     )

@@ -1,6 +1,7 @@
 """The settings reach everything that used to be written in code, without a deploy: the site's
 chrome and colours, the page cache, feeds, link previews, the manifest and every email."""
 
+import io
 import json
 import re
 from email.utils import parseaddr
@@ -192,3 +193,13 @@ def test_cache_is_cleared_in_this_process_on_save(publication):
     assert PublicationManager._cached is not None
     change(publication, tagline="A new line.")
     assert Publication.objects.current().tagline == "A new line."
+
+
+def test_the_demo_publication_shows_its_profiles_and_seeding_twice_adds_none(client):
+    from django.core.management import call_command
+
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Publication.objects.get().social_profiles.count() == 2
+    footer = client.get("/").content.decode().split('<footer class="site-footer">')[1]
+    assert ">Mastodon</a>" in footer and ">Bluesky</a>" in footer

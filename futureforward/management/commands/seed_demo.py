@@ -5,6 +5,7 @@ from accounts import demo as accounts_demo
 from comments import demo as comments_demo
 from polls import demo as polls_demo
 from posts import demo as posts_demo
+from publication import demo as publication_demo
 
 
 class Command(BaseCommand):
@@ -12,6 +13,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        publication_demo.seed()
         editor = accounts_demo.seed()
         readers = accounts_demo.seed_readers()
         posts = posts_demo.seed(editor=editor)
