@@ -208,6 +208,9 @@ CACHES["pages"] = {
     "OPTIONS": {"MAX_ENTRIES": int(env("POSTS_PAGE_CACHE_ENTRIES", "5000"))},
 }
 POSTS_PAGE_CACHE_SECONDS = int(env("POSTS_PAGE_CACHE_SECONDS", "60"))
+# The publication's settings (publication/) are kept in each process's memory: the process that
+# saves them forgets its copy at once, every other one re-reads them after this many seconds.
+PUBLICATION_CACHE_SECONDS = int(env("PUBLICATION_CACHE_SECONDS", "5"))
 
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.ModelBackend",

@@ -66,7 +66,7 @@ class PublicationManager(models.Manager):
     def current(self) -> Publication:
         """Return the publication's settings, from this process's memory when fresh enough."""
         cached = PublicationManager._cached
-        seconds = getattr(settings, "PUBLICATION_CACHE_SECONDS", 5)
+        seconds = settings.PUBLICATION_CACHE_SECONDS
         if cached is not None and (seconds is None or time.monotonic() - cached[0] < seconds):
             return cached[1]
         publication = self._load()
