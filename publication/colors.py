@@ -12,21 +12,19 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 HEX_RE = re.compile(r"^#[0-9a-f]{6}$")
 AA_TEXT = 4.5
 
 # (what it is, colour) an accent is read on or against, per scheme.
-LIGHT_BACKGROUNDS = (
-    ("the page", "#ffffff"),
-    ("panels", "#f4f5f7"),
-    ("button labels", "#ffffff"),
+PAGE, PANELS, LABELS = (
+    gettext_lazy("the page"),
+    gettext_lazy("panels"),
+    gettext_lazy("button labels"),
 )
-DARK_BACKGROUNDS = (
-    ("the page", "#15181c"),
-    ("panels", "#1f2328"),
-    ("button labels", "#0b1a22"),
-)
+LIGHT_BACKGROUNDS = ((PAGE, "#ffffff"), (PANELS, "#f4f5f7"), (LABELS, "#ffffff"))
+DARK_BACKGROUNDS = ((PAGE, "#15181c"), (PANELS, "#1f2328"), (LABELS, "#0b1a22"))
 
 
 def normalise(value: str) -> str:
@@ -91,7 +89,7 @@ def check_accent(value: str, *, dark: bool) -> None:
                 "color": color,
                 # Rounded down, so 4.49 never shows as a passing 4.5.
                 "ratio": f"{int(ratio * 100) / 100:.2f}",
-                "what": _(worst_name),
+                "what": worst_name,
                 "bg": worst_bg,
                 "scheme": scheme,
                 "hint": hint,

@@ -130,8 +130,12 @@ class Publication(models.Model):
         _("favicon"),
         upload_to="publication/",
         blank=True,
+        width_field="favicon_width",
+        height_field="favicon_height",
         help_text=_("A square picture for browser tabs and home screens, at least 192 pixels."),
     )
+    favicon_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    favicon_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
     accent_color = models.CharField(
         _("accent colour"),
         max_length=7,

@@ -51,7 +51,10 @@ def web_manifest(request):
     """The web app manifest: the publication's name, colour and icon."""
     publication = Publication.objects.current()
     if publication.favicon:
-        icons = [{"src": publication.favicon.url, "sizes": "any"}]
+        extension = publication.favicon.name.rsplit(".", 1)[-1].lower()
+        kind = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(extension)
+        size = f"{publication.favicon_width}x{publication.favicon_height}"
+        icons = [{"src": publication.favicon.url, "sizes": size, "type": kind}]
     else:
         icons = [
             {"src": static("img/icon-192.png"), "sizes": "192x192", "type": "image/png"},

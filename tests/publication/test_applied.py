@@ -122,7 +122,9 @@ def test_the_manifest_takes_the_name_colour_and_favicon(client, publication):
     change(publication, name="The Long View", accent_color="#7a1f5c")
     data = json.loads(client.get("/site.webmanifest").content)
     assert data["name"] == "The Long View" and data["theme_color"] == "#7a1f5c"
-    assert data["icons"] == [{"src": publication.favicon.url, "sizes": "any"}]
+    assert data["icons"] == [
+        {"src": publication.favicon.url, "sizes": "256x256", "type": "image/png"}
+    ]
 
 
 def test_the_backgrounds_checked_are_the_stylesheets(publication):
