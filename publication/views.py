@@ -12,13 +12,24 @@ from publication.models import Publication
 YEAR = 365 * 24 * 3600
 
 
-def _cache_for(response: HttpResponse, request) -> HttpResponse:
-    # Pages link these with ?v=<stamp>, so a versioned URL never changes; an unversioned one
-    # is revalidated quickly.
-    if request.GET.get("v") == Publication.objects.current().stamp:
+def _settings_for(request) -> Publication:
+    """The settings the page asking meant: pages link these files with ?v=<stamp>, and a page
+    from a process that already has newer settings than this one makes this one read them."""
+    publication = Publication.objects.current()
+    wanted = request.GET.get("v")
+    if wanted and wanted != publication.stamp:
+        Publication.objects.clear_cache()
+        publication = Publication.objects.current()
+    return publication
+
+
+def _cache_for(response: HttpResponse, request, publication: Publication) -> HttpResponse:
+    # A URL with the current stamp never changes; anything else must not be kept, or a
+    # browser could hold old colours under a new stamp's URL.
+    if request.GET.get("v") == publication.stamp:
         response["Cache-Control"] = f"public, max-age={YEAR}, immutable"
     else:
-        response["Cache-Control"] = "public, max-age=300"
+        response["Cache-Control"] = "no-cache"
     return response
 
 
@@ -30,7 +41,7 @@ def theme_css(request):
     Policy allows styles from this site only. The values were checked when saved; they are
     checked again here, so nothing but a colour can ever reach the stylesheet.
     """
-    publication = Publication.objects.current()
+    publication = _settings_for(request)
     light, dark = publication.accent_color.lower(), publication.accent_color_dark.lower()
     rules = []
     if HEX_RE.match(light):
@@ -43,13 +54,14 @@ def theme_css(request):
             f"  :root {{ --accent: {dark}; --accent-ink: {ink}; }}\n}}"
         )
     body = "/* The publication's colours, set in the admin. */\n" + "\n".join(rules) + "\n"
-    return _cache_for(HttpResponse(body, content_type="text/css; charset=utf-8"), request)
+    response = HttpResponse(body, content_type="text/css; charset=utf-8")
+    return _cache_for(response, request, publication)
 
 
 @require_safe
 def web_manifest(request):
     """The web app manifest: the publication's name, colour and icon."""
-    publication = Publication.objects.current()
+    publication = _settings_for(request)
     if publication.favicon:
         extension = publication.favicon.name.rsplit(".", 1)[-1].lower()
         kind = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}.get(extension)
@@ -76,4 +88,4 @@ def web_manifest(request):
         json.dumps(manifest, ensure_ascii=False, indent=2),
         content_type="application/manifest+json; charset=utf-8",
     )
-    return _cache_for(response, request)
+    return _cache_for(response, request, publication)

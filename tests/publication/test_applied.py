@@ -51,8 +51,19 @@ def test_the_site_stylesheet_carries_the_accents_from_our_own_url(client, public
     assert "<style" not in home and " style=" not in home
 
 
-def test_a_stale_theme_url_is_not_kept_for_a_year(client, publication):
-    assert "immutable" not in client.get("/theme.css?v=1")["Cache-Control"]
+def test_a_stale_theme_url_is_not_kept_at_all(client, publication):
+    assert client.get("/theme.css?v=1")["Cache-Control"] == "no-cache"
+
+
+def test_a_page_with_newer_settings_makes_a_lagging_process_read_them(client, publication):
+    """A page rendered by a process that already saw a save asks for the new stamp's colours;
+    this process, still holding the old settings, reads them rather than answer old colours
+    under the new URL."""
+    Publication.objects.filter(pk=1).update(accent_color="#7a1f5c", updated_at=timezone.now())
+    stamp = Publication.objects.get().stamp
+    response = client.get(f"/theme.css?v={stamp}")
+    assert "--accent: #7a1f5c" in response.content.decode()
+    assert "immutable" in response["Cache-Control"]
 
 
 def test_a_saved_change_replaces_pages_the_cache_already_holds(client, publication):
