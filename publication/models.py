@@ -78,6 +78,12 @@ class PublicationManager(models.Manager):
         PublicationManager._cached = (time.monotonic(), publication)
         return publication
 
+    def kept_name(self) -> str:
+        """Return the name this process holds in memory, however old, without any query (for
+        the pages shown when the database is away); the default name before the first load."""
+        cached = PublicationManager._cached
+        return cached[1].name if cached else Publication._meta.get_field("name").default
+
     def _load(self) -> Publication | None:
         queryset = self.get_queryset().prefetch_related("navigation_links", "social_profiles")
         return queryset.filter(pk=SINGLETON_ID).first()

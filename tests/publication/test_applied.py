@@ -216,3 +216,15 @@ def test_the_demo_publication_shows_its_profiles_and_seeding_twice_adds_none(cli
     assert Publication.objects.get().social_profiles.count() == 2
     footer = client.get("/").content.decode().split('<footer class="site-footer">')[1]
     assert ">Mastodon</a>" in footer and ">Bluesky</a>" in footer
+
+
+def test_the_outage_page_names_the_publication_without_asking_the_database(
+    publication, django_assert_num_queries
+):
+    from futureforward.outage import database_unavailable
+
+    change(publication, name="The Long View")
+    with django_assert_num_queries(0):
+        page = database_unavailable().content.decode()
+    assert "<title>Back in a moment · The Long View</title>" in page
+    assert "The Long View can't reach its database" in page
