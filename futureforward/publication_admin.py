@@ -6,6 +6,9 @@ Pillow pipeline covers and avatars go through) and the welcome email's preview (
 live above it.
 """
 
+import copy
+from urllib.parse import urlencode
+
 from csp.constants import SELF
 from django import forms
 from django.contrib import admin
@@ -26,6 +29,8 @@ from newsletter.services import welcome_email
 from publication.colors import normalise
 from publication.models import SINGLETON_ID, NavigationLink, Publication, SocialProfile
 
+WELCOME_FIELDS = ("welcome_subject", "welcome_body")
+DRAFT_KEY = "publication_welcome_draft"
 LOGO_MAX_EDGE = 800
 FAVICON_MAX_EDGE = 512
 FAVICON_MIN_EDGE = 192  # the smallest icon the web manifest lists
@@ -141,7 +146,7 @@ class PublicationAdmin(admin.ModelAdmin):
                 "fields": ["sender_name", "welcome_subject", "welcome_body"],
                 "description": _(
                     "The welcome email goes to each reader once their subscription is "
-                    "confirmed. Save, then use “Preview the welcome email” above."
+                    "confirmed. “Preview these words” below shows it before you save."
                 ),
             },
         ),
@@ -175,28 +180,62 @@ class PublicationAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _welcome_for(self, request):
-        if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
-        if request.method not in ("GET", "HEAD"):
-            return HttpResponseNotAllowed(["GET"])
-        return welcome_email(user=request.user)
+    def _welcome_for(self, request, *, draft: dict | None = None):
+        """The welcome email for the editor: in the saved words, or in draft's."""
+        publication = Publication.objects.current()
+        if draft:
+            publication = copy.copy(publication)
+            for name, value in draft.items():
+                setattr(publication, name, value)
+        return welcome_email(user=request.user, publication=publication)
+
+    def _draft(self, request) -> tuple[dict | None, dict]:
+        """The unsaved subject and text the editor asked to preview, and their errors.
+
+        The change form's "Preview these words" posts them here; they are kept in the session
+        for the preview's frame and its light/dark links (?draft=1)."""
+        if request.method == "POST":
+            if not self.has_change_permission(request):
+                raise PermissionDenied
+            draft, errors = {}, {}
+            for name in WELCOME_FIELDS:
+                field = Publication._meta.get_field(name)
+                try:
+                    draft[name] = field.clean(request.POST.get(name, "").strip(), None)
+                except ValidationError as error:
+                    errors[field.verbose_name] = error.messages
+            if errors:
+                return None, errors
+            request.session[DRAFT_KEY] = draft
+            return draft, {}
+        if request.GET.get("draft"):
+            return request.session.get(DRAFT_KEY), {}
+        return None, {}
 
     def welcome_preview_view(self, request):
-        """The welcome email as the editor would get it (the saved settings); nothing is sent."""
-        message = self._welcome_for(request)
-        if isinstance(message, HttpResponse):
-            return message
+        """The welcome email as the editor would get it, in the saved words or in the ones
+        just typed on the settings page; nothing is sent or saved."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.method not in ("GET", "HEAD", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        draft, errors = self._draft(request)
         info = self.opts.app_label, self.opts.model_name
         dark = request.GET.get("scheme") == "dark"
+        query = {"draft": "1"} if draft else {}
+        frame_query = {**query, "scheme": "dark"} if dark else query
         email_url = reverse("admin:{}_{}_welcome_preview_email".format(*info))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": gettext("Preview the welcome email"),
-            "message": message,
+            "message": None if errors else self._welcome_for(request, draft=draft),
+            "errors": errors,
+            "is_draft": bool(draft),
             "dark": dark,
-            "email_url": f"{email_url}?scheme=dark" if dark else email_url,
+            "email_url": f"{email_url}?{urlencode(frame_query)}",
+            "light_url": f"?{urlencode(query)}",
+            "dark_url": f"?{urlencode({**query, 'scheme': 'dark'})}",
             "change_url": reverse("admin:{}_{}_change".format(*info), args=[SINGLETON_ID]),
         }
         response = TemplateResponse(
@@ -209,9 +248,12 @@ class PublicationAdmin(admin.ModelAdmin):
     def welcome_preview_email_view(self, request):
         """The HTML part of the welcome email, as a document of its own for the preview's
         frame, under the mail-client-like policy of the newsletter preview."""
-        message = self._welcome_for(request)
-        if isinstance(message, HttpResponse):
-            return message
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET"])
+        draft, _errors = self._draft(request)
+        message = self._welcome_for(request, draft=draft)
         html = message.alternatives[0][0]
         if request.GET.get("scheme") == "dark":
             html = as_in_dark_mode(html)

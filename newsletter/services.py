@@ -72,10 +72,10 @@ def preview_email(*, post, as_user: User, mode: str, teaser_words: int) -> Email
     return personalise(rendered, user=as_user)
 
 
-def welcome_email(*, user: User) -> EmailMultiAlternatives:
+def welcome_email(*, user: User, publication: Publication | None = None) -> EmailMultiAlternatives:
     """Return the welcome email for user in the publication's words (Settings in the admin),
-    without sending it."""
-    publication = Publication.objects.current()
+    or in those of `publication`, an editor's unsaved draft, without sending it."""
+    publication = publication or Publication.objects.current()
     latest = Post.objects.published().first()
     context = {
         "publication": publication,

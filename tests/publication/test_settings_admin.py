@@ -251,3 +251,25 @@ def test_the_welcome_email_preview_shows_the_saved_words(editor_client):
     assert "sandbox" in email["Content-Security-Policy"]
     html = email.content.decode()
     assert '<p style="margin:0 0 18px;color:#1a1d21;">Second.</p>' in html
+
+
+def test_the_typed_words_can_be_previewed_before_saving(editor_client):
+    data = admin_form_data(editor_client, URL)
+    data |= {"welcome_subject": "Draft hello", "welcome_body": "Only a draft.\n\nStill a draft."}
+    page = editor_client.post("/admin/publication/publication/welcome-preview/", data)
+    text = page.content.decode()
+    assert "in the words you typed, not saved yet" in text and "Draft hello" in text
+    frame = editor_client.get("/admin/publication/publication/welcome-preview/email/?draft=1")
+    assert ">Still a draft.</p>" in frame.content.decode()
+    assert fresh().welcome_subject == "Welcome to Future Forward"  # nothing saved
+    # Without ?draft the preview is of the saved words again.
+    saved = editor_client.get("/admin/publication/publication/welcome-preview/email/")
+    assert "Still a draft." not in saved.content.decode()
+
+
+def test_a_draft_too_long_to_send_is_not_previewed(editor_client):
+    data = admin_form_data(editor_client, URL) | {"welcome_subject": "x" * 151}
+    page = editor_client.post("/admin/publication/publication/welcome-preview/", data)
+    text = page.content.decode()
+    assert "Ensure this value has at most 150 characters (it has 151)." in text
+    assert "<iframe" not in text
