@@ -30,6 +30,8 @@ from newsletter.models import NewsletterSend
 from polls import services as polls_services
 from posts.models import Post
 from posts.richtext import html_to_text, split_at_more, split_at_poll_slot, without_more
+from publication.colors import accent_inks
+from publication.models import Publication
 
 # Personal links are left as placeholders in the shared render and filled in per subscriber.
 PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|manage|vote:(\d+):(\d+))%%")
@@ -80,20 +82,30 @@ def palette() -> Palette:
     return found
 
 
+def email_palette() -> Palette:
+    """Return the site's palette with the publication's accent colours (set in the admin)."""
+    site, publication = palette(), Publication.objects.current()
+    light, dark = publication.accent_color, publication.accent_color_dark
+    return Palette(
+        light={**site.light, "accent": light, "accent_ink": accent_inks(light, dark=False)},
+        dark={**site.dark, "accent": dark, "accent_ink": accent_inks(dark, dark=True)},
+    )
+
+
 # --- The post body, made fit for email ---------------------------------------------------------
 
 SERIF = "Georgia,'Times New Roman',serif"
 
 
 @functools.cache
-def body_styles() -> dict[str, str]:
-    """Return the inline style of each element of a post body in email.
+def body_styles(accent: str) -> dict[str, str]:
+    """Return the inline style of each element of a post body in email, links in accent.
 
     Mail clients drop <link> and most <style>, so each element gets its style inline. The
     dark-mode overrides in the layout's <style> block use !important over these.
     """
     c = palette().light
-    ink, soft, accent, line = c["ink"], c["ink_soft"], c["accent"], c["line"]
+    ink, soft, line = c["ink"], c["ink_soft"], c["line"]
     return {
         "p": f"margin:0 0 18px;font-size:17px;line-height:1.65;color:{ink}",
         "h1": f"margin:30px 0 12px;font-family:{SERIF};font-size:28px;line-height:1.25;color:{ink}",
@@ -123,10 +135,10 @@ def body_styles() -> dict[str, str]:
 
 
 @functools.cache
-def block_styles() -> dict[str, str]:
+def block_styles(accent: str, accent_ink: str) -> dict[str, str]:
     """Return the inline style of the editor's blocks (by class) in email: the button, the
-    callout and the paragraph holding a button."""
-    c = palette().light
+    callout and the paragraph holding a button, in the publication's accent."""
+    c = {**palette().light, "accent": accent, "accent_ink": accent_ink}
     return {
         "cta": "margin:26px 0",
         "button": (
@@ -183,19 +195,24 @@ def absolute_url(url: str) -> str:
 def email_body_html(html: str) -> str:
     """Return post HTML fit for email: allow-listed tags, inline styles, absolute URLs, one
     fixed-width rendition per image, the editor's blocks styled by hand."""
+    light = email_palette().light
     cleaned = nh3.clean(
         _IMG_RE.sub(_email_image, html),
         tags=EMAIL_TAGS,
         allowed_classes={"p": {"cta"}, "a": {"button"}, "div": {"callout"}},
-        set_tag_attribute_values={tag: {"style": style} for tag, style in body_styles().items()},
+        set_tag_attribute_values={
+            tag: {"style": style} for tag, style in body_styles(light["accent"]).items()
+        },
         url_relative=absolute_url,
     )
+
+    styles = block_styles(light["accent"], light["accent_ink"])
 
     def block(match: re.Match) -> str:
         tag, before, name, after = match.groups()
         rest = _STYLE_ATTR_RE.sub("", before + after)
         css_class = f' class="{_BLOCK_CLASSES[name]}"' if _BLOCK_CLASSES[name] else ""
-        return f'<{tag}{css_class} style="{block_styles()[name]}"{rest}>'
+        return f'<{tag}{css_class} style="{styles[name]}"{rest}>'
 
     return _BLOCK_RE.sub(block, cleaned)
 
@@ -256,7 +273,7 @@ def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -
             ],
         }
     return {
-        "site_name": settings.SITE_NAME,
+        "site_name": Publication.objects.current().name,
         "site_url": settings.SITE_URL,
         "newsletter_name": newsletter.name if newsletter else "",
         "post": post,
@@ -334,8 +351,21 @@ def wrap_text(text: str, width: int = 76) -> str:
 
 def render_email(template_prefix: str, context: dict) -> Rendered:
     """Render templates/newsletter/email/<prefix>_subject.txt, _message.txt and _message.html,
-    with the site's palette in the context."""
-    context = {"colors": palette().light, "dark_colors": palette().dark, **context}
+    with the site's palette and the publication's name and logo in the context."""
+    colors, publication = email_palette(), Publication.objects.current()
+    logo = {}
+    if publication.logo:
+        # Mail clients show the logo at most 40 pixels high, as the site's header does.
+        height = min(40, publication.logo_height or 40)
+        width = round((publication.logo_width or height) * height / (publication.logo_height or 1))
+        logo = {"url": absolute_url(publication.logo.url), "width": width, "height": height}
+    context = {
+        "colors": colors.light,
+        "dark_colors": colors.dark,
+        "site_name": publication.name,
+        "logo": logo,
+        **context,
+    }
     subject = render_to_string(f"newsletter/email/{template_prefix}_subject.txt", context)
     text = render_to_string(f"newsletter/email/{template_prefix}_message.txt", context)
     return Rendered(
@@ -374,7 +404,7 @@ def list_headers(unsubscribe: str) -> dict[str, str]:
     return {
         "List-Unsubscribe": value,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"{settings.SITE_NAME} <newsletter.{host}>",
+        "List-Id": f"{Publication.objects.current().name} <newsletter.{host}>",
     }
 
 
@@ -427,11 +457,12 @@ def personalise(
 
 
 def from_address(newsletter=None) -> str:
-    """Return the From line: DEFAULT_FROM_EMAIL, under the newsletter's sender name if set."""
+    """Return the From line: DEFAULT_FROM_EMAIL's address, under the newsletter's sender name
+    if set, else the publication's (Settings › Publication in the admin)."""
     from email.utils import formataddr, parseaddr
 
-    default = settings.DEFAULT_FROM_EMAIL
     name = getattr(newsletter, "sender_name", "")
     if not name:
-        return default
-    return formataddr((name, parseaddr(default)[1]))
+        return Publication.objects.current().sender()
+    default = settings.DEFAULT_FROM_EMAIL
+    return formataddr((name, parseaddr(default)[1] or default))

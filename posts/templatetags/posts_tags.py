@@ -9,6 +9,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from posts.richtext import HIGHLIGHT_START, HIGHLIGHT_STOP, split_at_poll_slot, without_more
+from publication.models import Publication
 
 register = template.Library()
 
@@ -24,6 +25,20 @@ def absolute(path: str) -> str:
     if path.startswith(("http://", "https://")):
         return path
     return f"{settings.SITE_URL}{path}"
+
+
+def publisher() -> dict:
+    """The publication as schema.org's Organization (with its logo, when it has one)."""
+    publication = Publication.objects.current()
+    data = {"@type": "Organization", "name": publication.name, "url": absolute("/")}
+    if publication.logo:
+        data["logo"] = {
+            "@type": "ImageObject",
+            "url": absolute(publication.logo.url),
+            "width": publication.logo_width,
+            "height": publication.logo_height,
+        }
+    return data
 
 
 @register.filter(is_safe=True)
@@ -141,7 +156,7 @@ def post_json_ld(context, post):
             }
             for author in post.author_list
         ],
-        "publisher": {"@type": "Organization", "name": settings.SITE_NAME, "url": absolute("/")},
+        "publisher": publisher(),
         "keywords": [tag.name for tag in post.tags.all()],
         "wordCount": len(post.body_text.split()),
         "isAccessibleForFree": not post.is_for_subscribers,

@@ -94,6 +94,8 @@ EXPECTED = {
             "posts:feed-atom",
             "posts:sitemap",
             "posts:robots",
+            "publication:theme",
+            "publication:manifest",
             "comments:thread",
             "account_inactive",
             "account_reset_password_done",
@@ -373,6 +375,7 @@ NOBODY = {
     "comments_comment": {"add", "delete"},
     "comments_commentreport": {"add"},
     "comments_commentsettings": {"add", "delete"},
+    "publication_publication": {"add", "delete"},
 }
 READ_ONLY = {
     "django_tasks_database_dbtaskresult",
@@ -401,6 +404,8 @@ ADMIN_ACCESS = {
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
     "comments_commentsettings": VIEW,
+    # The publication's settings: for whoever is given publication.change_publication.
+    "publication_publication": set(),
     # The audience (newsletters, segments, subscriber tags): editors get it when given its
     # permissions.
     "newsletter_newsletter": set(),
@@ -416,6 +421,7 @@ ADMIN_GET = {
     "object": Redirect("/admin/"),  # /admin/app/model/<id>/ redirects to its change page
     "newsletter_send": Redirect("/admin/newsletter/newslettersend/"),  # already sent
     "comments_commentsettings:changelist": Redirect("/admin/comments/commentsettings/"),
+    "publication_publication:changelist": Redirect("/admin/publication/publication/1/change/"),
     "django_tasks_database_dbtaskresult:change": OK,
     # A newsletter with subscribers is not deleted: the page sends the editor back to it.
     "newsletter_newsletter:delete": Redirect("/admin/newsletter/newsletter/"),
