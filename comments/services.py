@@ -687,7 +687,7 @@ def _review_digest_email(*, editor, listed: list[Comment], total: int) -> EmailM
         render_to_string("comments/email/review_digest_subject.txt", context).split()
     )
     return EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        subject=f"[{context['site_name']}] {subject}",
         body=render_to_string("comments/email/review_digest_message.txt", context),
         to=[editor.email],
     )

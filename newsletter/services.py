@@ -420,7 +420,7 @@ def _send_notice_email(*, editor: User, send: NewsletterSend, occasion: str):
         render_to_string("newsletter/email/editor_send_subject.txt", context).split()
     )
     return EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        subject=f"[{context['site_name']}] {subject}",
         body=render_to_string("newsletter/email/editor_send_message.txt", context),
         to=[editor.email],
     )
