@@ -136,9 +136,24 @@ def start_watchdog(send: NewsletterSend, *, delay: float = 0, at=None) -> None:
     enqueue_later(watch_send_task, delay=delay, at=at, send_id=send.pk, token=send.watchdog_token)
 
 
+def recipients(*, post=None):
+    """Return the subscriptions a send of post started now would go to.
+
+    The one place that says who gets a post by email (the confirmation page's count and the
+    edit page's publish panel read it); a newsletter or segment argument narrows it once those
+    exist. _insert_deliveries writes the same rule in SQL.
+    """
+    return Subscription.objects.active()
+
+
+def recipient_count(*, post=None) -> int:
+    """Return how many readers a send of post started now would go to."""
+    return recipients(post=post).count()
+
+
 def active_subscriber_count() -> int:
     """Return how many readers a send started now would go to."""
-    return Subscription.objects.active().count()
+    return recipient_count()
 
 
 @transaction.atomic

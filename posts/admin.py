@@ -7,6 +7,7 @@ from django.utils.translation import ngettext
 
 from posts.forms import PostAdminForm
 from posts.models import Page, Post, Tag
+from posts.revisions.admin import PostEditingAdminMixin
 from posts.services import publish_post, unpublish_post
 
 
@@ -48,7 +49,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(PostEditingAdminMixin, admin.ModelAdmin):
     """The post admin of posts alone; futureforward/admin.py adds the other apps' parts."""
 
     form = PostAdminForm
@@ -83,26 +84,23 @@ class PostAdmin(admin.ModelAdmin):
     save_on_top = True
     actions = ["publish_now", "back_to_draft"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "subtitle", "preview_link"]}),
+        (None, {"fields": ["title", "slug", "subtitle", "preview_link", "base_version"]}),
         (_("Cover"), {"fields": ["cover", "cover_preview", "cover_alt"]}),
         (_("Article"), {"fields": ["body", "reading_minutes", "daily_takeaway"]}),
         (_("Authors and tags"), {"fields": ["authors", "tags"]}),
         (
-            _("Publishing"),
+            _("Readers"),
+            {"fields": ["audience", "is_featured", "comments_mode", "created_at", "updated_at"]},
+        ),
+        (
+            _("Publish on the site"),
             {
-                "fields": [
-                    "state",
-                    "status",
-                    "published_at",
-                    "audience",
-                    "is_featured",
-                    "comments_mode",
-                    "created_at",
-                    "updated_at",
-                ],
+                "fields": ["state", "status", "published_at"],
+                "classes": ["ff-publish-panel"],
                 "description": _(
-                    "Scheduled posts appear by themselves at their publish time. Drafts and "
-                    "scheduled posts can be previewed by staff at their real address."
+                    "What readers of the site will see after you save. Sending the post by "
+                    "email is a separate choice. Drafts and scheduled posts can be previewed "
+                    "by staff."
                 ),
             },
         ),
@@ -110,6 +108,7 @@ class PostAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/posts-admin.css"]}
+        js = ["js/post-autosave.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_cards().with_thumbs_up()
@@ -124,10 +123,15 @@ class PostAdmin(admin.ModelAdmin):
     def state(self, post):
         """What readers see now: the list's column and, on the edit form, the line above the
         status the editor chooses."""
+        when = (
+            date_format(timezone.localtime(post.published_at), "DATETIME_FORMAT")
+            if post.published_at
+            else ""
+        )
         if post.state == Post.Status.SCHEDULED:
-            return _("Scheduled for %(when)s") % {
-                "when": date_format(timezone.localtime(post.published_at), "DATETIME_FORMAT")
-            }
+            return _("Scheduled for %(when)s") % {"when": when}
+        if post.state == Post.Status.PUBLISHED:
+            return _("Live since %(when)s") % {"when": when}
         return post.state.label
 
     @admin.display(description=_("authors"))
