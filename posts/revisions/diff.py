@@ -22,11 +22,30 @@ class Line:
     pieces: list[tuple[str, str]] = field(default_factory=list)
 
 
+# Paragraphs this alike are shown as one changed paragraph rather than removed and added.
+SIMILAR = 0.4
+
+
 def _words(old: str, new: str) -> list[tuple[str, str]]:
     a, b = _WORDS.findall(old), _WORDS.findall(new)
+    opcodes = difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes()
+    # Changes separated only by a space read as one change: "old words" -> "new words".
+    merged: list[list] = []
+    for op, i1, i2, j1, j2 in opcodes:
+        if merged and merged[-1][0] != "equal" and op != "equal":
+            merged[-1][2], merged[-1][4] = i2, j2
+        elif (
+            op == "equal"
+            and merged
+            and merged[-1][0] != "equal"
+            and not "".join(a[i1:i2]).strip()
+            and (i2, j2) != (len(a), len(b))
+        ):
+            merged[-1][2], merged[-1][4] = i2, j2
+        else:
+            merged.append([op if op == "equal" else "replace", i1, i2, j1, j2])
     pieces: list[tuple[str, str]] = []
-    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in merged:
         if op == "equal":
             pieces.append(("same", "".join(a[i1:i2])))
             continue
@@ -35,6 +54,10 @@ def _words(old: str, new: str) -> list[tuple[str, str]]:
         if j2 > j1:
             pieces.append(("added", "".join(b[j1:j2])))
     return pieces
+
+
+def _similar(old: str, new: str) -> bool:
+    return difflib.SequenceMatcher(a=old, b=new, autojunk=False).ratio() >= SIMILAR
 
 
 def compare_text(old: str, new: str) -> list[Line]:
@@ -46,12 +69,13 @@ def compare_text(old: str, new: str) -> list[Line]:
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op == "equal":
             lines += [Line("same", [("same", p)]) for p in a[i1:i2]]
-        elif op == "replace" and i2 - i1 == j2 - j1:
-            for old_p, new_p in zip(a[i1:i2], b[j1:j2], strict=True):
-                lines.append(Line("changed", _words(old_p, new_p)))
         else:
-            lines += [Line("removed", [("removed", p)]) for p in a[i1:i2]]
-            lines += [Line("added", [("added", p)]) for p in b[j1:j2]]
+            olds, news = a[i1:i2], b[j1:j2]
+            # Pair paragraphs in order while they stay alike; the rest were removed or added.
+            while olds and news and _similar(olds[0], news[0]):
+                lines.append(Line("changed", _words(olds.pop(0), news.pop(0))))
+            lines += [Line("removed", [("removed", p)]) for p in olds]
+            lines += [Line("added", [("added", p)]) for p in news]
     return lines
 
 
