@@ -32,15 +32,9 @@ def _words(old: str, new: str) -> list[tuple[str, str]]:
     # Changes separated only by a space read as one change: "old words" -> "new words".
     merged: list[list] = []
     for op, i1, i2, j1, j2 in opcodes:
-        if merged and merged[-1][0] != "equal" and op != "equal":
-            merged[-1][2], merged[-1][4] = i2, j2
-        elif (
-            op == "equal"
-            and merged
-            and merged[-1][0] != "equal"
-            and not "".join(a[i1:i2]).strip()
-            and (i2, j2) != (len(a), len(b))
-        ):
+        after_change = bool(merged) and merged[-1][0] != "equal"
+        only_space = not "".join(a[i1:i2]).strip() and (i2, j2) != (len(a), len(b))
+        if after_change and (op != "equal" or only_space):
             merged[-1][2], merged[-1][4] = i2, j2
         else:
             merged.append([op if op == "equal" else "replace", i1, i2, j1, j2])
