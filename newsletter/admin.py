@@ -16,7 +16,7 @@ from django.template.loader import select_template
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from newsletter import services
@@ -231,7 +231,7 @@ class NewsletterPostAdminMixin:
     def _email_choice_field(self) -> forms.ChoiceField:
         count = services.recipient_count()
         return forms.ChoiceField(
-            label=_("Email to subscribers"),
+            label=_("By email"),
             choices=[
                 (self.EMAIL_NO, _("Don't email it now")),
                 (
@@ -245,7 +245,11 @@ class NewsletterPostAdminMixin:
             initial=self.EMAIL_NO,
             widget=forms.RadioSelect,
             required=False,
-            help_text=_("%(count)d confirmed subscribers would get it now. A post is emailed once.")
+            help_text=ngettext(
+                "%(count)d confirmed subscriber would get it now. A post is emailed once.",
+                "%(count)d confirmed subscribers would get it now. A post is emailed once.",
+                count,
+            )
             % {"count": count},
         )
 

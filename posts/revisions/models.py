@@ -50,7 +50,7 @@ class PostRevision(models.Model):
     @property
     def author_name(self) -> str:
         """Who saved it, as the admin names people."""
-        return self.author.public_name if self.author else str(_("someone"))
+        return self.author.public_name if self.author else str(_("an editor not recorded"))
 
 
 class PostDraft(models.Model):

@@ -180,8 +180,7 @@ def test_compare_shows_removed_and_added_words_escaped(ada):
     assert "The <del>cat</del><ins>dog</ins> sat." in page
     assert (
         '<p class="ff-line-added"><span class="visually-hidden">Added: </span>'
-        "<ins>A new ending.</ins>"
-        in page
+        "<ins>A new ending.</ins>" in page
     )
     assert '<p class="ff-line-same">Same paragraph.</p>' in page
 

@@ -84,11 +84,17 @@
       stopped = true
       clearTimeout(timer)
     })
-    document.addEventListener("visibilitychange", () => {
-      if (document.visibilityState === "hidden" && dirty && !stopped && navigator.sendBeacon) {
+    // Leaving or hiding the page: hand the last words to the browser to deliver.
+    function flush() {
+      if (dirty && !stopped && navigator.sendBeacon) {
+        clearTimeout(timer)
         dirty = !navigator.sendBeacon(url, payload())
       }
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "hidden") flush()
     })
+    window.addEventListener("pagehide", flush)
   }
 
   if (document.readyState === "loading") {
