@@ -24,7 +24,7 @@ from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
 from newsletter.models import Delivery, NewsletterSend
 from polls.services import vote_url
-from posts.models import Page
+from posts.models import Page, PostRevision
 from tests.factories import (
     CommentFactory,
     PollFactory,
@@ -95,6 +95,9 @@ class World:
         self.commenter = Commenter.objects.create(user=self.writer)
         self.settings = CommentSettings.load()
         self.group = Group.objects.create(name="Editors")
+        self.revision = PostRevision.objects.create(
+            post=self.post, version=1, title=self.post.title, author=self.author
+        )
         self.send = NewsletterSend.objects.create(post=self.post, recipients_count=1)
         self.delivery = Delivery.objects.create(send=self.send, user=self.writer)
         self.authenticator = Authenticator.objects.create(
@@ -140,6 +143,7 @@ class World:
             "app_label": "posts",
             "url": "nowhere/",
             "action": "pause",
+            "revision_id": self.revision.pk,
             "content_type_id": ContentType.objects.get_for_model(self.post).pk,
         }
         if pattern.name == "posts:tag":
