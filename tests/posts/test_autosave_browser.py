@@ -3,6 +3,7 @@ a reload finds them intact, Save applies them, and an earlier revision comes bac
 preview frames the reader page at both widths. All under the admin's strict policy."""
 
 import os
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -17,6 +18,22 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 SCREENSHOTS = os.environ.get("FF_SCREENSHOTS", "")
 
 
+@pytest.fixture
+def watch(browser, live_server):
+    """Open a browser context as a user; every context is closed after the test, pass or fail
+    (an open one keeps the live server's database connections)."""
+    opened = []
+
+    def open_as(user):
+        watcher = Watcher(browser, live_server, user=user)
+        opened.append(watcher)
+        return watcher
+
+    yield open_as
+    for watcher in opened:
+        watcher.close()
+
+
 def shot(page, name, width):
     if SCREENSHOTS:
         page.set_viewport_size({"width": width, "height": 900})
@@ -24,11 +41,11 @@ def shot(page, name, width):
         page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def test_autosave_survives_a_reload_and_a_revision_is_restored(browser, live_server):
+def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
     editor = EditorFactory(display_name="Ada Lovelace")
     post = PostFactory(title="Tidal power", body="<p>The first version.</p>")
     SubscriptionFactory()
-    watcher = Watcher(browser, live_server, user=editor)
+    watcher = watch(editor)
     page = watcher.page
     page.set_viewport_size({"width": 1280, "height": 900})
     watcher.visit(f"/admin/posts/post/{post.pk}/change/")
@@ -38,7 +55,7 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(browser, live_ser
     page.keyboard.press("End")
     page.keyboard.type(" Typed in the browser.")
     status = page.locator("#ff-autosave")
-    expect(status).to_have_text(__import__("re").compile(r"^Saved \d\d:\d\d$"), timeout=15_000)
+    expect(status).to_have_text(re.compile(r"^Saved \d\d:\d\d$"), timeout=15_000)
     assert "Typed in the browser." in PostDraft.objects.get(post=post).body
     assert Post.objects.get(pk=post.pk).body == "<p>The first version.</p>"
 
@@ -79,10 +96,10 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(browser, live_ser
     watcher.assert_clean("autosave, reload, restore")
 
 
-def test_leaving_the_page_keeps_the_last_words(browser, live_server):
+def test_leaving_the_page_keeps_the_last_words(watch):
     editor = EditorFactory()
     post = PostFactory(title="Quick exit", body="<p>Before.</p>")
-    watcher = Watcher(browser, live_server, user=editor)
+    watcher = watch(editor)
     page = watcher.page
     watcher.visit(f"/admin/posts/post/{post.pk}/change/")
     page.locator("#id_subtitle").fill("Typed just before leaving")
@@ -92,7 +109,7 @@ def test_leaving_the_page_keeps_the_last_words(browser, live_server):
     assert PostDraft.objects.get(post=post).subtitle == "Typed just before leaving"
 
 
-def test_web_preview_frames_the_autosaved_page_at_both_widths(browser, live_server):
+def test_web_preview_frames_the_autosaved_page_at_both_widths(watch):
     editor = EditorFactory()
     post = PostFactory(
         status=Post.Status.DRAFT,
@@ -107,7 +124,7 @@ def test_web_preview_frames_the_autosaved_page_at_both_widths(browser, live_serv
         title="Cities after cars, revised",
         body="<p>Trams are back, and buses too.</p>",
     )
-    watcher = Watcher(browser, live_server, user=editor)
+    watcher = watch(editor)
     page = watcher.page
     page.set_viewport_size({"width": 1280, "height": 900})
     watcher.visit(f"/admin/posts/post/{post.pk}/change/")
