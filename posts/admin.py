@@ -172,7 +172,7 @@ class PostAdmin(PostEditingAdminMixin, admin.ModelAdmin):
     def publish_now(self, request, queryset):
         count = 0
         for post in queryset:
-            publish_post(post=post)
+            publish_post(post=post, by=request.user)
             count += 1
         self.message_user(
             request,
@@ -185,7 +185,7 @@ class PostAdmin(PostEditingAdminMixin, admin.ModelAdmin):
     def back_to_draft(self, request, queryset):
         count = 0
         for post in queryset:
-            unpublish_post(post=post)
+            unpublish_post(post=post, by=request.user)
             count += 1
         self.message_user(
             request,

@@ -21,11 +21,12 @@ from posts.richtext import sanitize_body
 
 
 @transaction.atomic
-def publish_post(*, post: Post, at: datetime | None = None) -> Post:
+def publish_post(*, post: Post, at: datetime | None = None, by: User | None = None) -> Post:
     """Publish post now, or schedule it for `at`; return it.
 
     A post that already has a publish time in the past keeps it, so publishing again never
-    moves a post up the home page.
+    moves a post up the home page. The post moves to a new version (with a revision naming
+    `by`), so an edit form opened before is told instead of putting the old status back.
     """
     now = timezone.now()
     if at is not None:
@@ -33,16 +34,28 @@ def publish_post(*, post: Post, at: datetime | None = None) -> Post:
     elif post.published_at is None or post.published_at > now:
         post.published_at = now
     post.status = Post.Status.SCHEDULED if post.published_at > now else Post.Status.PUBLISHED
-    post.save(update_fields=["status", "published_at", "updated_at"])
+    _save_status(post=post, by=by)
     return post
 
 
 @transaction.atomic
-def unpublish_post(*, post: Post) -> Post:
+def unpublish_post(*, post: Post, by: User | None = None) -> Post:
     """Take post back to draft: readers no longer see it; staff still can."""
     post.status = Post.Status.DRAFT
-    post.save(update_fields=["status", "updated_at"])
+    _save_status(post=post, by=by)
     return post
+
+
+def _save_status(*, post: Post, by: User | None) -> None:
+    """Save post's status and publish time as a new version of the row as it is now."""
+    current = Post.objects.select_for_update().get(pk=post.pk)
+    before = copy.copy(current)
+    current.status, current.published_at = post.status, post.published_at
+    current.version += 1
+    current.save(update_fields=["status", "published_at", "version", "updated_at"])
+    post.status, post.published_at = current.status, current.published_at
+    post.version, post.updated_at = current.version, current.updated_at
+    record_revision(post=current, author=by, previous=before, kind=PostRevision.Kind.STATUS)
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ class PostRevision(models.Model):
     class Kind(models.TextChoices):
         SAVE = "save", _("Saved")
         RESTORE = "restore", _("Restored")
+        STATUS = "status", _("Published or unpublished")
 
     post = models.ForeignKey(
         "posts.Post", on_delete=models.CASCADE, related_name="revisions", verbose_name=_("post")

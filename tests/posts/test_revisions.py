@@ -256,3 +256,27 @@ def test_only_the_newest_revisions_are_kept(ada):
     versions = list(PostRevision.objects.filter(post=post).values_list("version", flat=True))
     assert len(versions) == KEEP_REVISIONS
     assert max(versions) == post.version and min(versions) == post.version - KEEP_REVISIONS + 1
+
+
+def test_an_edit_form_opened_before_a_publish_action_is_told(ada, ben):
+    """Publishing from the list moves the post on, so a form opened before cannot quietly put
+    the post back to draft."""
+    post = PostFactory(status=Post.Status.DRAFT, published_at=None, title="Quiet")
+    ben_client = client_for(ben)
+    ben_form = admin_form_data(ben_client, url(post, "change"), title="Ben's retitle")
+
+    ada_client = client_for(ada)
+    response = ada_client.post(
+        reverse("admin:posts_post_changelist"),
+        {"action": "publish_now", "_selected_action": [post.pk]},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    post.refresh_from_db()
+    assert post.is_published() and post.version == 2
+    assert post.revisions.get(version=2).get_kind_display() == "Published or unpublished"
+
+    refused = ben_client.post(url(post, "change"), ben_form)
+    assert refused.status_code == HTTPStatus.OK
+    assert "Ada Lovelace saved this post at" in refused.content.decode()
+    post.refresh_from_db()
+    assert post.is_published() and post.title == "Quiet"
