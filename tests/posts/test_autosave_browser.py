@@ -64,6 +64,8 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
     page.wait_for_load_state("load")
     expect(page.get_by_text("This form shows your autosaved draft")).to_be_visible()
     expect(body).to_contain_text("The first version. Typed in the browser.")
+    if SCREENSHOTS:
+        page.screenshot(path=f"{SCREENSHOTS}/draft-note-1280.png")
 
     # Save applies them: version 2, the draft is gone.
     page.locator("input[name='_continue']").first.click()
@@ -81,6 +83,7 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
 
     # The revisions: compare the two versions, then restore the first.
     page.get_by_role("link", name="Revisions").click()
+    shot(page, "revisions", 1280)
     page.get_by_role("button", name="Compare the chosen versions").click()
     page.wait_for_load_state("load")
     expect(page.locator("ins").filter(has_text="Typed in the browser.")).to_be_visible()
@@ -153,3 +156,21 @@ def test_web_preview_frames_the_autosaved_page_at_both_widths(watch):
     page.wait_for_load_state("load")
     expect(frame.get_by_role("heading", name="Cities after cars", exact=True)).to_be_visible()
     watcher.assert_clean("web preview")
+
+
+def test_autosave_says_when_it_could_not_save_and_retries(watch):
+    editor = EditorFactory()
+    post = PostFactory(title="Patchy network", body="<p>Start.</p>")
+    watcher = watch(editor)
+    page = watcher.page
+    watcher.visit(f"/admin/posts/post/{post.pk}/change/")
+    # The network drops: autosave's requests fail.
+    page.route("**/autosave/", lambda route: route.abort())
+    page.locator("#id_subtitle").fill("Written offline")
+    status = page.locator("#ff-autosave")
+    expect(status).to_have_text("Not saved – retrying", timeout=10_000)
+    assert not PostDraft.objects.exists()
+    # Back online: the next try keeps the words.
+    page.unroute("**/autosave/")
+    expect(status).to_have_text(re.compile(r"^Saved \d\d:\d\d$"), timeout=20_000)
+    assert PostDraft.objects.get(post=post).subtitle == "Written offline"
