@@ -54,9 +54,15 @@
         const answer = await response.json().catch(() => ({}))
         if (response.ok && answer.saved) {
           show(`${status.dataset.saved} ${answer.saved_at}`, "saved")
-        } else if (response.status === 409 || response.status === 400) {
-          // Retrying cannot help: someone else saved, or the text cannot be kept as it is.
-          stopped = response.status === 409
+        } else if (response.redirected) {
+          // Sent to the login page: the session ended. Keep trying; a login elsewhere helps.
+          dirty = true
+          show(status.dataset.loggedOut, "retrying")
+          schedule(RETRY_MS)
+        } else if (response.status >= 400 && response.status < 500 && response.status !== 429) {
+          // Retrying cannot help: someone else saved, the post is gone, or the text cannot be
+          // kept as it is (a 400 may pass once the editor shortens it, so typing tries again).
+          stopped = response.status !== 400
           show(`${status.dataset.failed}: ${answer.error || response.statusText}`, "failed")
         } else {
           throw new Error(String(response.status))
