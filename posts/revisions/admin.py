@@ -94,7 +94,8 @@ class PostEditingAdminMixin:
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk is not None:
-            draft = self._draft_for(request, obj)
+            # The form opens with the draft on GET only; a re-shown form holds what was sent.
+            draft = self._draft_for(request, obj) if request.method == "GET" else None
             context.update(
                 {
                     "autosave_url": reverse(f"admin:{self._url_name('autosave')}", args=[obj.pk]),

@@ -199,3 +199,25 @@ def test_preview_shows_the_autosaved_words_to_their_editor_only(ada_client):
     assert subscriber.get(url(post, "web_preview_page")).status_code == HTTPStatus.FOUND
     assert subscriber.get(post.get_absolute_url()).status_code == HTTPStatus.NOT_FOUND
     assert Client().get(url(post, "web_preview_page")).status_code == HTTPStatus.FOUND
+
+
+def test_a_draft_behind_the_post_says_who_saved_since(ada_client):
+    post = PostFactory(title="Start")
+    ada_client.post(url(post, "autosave"), words(post, title="Ada's draft"))
+    ben_client = Client()
+    ben_client.force_login(EditorFactory(display_name="Ben Okri"))
+    ben_client.post(
+        url(post, "change"), admin_form_data(ben_client, url(post, "change"), title="Ben's")
+    )
+
+    page = ada_client.get(url(post, "change")).content.decode()
+    assert "This form shows your autosaved draft" in page
+    assert "Ben Okri saved the post since" in page
+    # Saving the draft is then a conflict Ada is told about, not a silent overwrite.
+    response = ada_client.post(
+        url(post, "change"), admin_form_data(ada_client, url(post, "change"))
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert "Ben Okri saved this post at" in response.content.decode()
+    post.refresh_from_db()
+    assert post.title == "Ben's"
