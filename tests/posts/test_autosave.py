@@ -21,7 +21,7 @@ def url(post, name):
 
 @pytest.fixture
 def ada():
-    return EditorFactory(display_name="Ada Lovelace")
+    return EditorFactory(display_name="Ada Writer")
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_a_draft_can_be_discarded(ada_client, ada):
 
 def test_autosave_after_someone_saved_is_refused_and_names_them(ada_client):
     post = PostFactory(title="Start")
-    ben = EditorFactory(display_name="Ben Okri")
+    ben = EditorFactory(display_name="Ben Writer")
     ben_client = Client()
     ben_client.force_login(ben)
     ben_client.post(
@@ -102,7 +102,7 @@ def test_autosave_after_someone_saved_is_refused_and_names_them(ada_client):
 
     response = ada_client.post(url(post, "autosave"), words(post, title="Ada's idea"))
     assert response.status_code == HTTPStatus.CONFLICT
-    assert "Ben Okri saved this post at" in response.json()["error"]
+    assert "Ben Writer saved this post at" in response.json()["error"]
     assert not PostDraft.objects.exists()
 
 
@@ -205,19 +205,19 @@ def test_a_draft_behind_the_post_says_who_saved_since(ada_client):
     post = PostFactory(title="Start")
     ada_client.post(url(post, "autosave"), words(post, title="Ada's draft"))
     ben_client = Client()
-    ben_client.force_login(EditorFactory(display_name="Ben Okri"))
+    ben_client.force_login(EditorFactory(display_name="Ben Writer"))
     ben_client.post(
         url(post, "change"), admin_form_data(ben_client, url(post, "change"), title="Ben's")
     )
 
     page = ada_client.get(url(post, "change")).content.decode()
     assert "This form shows your autosaved draft" in page
-    assert "Ben Okri saved the post since" in page
+    assert "Ben Writer saved the post since" in page
     # Saving the draft is then a conflict Ada is told about, not a silent overwrite.
     response = ada_client.post(
         url(post, "change"), admin_form_data(ada_client, url(post, "change"))
     )
     assert response.status_code == HTTPStatus.OK
-    assert "Ben Okri saved this post at" in response.content.decode()
+    assert "Ben Writer saved this post at" in response.content.decode()
     post.refresh_from_db()
     assert post.title == "Ben's"

@@ -42,7 +42,7 @@ def shot(page, name, width):
 
 
 def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
-    editor = EditorFactory(display_name="Ada Lovelace")
+    editor = EditorFactory(display_name="Ada Writer")
     post = PostFactory(title="Tidal power", body="<p>The first version.</p>")
     SubscriptionFactory()
     watcher = watch(editor)

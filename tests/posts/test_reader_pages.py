@@ -48,7 +48,7 @@ def poll(post):
 
 @pytest.fixture
 def ada():
-    return reader("Ada Lovelace")
+    return reader("Ada Writer")
 
 
 @pytest.fixture

@@ -30,12 +30,12 @@ def client_for(editor) -> Client:
 
 @pytest.fixture
 def ada():
-    return EditorFactory(display_name="Ada Lovelace")
+    return EditorFactory(display_name="Ada Writer")
 
 
 @pytest.fixture
 def ben():
-    return EditorFactory(display_name="Ben Okri")
+    return EditorFactory(display_name="Ben Writer")
 
 
 def messages_of(response) -> str:
@@ -61,7 +61,7 @@ def test_every_save_keeps_a_revision_and_the_words_before_the_first(ada):
     ]
     assert revisions[0].author is None and revisions[2].author == ada
     page = client.get(url(post, "revisions")).content.decode()
-    assert "Ada Lovelace" in page and "Third words" in page and "(current)" in page
+    assert "Ada Writer" in page and "Third words" in page and "(current)" in page
 
 
 def test_the_second_editor_is_told_who_changed_the_post_and_nothing_is_lost(ada, ben):
@@ -75,7 +75,7 @@ def test_the_second_editor_is_told_who_changed_the_post_and_nothing_is_lost(ada,
 
     assert response.status_code == HTTPStatus.OK
     page = response.content.decode()
-    assert "Ada Lovelace saved this post at" in page
+    assert "Ada Writer saved this post at" in page
     assert "version 2" in page and "Your changes are not saved yet" in page
     # Ben still has his words in the form, and a link to what Ada changed.
     assert "Ben&#x27;s paragraph." in page or "Ben's paragraph." in page
@@ -227,7 +227,7 @@ def test_restore_on_a_post_another_editor_changed_meanwhile_is_refused(ada, ben)
     first = post.revisions.get(version=1)
     response = ben_client.post(url(post, "restore", first.pk), {"base_version": "2"}, follow=True)
     text = messages_of(response)
-    assert "Ada Lovelace saved this post at" in text and "Nothing was restored" in text
+    assert "Ada Writer saved this post at" in text and "Nothing was restored" in text
     post.refresh_from_db()
     assert (post.title, post.version) == ("Ada 3", 3)
 
@@ -277,6 +277,6 @@ def test_an_edit_form_opened_before_a_publish_action_is_told(ada, ben):
 
     refused = ben_client.post(url(post, "change"), ben_form)
     assert refused.status_code == HTTPStatus.OK
-    assert "Ada Lovelace saved this post at" in refused.content.decode()
+    assert "Ada Writer saved this post at" in refused.content.decode()
     post.refresh_from_db()
     assert post.is_published() and post.title == "Quiet"
