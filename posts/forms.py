@@ -83,7 +83,10 @@ class PostAdminForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
         given = kwargs.get("initial") or {}
         super().__init__(*args, **kwargs)
+        # Set by clean(): the row as locked for this save, and any conflict with the version
+        # the editor started from (conflict_base).
         self.conflict: EditConflict | None = None
+        self.conflict_base: int | None = None
         self.locked_post: Post | None = None
         if "status" in self.fields:
             self.fields["status"].choices = PUBLISH_CHOICES
