@@ -48,7 +48,7 @@ def poll(post):
 
 @pytest.fixture
 def ada():
-    return reader("Ada Writer")
+    return reader("Ada Lovelace")
 
 
 @pytest.fixture
