@@ -18,6 +18,7 @@ from accounts.models import User
 from posts.models import Post, PostDraft, PostRevision, ThumbsUp
 from posts.revisions.models import KEEP_REVISIONS
 from posts.richtext import sanitize_body
+from posts.signals import post_published
 
 
 @transaction.atomic
@@ -35,6 +36,8 @@ def publish_post(*, post: Post, at: datetime | None = None, by: User | None = No
         post.published_at = now
     post.status = Post.Status.SCHEDULED if post.published_at > now else Post.Status.PUBLISHED
     _save_status(post=post, by=by)
+    if post.status == Post.Status.PUBLISHED:
+        transaction.on_commit(lambda: post_published.send(sender=Post, post=post))
     return post
 
 
