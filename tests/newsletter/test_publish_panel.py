@@ -46,8 +46,8 @@ def test_the_edit_page_offers_publishing_and_email_as_two_choices(editor_client,
     assert "Keep as a draft: only staff can see it" in page
     assert "Publish on the site now" in page and "Schedule: appear on the site" in page
     assert "Don&#x27;t email it now" in page or "Don't email it now" in page
-    assert "3 confirmed subscribers would get it now." in page
-    assert services.recipient_count() == 3
+    assert "3 confirmed subscribers of “" in page and "” would get it now" in page
+    assert services.active_subscriber_count() == 3
 
 
 def test_publishing_without_email_sends_nothing(editor_client, audience):
@@ -75,7 +75,7 @@ def test_publish_and_email_leads_to_a_confirmation_naming_what_happens(editor_cl
     page = editor_client.get(response["Location"]).content.decode()
     assert "What will happen to “Big news”" in page
     assert row(page, "On the site").startswith("Live since")
-    assert row(page, "By email to") == "3 confirmed subscribers"
+    assert row(page, "Recipients now") == "3"
     assert row(page, "Goes out") == "now"
     assert "Send to 3 subscribers" in page
 
