@@ -7,6 +7,7 @@ and taking one back at the same moment take turns on the row and never wait in a
 """
 
 import copy
+import secrets
 from datetime import datetime
 
 from django.db import transaction
@@ -14,8 +15,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from accounts.images import clean_image
 from accounts.models import User
-from posts.models import Post, PostDraft, PostRevision, ThumbsUp
+from posts.images import BODY_IMAGE_DIR, delete_renditions, make_renditions
+from posts.models import BodyImage, Post, PostDraft, PostRevision, ThumbsUp
 from posts.revisions.models import KEEP_REVISIONS
 from posts.richtext import sanitize_body
 from posts.signals import post_published
@@ -211,3 +214,27 @@ def discard_draft(*, post: Post, editor: User) -> bool:
     """Forget editor's autosaved copy of post; return whether there was one."""
     deleted, _rows = PostDraft.objects.filter(post=post, editor=editor).delete()
     return bool(deleted)
+
+
+def store_body_image(*, upload, uploaded_by: User | None) -> BodyImage:
+    """Check an uploaded image, write its WebP renditions and record them; return the record.
+
+    The checks are the covers' (accounts/images.py): a file that is not an image, too large or
+    with too many pixels raises ValidationError before anything is written. If recording fails,
+    the files already written are deleted, so a refused or failed upload leaves nothing behind.
+    """
+    clean = clean_image(upload)
+    key = secrets.token_hex(8)
+    renditions = make_renditions(clean.content, stem=key, directory=BODY_IMAGE_DIR)
+    try:
+        with transaction.atomic():
+            return BodyImage.objects.create(
+                key=key,
+                width=clean.width,
+                height=clean.height,
+                renditions=renditions,
+                uploaded_by=uploaded_by,
+            )
+    except Exception:
+        delete_renditions(renditions)
+        raise

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('posts', '0006_about_page'),
+        ('posts', '0007_body_image'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
