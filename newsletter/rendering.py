@@ -10,16 +10,18 @@ import functools
 import re
 import textwrap
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from pathlib import Path
 from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
@@ -330,3 +332,49 @@ def personalise(
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+# --- Counting arrivals from a send (the analytics app reads these marks) -----------------------
+
+SEND_LINK_SALT = "newsletter.send-link"
+_HREF_RE = re.compile(r'href="([^"]*)"')
+_TEXT_URL_RE = re.compile(r"https?://[^\s<>\"')\]]*[^\s<>\"')\].,;:!?]")
+
+
+def mark_send_links(rendered: Rendered, *, send_id: int, open_pixel: bool = False) -> Rendered:
+    """Return a send's shared render with every link to this site carrying ``ff``: the send's id
+    and the link's number, signed. Every copy carries the same marks, so an arrival counts for
+    the send and the link, never for a reader. With open_pixel, a 1x1 image counts opens."""
+    signer = signing.Signer(salt=SEND_LINK_SALT)
+    site = f"{settings.SITE_URL}/"
+    numbers: dict[str, int] = {}
+
+    def mark(url: str) -> str:
+        if not url.startswith(site):
+            return url
+        number = numbers.setdefault(url, len(numbers) + 1)
+        base, hash_mark, fragment = url.partition("#")
+        joiner = "&" if "?" in base else "?"
+        value = quote(signer.sign(f"{send_id}.{number}"), safe="")
+        return f"{base}{joiner}ff={value}{hash_mark}{fragment}"
+
+    html = _HREF_RE.sub(
+        lambda match: f'href="{escape(mark(unescape(match.group(1))))}"', rendered.html
+    )
+    text = _TEXT_URL_RE.sub(lambda match: mark(match.group(0)), rendered.text)
+    if open_pixel:
+        value = quote(signer.sign(f"{send_id}.0"), safe="")
+        pixel = absolute_url(reverse("analytics:open", kwargs={"mark": value}))
+        image = f'<img src="{escape(pixel)}" width="1" height="1" alt="" style="display:block">'
+        html = html.replace("</body>", f"{image}</body>", 1)
+    return Rendered(subject=rendered.subject, html=html, text=text)
+
+
+def read_send_mark(value: str) -> tuple[int, int] | None:
+    """Return (send id, link number) from an ``ff`` mark (link 0 is the open pixel), or None
+    when it was not made here (forged, altered or garbled)."""
+    try:
+        send_id, _, number = signing.Signer(salt=SEND_LINK_SALT).unsign(value).partition(".")
+        return int(send_id), int(number)
+    except (signing.BadSignature, ValueError):
+        return None

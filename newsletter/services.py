@@ -29,6 +29,7 @@ from newsletter.models import Delivery, NewsletterSend
 from newsletter.rendering import (
     UNSUBSCRIBE_PLACEHOLDER,
     absolute_url,
+    mark_send_links,
     personalise,
     render_email,
     render_newsletter,
@@ -222,7 +223,11 @@ def _insert_deliveries(send: NewsletterSend) -> int:
 def start_send(*, send: NewsletterSend) -> NewsletterSend:
     """Render the email, create the deliveries and hand the work to the workers."""
     send = NewsletterSend.objects.select_for_update().select_related("post").get(pk=send.pk)
-    rendered = render_newsletter(post=send.post, mode=send.mode, teaser_words=send.teaser_words)
+    rendered = mark_send_links(
+        render_newsletter(post=send.post, mode=send.mode, teaser_words=send.teaser_words),
+        send_id=send.pk,
+        open_pixel=settings.ANALYTICS_EMAIL_OPENS,
+    )
     count = _insert_deliveries(send)
     now = timezone.now()
     send.subject = rendered.subject[:300]

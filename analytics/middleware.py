@@ -1,0 +1,97 @@
+"""Counting at the door: post page views and arrivals from a send's email, for every process
+and whether or not the page came from the page cache, without a database write per request."""
+
+from __future__ import annotations
+
+import functools
+from http import HTTPStatus
+from urllib.parse import urlencode, urlsplit
+
+from allauth.account.adapter import get_adapter
+from crawleruseragents import is_crawler
+from django.http import HttpResponseRedirect
+
+from analytics import counting
+from newsletter.rendering import read_send_mark
+
+MARK = "ff"
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_crawler(browser: str) -> bool:
+    # The list is a few hundred patterns; a browser string is checked once per process.
+    return is_crawler(browser)
+
+
+def countable(request) -> bool:
+    """Return True if this request may be counted: a browser that did not ask not to be
+    (Do Not Track, Global Privacy Control), is not a known crawler or link scanner, and is not
+    an editor looking at their own site."""
+    headers = request.headers
+    if headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1":
+        return False
+    browser = headers.get("User-Agent", "")
+    if not browser or _is_crawler(browser[:512]):
+        return False
+    user = getattr(request, "user", None)
+    return not (user is not None and user.is_staff)
+
+
+def visitor(request) -> str:
+    """Return today's salted hash of the request's address and browser."""
+    return counting.visitor_hash(
+        address=get_adapter().get_client_ip(request) or "",
+        browser=request.headers.get("User-Agent", "")[:512],
+        day=counting.today(),
+    )
+
+
+def referrer_host(request) -> str:
+    """Return the host of the referring site, or "" for none or this site itself."""
+    referer = request.headers.get("Referer", "")
+    if not referer:
+        return ""
+    try:
+        host = (urlsplit(referer).hostname or "")[:255]
+    except ValueError:
+        return ""
+    return "" if host == request.get_host().split(":")[0] else host
+
+
+class CountingMiddleware:
+    """Count post page views (200 GETs of posts:detail) and email arrivals (?ff=<mark>)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if MARK in request.GET and request.method in {"GET", "HEAD"}:
+            return self.arrival(request)
+        response = self.get_response(request)
+        if request.method == "GET" and response.status_code == HTTPStatus.OK:
+            match = request.resolver_match
+            if match is not None and match.view_name == "posts:detail" and countable(request):
+                counting.record_post_visit(
+                    slug=match.kwargs["slug"],
+                    visitor=visitor(request),
+                    day=counting.today(),
+                    referrer_host=referrer_host(request),
+                )
+        return response
+
+    def arrival(self, request):
+        """Count an arrival through a send's link if its mark is ours, then show the page at
+        its plain address (so a shared or bookmarked copy does not count for the send again)."""
+        mark = read_send_mark(request.GET[MARK])
+        if mark is not None and mark[1] > 0 and countable(request):
+            counting.record_link_arrival(
+                send_id=mark[0],
+                link=mark[1],
+                path=request.path,
+                visitor=visitor(request),
+                day=counting.today(),
+            )
+        query = request.GET.copy()
+        del query[MARK]
+        url = request.path + (f"?{urlencode(query, doseq=True)}" if query else "")
+        return HttpResponseRedirect(url)
