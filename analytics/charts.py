@@ -15,6 +15,11 @@ WIDTH, HEIGHT = 640, 220
 LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 28
 
 
+def _n(value: float) -> str:
+    """Return a coordinate with one decimal (format_html escapes arguments before formatting)."""
+    return f"{value:.1f}"
+
+
 def _nice_top(value: int) -> int:
     """Return a round number at least value (1, 2 or 5 times a power of ten), at least 1."""
     top = 1
@@ -62,14 +67,14 @@ class Chart:
         for tick in ticks:
             parts.append(
                 format_html(
-                    '<line class="grid" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}"/>'
-                    '<text class="axis" x="{}" y="{:.1f}" text-anchor="end">{}</text>',
+                    '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
+                    '<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>',
                     LEFT,
                     WIDTH - RIGHT,
-                    y(tick),
-                    y(tick),
+                    _n(y(tick)),
+                    _n(y(tick)),
                     LEFT - 6,
-                    y(tick) + 4,
+                    _n(y(tick) + 4),
                     tick,
                 )
             )
@@ -77,8 +82,8 @@ class Chart:
         for index in sorted(i for i in shown if i >= 0):
             parts.append(
                 format_html(
-                    '<text class="axis" x="{:.1f}" y="{}" text-anchor="middle">{}</text>',
-                    x(index),
+                    '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+                    _n(x(index)),
                     HEIGHT - 8,
                     self.labels[index][:18],
                 )
@@ -91,13 +96,13 @@ class Chart:
                     left = x(index) - group / 2 + number * width
                     parts.append(
                         format_html(
-                            '<rect class="series-{}" x="{:.1f}" y="{:.1f}" width="{:.1f}" '
-                            'height="{:.1f}"/>',
+                            '<rect class="series-{}" x="{}" y="{}" width="{}" '
+                            'height="{}"/>',
                             number,
-                            left,
-                            min(y(value), y(0)),
-                            max(width - 1, 1),
-                            abs(y(0) - y(value)),
+                            _n(left),
+                            _n(min(y(value), y(0))),
+                            _n(max(width - 1, 1)),
+                            _n(abs(y(0) - y(value))),
                         )
                     )
         else:
@@ -110,7 +115,7 @@ class Chart:
         return format_html(
             '<svg class="chart" viewBox="0 0 {} {}" role="img" aria-labelledby="chart-{}-title">'
             '<title id="chart-{}-title">{} ({})</title>{}'
-            '<line class="axis-line" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}"/></svg>',
+            '<line class="axis-line" x1="{}" x2="{}" y1="{}" y2="{}"/></svg>',
             WIDTH,
             HEIGHT,
             self.slug,
@@ -120,8 +125,8 @@ class Chart:
             mark_safe("".join(parts)),  # noqa: S308 (each part was built by format_html)
             LEFT,
             WIDTH - RIGHT,
-            y(0),
-            y(0),
+            _n(y(0)),
+            _n(y(0)),
         )
 
     def legend(self) -> SafeString:
