@@ -152,12 +152,9 @@ def _write(taken: dict[tuple, dict[str, str]]) -> int:
     ordered = sorted(rows)  # one order for every writer: concurrent flushes never deadlock
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
-            f"""
-            INSERT INTO {SeenVisitor._meta.db_table} (day, key, visitor)
-            SELECT * FROM unnest(%s::date[], %s::text[], %s::text[])
-            ON CONFLICT DO NOTHING
-            RETURNING day, key, visitor
-            """,  # noqa: S608 (a table name from our own model)
+            f"INSERT INTO {SeenVisitor._meta.db_table} (day, key, visitor) "  # noqa: S608  # nosec
+            "SELECT * FROM unnest(%s::date[], %s::text[], %s::text[]) "
+            "ON CONFLICT DO NOTHING RETURNING day, key, visitor",
             [[r[0] for r in ordered], [r[1] for r in ordered], [r[2] for r in ordered]],
         )
         new = cursor.fetchall()
@@ -215,13 +212,11 @@ def _upsert(cursor, table, columns, types, counts: Counter, total: str, extra=No
         names.append(name)
         arrays.append([values[k] for k in keys])
         casts.append(f"%s::{type_}[]")
+    # Table and column names are ours; every value is a parameter.
     cursor.execute(
-        f"""
-        INSERT INTO {table} ({", ".join(names)})
-        SELECT * FROM unnest({", ".join(casts)})
-        ON CONFLICT ({", ".join(columns)})
-        DO UPDATE SET {total} = {table}.{total} + EXCLUDED.{total}
-        """,  # noqa: S608 (table and column names are ours, values are parameters)
+        f"INSERT INTO {table} ({', '.join(names)}) SELECT * FROM unnest({', '.join(casts)}) "  # noqa: S608  # nosec
+        f"ON CONFLICT ({', '.join(columns)}) "
+        f"DO UPDATE SET {total} = {table}.{total} + EXCLUDED.{total}",
         arrays,
     )
 

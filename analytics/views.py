@@ -61,7 +61,9 @@ def send_detail(request, send_id: int):
     send = get_object_or_404(NewsletterSend.objects.select_related("post"), pk=send_id)
     report = reports.send_report(send=send)
     context = {"title": f"Send report: {send.post.title}", **report}
-    return _page_or_csv(request, "analytics/send_detail.html", context, {"links": report["arrivals"]})
+    return _page_or_csv(
+        request, "analytics/send_detail.html", context, {"links": report["arrivals"]}
+    )
 
 
 @never_cache

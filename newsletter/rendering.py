@@ -363,8 +363,8 @@ def mark_send_links(rendered: Rendered, *, send_id: int, open_pixel: bool = Fals
     )
     text = _TEXT_URL_RE.sub(lambda match: mark(match.group(0)), rendered.text)
     if open_pixel:
-        value = quote(signer.sign(f"{send_id}.0"), safe="")
-        pixel = absolute_url(reverse("analytics:open", kwargs={"mark": value}))
+        mark = signer.sign(f"{send_id}.0")  # reverse() quotes what a path needs
+        pixel = absolute_url(reverse("analytics:open", kwargs={"mark": mark}))
         image = f'<img src="{escape(pixel)}" width="1" height="1" alt="" style="display:block">'
         html = html.replace("</body>", f"{image}</body>", 1)
     return Rendered(subject=rendered.subject, html=html, text=text)

@@ -12,7 +12,7 @@ from analytics.models import LinkArrivalDay, PostDay, ReferrerDay, SeenVisitor
 from newsletter import services
 from newsletter.models import NewsletterSend
 from newsletter.rendering import Rendered, mark_send_links, read_send_mark
-from tests.analytics.conftest import BROWSER, CRAWLER, OTHER_BROWSER, site_links, visit
+from tests.analytics.conftest import CRAWLER, OTHER_BROWSER, site_links, visit
 from tests.concurrency import failures, run_at_once
 from tests.factories import EditorFactory, PostFactory, make_subscribers
 

@@ -166,8 +166,12 @@ def test_send_report_counts_outcomes_and_arrivals_per_link(editor_client, post):
         status=Subscription.Status.UNSUBSCRIBED, unsubscribed_at=timezone.now()
     )
     Subscription.objects.filter(user=readers[1]).update(status=Subscription.Status.COMPLAINED)
-    LinkArrivalDay.objects.create(send=send, link=1, path="/p/heat/", day=counting.today(), visitors=4)
-    LinkArrivalDay.objects.create(send=send, link=2, path="/about/", day=counting.today(), visitors=1)
+    LinkArrivalDay.objects.create(
+        send=send, link=1, path="/p/heat/", day=counting.today(), visitors=4
+    )
+    LinkArrivalDay.objects.create(
+        send=send, link=2, path="/about/", day=counting.today(), visitors=1
+    )
     html = editor_client.get(reverse("analytics:send", args=[send.pk])).content.decode()
     for expected in (
         "<dt>Delivered</dt><dd>3</dd>",
