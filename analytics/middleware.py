@@ -3,24 +3,18 @@ and whether or not the page came from the page cache, without a database write p
 
 from __future__ import annotations
 
-import functools
 from http import HTTPStatus
 from urllib.parse import urlencode, urlsplit
 
 from allauth.account.adapter import get_adapter
-from crawleruseragents import is_crawler
 from django.http import HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from analytics import counting
+from analytics.crawlers import is_crawler
 from newsletter.rendering import read_send_mark
 
 MARK = "ff"
-
-
-@functools.lru_cache(maxsize=4096)
-def _is_crawler(browser: str) -> bool:
-    # The list is a few hundred patterns; a browser string is checked once per process.
-    return is_crawler(browser)
 
 
 def countable(request) -> bool:
@@ -31,7 +25,7 @@ def countable(request) -> bool:
     if headers.get("DNT") == "1" or headers.get("Sec-GPC") == "1":
         return False
     browser = headers.get("User-Agent", "")
-    if not browser or _is_crawler(browser[:512]):
+    if not browser or is_crawler(browser[:512]):
         return False
     user = getattr(request, "user", None)
     return not (user is not None and user.is_staff)
@@ -83,7 +77,8 @@ class CountingMiddleware:
         """Count an arrival through a send's link if its mark is ours, then show the page at
         its plain address (so a shared or bookmarked copy does not count for the send again)."""
         mark = read_send_mark(request.GET[MARK])
-        if mark is not None and mark[1] > 0 and countable(request):
+        # HEAD is what link scanners send to look before a reader clicks: not an arrival.
+        if mark is not None and mark[1] > 0 and request.method == "GET" and countable(request):
             counting.record_link_arrival(
                 send_id=mark[0],
                 link=mark[1],
@@ -94,4 +89,6 @@ class CountingMiddleware:
         query = request.GET.copy()
         del query[MARK]
         url = request.path + (f"?{urlencode(query, doseq=True)}" if query else "")
+        if not url_has_allowed_host_and_scheme(url, allowed_hosts=None):
+            url = "/"  # "//elsewhere.example/?ff=…" must not send the reader away
         return HttpResponseRedirect(url)

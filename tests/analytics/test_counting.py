@@ -12,7 +12,7 @@ from analytics.models import LinkArrivalDay, PostDay, ReferrerDay, SeenVisitor
 from newsletter import services
 from newsletter.models import NewsletterSend
 from newsletter.rendering import Rendered, mark_send_links, read_send_mark
-from tests.analytics.conftest import CRAWLER, OTHER_BROWSER, site_links, visit
+from tests.analytics.conftest import BROWSER, CRAWLER, OTHER_BROWSER, site_links, visit
 from tests.concurrency import failures, run_at_once
 from tests.factories import EditorFactory, PostFactory, make_subscribers
 
@@ -165,6 +165,22 @@ def test_forged_or_altered_marks_are_ignored(client, sent):
     for address, target in enumerate(forged):
         response = visit(client, target, address=f"192.0.2.{address + 1}")
         assert response.status_code == 302 and response["Location"] == path
+    counting.flush()
+    assert not LinkArrivalDay.objects.exists()
+
+
+@pytest.mark.parametrize("path", ["//elsewhere.example/", "/\\elsewhere.example/"])
+def test_the_redirect_after_an_arrival_stays_on_the_site(client, path):
+    # The test client would read "//host/" as a host; a server hands the path over as it came.
+    response = client.get("/", PATH_INFO=path, QUERY_STRING="ff=1.1:forged")
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_a_link_scanner_looking_with_head_is_not_an_arrival(client, sent):
+    send, html = sent
+    target = unescape(site_links(html)[0]).removeprefix("http://testserver")
+    assert client.head(target, headers={"User-Agent": BROWSER}).status_code == 302
     counting.flush()
     assert not LinkArrivalDay.objects.exists()
 
