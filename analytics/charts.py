@@ -20,6 +20,10 @@ def _n(value: float) -> str:
     return f"{value:.1f}"
 
 
+def _short(label: str, length: int) -> str:
+    return label if len(label) <= length else label[: length - 1] + "…"
+
+
 def _nice_top(value: int) -> int:
     """Return a round number at least value (1, 2 or 5 times a power of ten), at least 1."""
     top = 1
@@ -63,8 +67,10 @@ class Chart:
             return LEFT + (plot_w * index / (count - 1) if count > 1 else plot_w / 2)
 
         parts = []
-        ticks = sorted({low, 0, top // 2, top} if low < 0 else {0, top // 2, top})
-        for tick in ticks:
+        ticks = {0, top // 2, top}
+        if low < 0 and -low / span > 0.15:  # a small dip below zero needs no label of its own
+            ticks.add(low)
+        for tick in sorted(ticks):
             parts.append(
                 format_html(
                     '<line class="grid" x1="{}" x2="{}" y1="{}" y2="{}"/>'
@@ -80,12 +86,17 @@ class Chart:
             )
         shown = {0, count - 1, (count - 1) // 2} if count > 3 else set(range(count))
         for index in sorted(i for i in shown if i >= 0):
+            # The first and last labels of a line chart sit at its edges: keep them inside.
+            anchor = "middle"
+            if self.kind == "line" and count > 1:
+                anchor = {0: "start", count - 1: "end"}.get(index, "middle")
             parts.append(
                 format_html(
-                    '<text class="axis" x="{}" y="{}" text-anchor="middle">{}</text>',
+                    '<text class="axis" x="{}" y="{}" text-anchor="{}">{}</text>',
                     _n(x(index)),
                     HEIGHT - 8,
-                    self.labels[index][:18],
+                    anchor,
+                    _short(self.labels[index], 24 if count <= 4 else 12),
                 )
             )
         if self.kind == "bar":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 
+from django.contrib import admin
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.cache import never_cache
@@ -27,7 +28,8 @@ def _page_or_csv(request, template: str, context: dict, charts: dict):
         response = HttpResponse(charts[name].csv(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
-    return render(request, template, context)
+    # The admin's own header, navigation and theme switch, as on every admin page.
+    return render(request, template, {**admin.site.each_context(request), **context})
 
 
 @require_safe
