@@ -88,7 +88,7 @@ class Chart:
         for index in sorted(i for i in shown if i >= 0):
             # The first and last labels of a line chart sit at its edges: keep them inside.
             anchor = "middle"
-            if self.kind == "line" and count > 1:
+            if count > 4:
                 anchor = {0: "start", count - 1: "end"}.get(index, "middle")
             parts.append(
                 format_html(
