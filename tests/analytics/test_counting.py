@@ -244,3 +244,20 @@ def test_concurrent_requests_then_flushes_count_each_reader_once(client):
     assert not failures(outcomes)
     counting.flush()
     assert visitors(post) == 5
+
+
+def test_behind_a_proxy_readers_are_told_apart_by_the_address_the_proxy_saw(client, settings):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    post = PostFactory()
+    proxy = "10.0.0.1"
+    visit(client, post.get_absolute_url(), address=proxy, **{"X-Forwarded-For": "198.51.100.1"})
+    visit(client, post.get_absolute_url(), address=proxy, **{"X-Forwarded-For": "198.51.100.2"})
+    # A client writing its own header in front changes nothing: the proxy's entry is last.
+    visit(
+        client,
+        post.get_absolute_url(),
+        address=proxy,
+        **{"X-Forwarded-For": "203.0.113.99, 198.51.100.2"},
+    )
+    counting.flush()
+    assert visitors(post) == 2
