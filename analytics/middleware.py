@@ -15,6 +15,7 @@ from analytics.crawlers import is_crawler
 from newsletter.rendering import read_send_mark
 
 MARK = "ff"
+SHOWN = {HTTPStatus.OK, HTTPStatus.NOT_MODIFIED}
 
 
 def countable(request) -> bool:
@@ -66,7 +67,8 @@ def referrer_host(request) -> str:
 
 
 class CountingMiddleware:
-    """Count post page views (200 GETs of posts:detail) and email arrivals (?ff=<mark>)."""
+    """Count post page views (GETs of posts:detail answered 200 or 304) and email arrivals
+    (?ff=<mark>)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -75,7 +77,8 @@ class CountingMiddleware:
         if MARK in request.GET and request.method in {"GET", "HEAD"}:
             return self.arrival(request)
         response = self.get_response(request)
-        if request.method == "GET" and response.status_code == HTTPStatus.OK:
+        # 304: the browser shows its own copy of the page (a reader back on another day).
+        if request.method == "GET" and response.status_code in SHOWN:
             match = request.resolver_match
             if match is not None and match.view_name == "posts:detail" and countable(request):
                 counting.record_post_visit(

@@ -261,3 +261,27 @@ def test_behind_a_proxy_readers_are_told_apart_by_the_address_the_proxy_saw(clie
     )
     counting.flush()
     assert visitors(post) == 2
+
+
+def test_a_reader_whose_browser_kept_the_page_counts_on_a_new_day(client):
+    post = PostFactory()
+    first = visit(client, post.get_absolute_url())
+    counting.flush()
+    # The next day (yesterday's hashes are gone), the browser asks whether its copy is current.
+    SeenVisitor.objects.all().delete()
+    again = visit(client, post.get_absolute_url(), **{"If-None-Match": first["ETag"]})
+    assert again.status_code == 304
+    counting.flush()
+    assert visitors(post) == 2
+
+
+def test_the_open_pixel_is_only_in_emails_when_turned_on(sent, mailoutbox, settings):
+    send, html = sent
+    assert "/o/" not in html and "<img" not in html.split("</table>")[-1]
+    settings.ANALYTICS_EMAIL_OPENS = True
+    rendered = mark_send_links(
+        Rendered(subject="s", html="<html><body><p>x</p></body></html>", text="x"),
+        send_id=send.pk,
+        open_pixel=settings.ANALYTICS_EMAIL_OPENS,
+    )
+    assert f'<img src="http://testserver/o/{send.pk}.0:' in rendered.html
