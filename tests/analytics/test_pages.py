@@ -204,3 +204,17 @@ def test_the_admin_index_is_the_editors_dashboard(editor_client, post):
         assert f'href="?days={days}"' in html
     html_365 = editor_client.get("/admin/?days=365").content.decode()
     assert "last 365 days" in html_365
+
+
+def test_overview_ranks_posts_by_visitors_and_by_new_subscribers(editor_client):
+    popular, converting = PostFactory(title="Read by many"), PostFactory(title="Signs people up")
+    today = counting.today()
+    PostDay.objects.create(post=popular, day=today, visitors=500)
+    PostDay.objects.create(post=converting, day=today, visitors=20)
+    SubscriberDay.objects.create(day=today, source=f"post:{converting.pk}", joined=9)
+    SubscriberDay.objects.create(day=today, source=f"post:{popular.pk}", joined=1)
+    html = editor_client.get(reverse("analytics:overview")).content.decode()
+    by_visitors = html[html.index("Top posts by visitors") : html.index("Top posts by new")]
+    by_subscribers = html[html.index("Top posts by new") :]
+    assert by_visitors.index("Read by many") < by_visitors.index("Signs people up")
+    assert by_subscribers.index("Signs people up") < by_subscribers.index("Read by many")
