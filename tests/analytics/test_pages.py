@@ -218,3 +218,12 @@ def test_overview_ranks_posts_by_visitors_and_by_new_subscribers(editor_client):
     by_subscribers = html[html.index("Top posts by new") :]
     assert by_visitors.index("Read by many") < by_visitors.index("Signs people up")
     assert by_subscribers.index("Signs people up") < by_subscribers.index("Read by many")
+
+
+def test_a_deleted_reader_who_was_subscribed_counts_as_left_and_an_import_as_joined():
+    readers = make_subscribers(4, prefix="imported")  # one statement, like the CSV import
+    today = counting.today()
+    assert SubscriberDay.objects.get(day=today, source="test").joined == 4
+    readers[0].delete()  # the reader deleted their account
+    row = SubscriberDay.objects.get(day=today, source="test")
+    assert (row.joined, row.departed) == (4, 1)
