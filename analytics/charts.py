@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -43,11 +43,6 @@ class Chart:
     labels: list[str]
     series: list[tuple[str, list[int]]]
     kind: str = "line"  # or "bar"
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def total(self) -> list[int]:
-        return [sum(values) for _, values in self.series]
 
     def svg(self) -> SafeString:
         """Return the chart as inline SVG."""
