@@ -92,7 +92,7 @@ class CountingMiddleware:
     def arrival(self, request):
         """Count an arrival through a send's link if its mark is ours, then show the page at
         its plain address (so a shared or bookmarked copy does not count for the send again)."""
-        mark = read_send_mark(request.GET[MARK])
+        mark = read_send_mark(request.GET[MARK], path=request.path)
         # HEAD is what link scanners send to look before a reader clicks: not an arrival.
         if mark is not None and mark[1] > 0 and request.method == "GET" and countable(request):
             counting.record_link_arrival(
