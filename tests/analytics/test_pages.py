@@ -227,3 +227,13 @@ def test_a_deleted_reader_who_was_subscribed_counts_as_left_and_an_import_as_joi
     readers[0].delete()  # the reader deleted their account
     row = SubscriberDay.objects.get(day=today, source="test")
     assert (row.joined, row.departed) == (4, 1)
+
+
+def test_the_dashboard_and_analytics_pages_are_valid_html(editor_client, post):
+    from tests.test_valid_html import problems
+
+    record_history(post, days=3, visitors_a_day=4, hosts=2)
+    send = make_send(post)
+    LinkArrivalDay.objects.create(send=send, link=1, path="/", day=counting.today(), visitors=2)
+    for url in ["/admin/", "/admin/?days=365", *pages(post, send)[:3]]:
+        assert problems(editor_client.get(url).content.decode()) == [], url
