@@ -5,13 +5,14 @@ module after every app's own admin.py, since futureforward is the last installed
 
 from django.contrib import admin
 
+from analytics.admin import AnalyticsPostAdminMixin
 from newsletter.admin import NewsletterPostAdminMixin
 from polls.admin import PollInline
 from posts.admin import PostAdmin
 from posts.models import Post
 
 
-class AssembledPostAdmin(NewsletterPostAdminMixin, PostAdmin):
+class AssembledPostAdmin(AnalyticsPostAdminMixin, NewsletterPostAdminMixin, PostAdmin):
     inlines = [*PostAdmin.inlines, PollInline]
 
 

@@ -237,3 +237,8 @@ def test_the_dashboard_and_analytics_pages_are_valid_html(editor_client, post):
     LinkArrivalDay.objects.create(send=send, link=1, path="/", day=counting.today(), visitors=2)
     for url in ["/admin/", "/admin/?days=365", *pages(post, send)[:3]]:
         assert problems(editor_client.get(url).content.decode()) == [], url
+
+
+def test_the_post_list_links_each_post_to_its_analytics(editor_client, post):
+    html = editor_client.get("/admin/posts/post/").content.decode()
+    assert f'<a href="/admin/analytics/post/{post.pk}/">Readers</a>' in html
