@@ -47,6 +47,7 @@ WARM_UP_SECONDS = 1
 ONLY = [key for key in os.environ.get("FF_BENCH_ONLY", "").split(",") if key]
 # Distinct browsers in the "counting on" scenario: each is a new visitor to count and flush.
 COUNTED_VISITORS = 2_000
+BENCH_BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 CONNECTIONS = int(os.environ.get("FF_BENCH_CONNECTIONS", "4"))
 THREADS = 2
 WORKERS = os.cpu_count() or 1
@@ -171,7 +172,9 @@ def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
     return {
         "home": both(anonymous, "/"),
         "post_anonymous": both(anonymous, post),
-        "post_counting": both(anonymous, post, HTTP_USER_AGENT="Mozilla/5.0 (bench) Firefox/133.0"),
+        "post_counted": both(anonymous, post, HTTP_USER_AGENT=BENCH_BROWSER),
+        "post_counting": both(anonymous, post, HTTP_USER_AGENT=BENCH_BROWSER),
+        "post_not_counted": both(anonymous, post, HTTP_DNT="1"),
         "post_logged_in": both(logged_in, post),
         "comments_more": both(anonymous, f"/p/{BIG_SLUG}/comments/?sort=newest&page=2", **htmx),
         "vote": (count(lambda: voter.post(vote, {"choice": next(choices)}, **htmx)), None),
@@ -261,15 +264,17 @@ end
 """
 
 
-def lua_visitors(path: str) -> str:
-    """A wrk script: each request from one of COUNTED_VISITORS browsers, in turn."""
+def lua_visitors(path: str, *, do_not_track: bool = False) -> str:
+    """A wrk script: each request from one of COUNTED_VISITORS browsers, in turn (with Do Not
+    Track: the same requests, which counting looks at and leaves alone)."""
+    dnt = ', ["DNT"] = "1"' if do_not_track else ""
     return f"""
 local counter = 0
 function request()
   counter = counter + 1
   local browser = "Mozilla/5.0 (X11; Linux x86_64; bench " .. (counter % {COUNTED_VISITORS}) ..
     ") Gecko/20100101 Firefox/133.0"
-  return wrk.format("GET", "{path}", {{["User-Agent"] = browser}})
+  return wrk.format("GET", "{path}", {{["User-Agent"] = browser{dnt}}})
 end
 """
 
@@ -479,7 +484,11 @@ def main() -> int:
     rows = [
         Row("home", "home, anonymous", target_ratio=0.5),
         Row("post_anonymous", "post page, anonymous", target_ratio=0.5),
-        Row("post_counting", "post page, anonymous, counted", target_ratio=0.7),
+        Row("post_counted", "post page, anonymous, counted", target_ratio=0.7),
+        # Every request from another browser, through a wrk script (which costs wrk itself
+        # time per request): counted, and the same requests with Do Not Track, not counted.
+        Row("post_counting", "post page, 2,000 browsers, counted"),
+        Row("post_not_counted", "post page, 2,000 browsers, DNT"),
         Row(
             "post_logged_in",
             "post page, logged-in subscriber",
@@ -521,7 +530,13 @@ def main() -> int:
                 "post_anonymous": {"path": post_path},
                 # Every request from another browser: a new visitor, hashed, buffered and
                 # flushed by the workers' own threads (analytics/counting.py) during the run.
+                # A browser's request, counted: wrk sends no User-Agent of its own.
+                "post_counted": {"path": post_path, "headers": {"User-Agent": BENCH_BROWSER}},
                 "post_counting": {"path": post_path, "lua": lua_visitors(post_path)},
+                "post_not_counted": {
+                    "path": post_path,
+                    "lua": lua_visitors(post_path, do_not_track=True),
+                },
                 "post_logged_in": {
                     "path": post_path,
                     "lua": lua_readers("GET", post_path, readers),
