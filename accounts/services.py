@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from accounts import addresses
 from accounts.models import Subscription, User, normalize_email
-from accounts.signals import subscription_confirmed
+from accounts.signals import subscription_confirmed, subscription_stopped
 
 logger = logging.getLogger(__name__)
 
@@ -173,9 +173,12 @@ def set_newsletter(*, user: User, receive: bool, source: str = "account") -> Sub
         subscription.unsubscribed_at = None
         subscription.status_reason = ""
     elif not receive and subscription.status != Subscription.Status.UNSUBSCRIBED:
+        stopped = subscription.status == Subscription.Status.ACTIVE
         subscription.status = Subscription.Status.UNSUBSCRIBED
         subscription.unsubscribed_at = now
         subscription.status_reason = "Unsubscribed on the account page."
+        if stopped:
+            _announce_stopped(subscription, user=user)
     subscription.save()
     return subscription
 
@@ -214,11 +217,21 @@ def unsubscribe_reader(*, user: User, reason: str) -> Subscription | None:
     subscription = Subscription.objects.select_for_update().filter(user=user).first()
     if subscription is None or subscription.status in STOPPED:
         return subscription
+    was_active = subscription.status == Subscription.Status.ACTIVE
     subscription.status = Subscription.Status.UNSUBSCRIBED
     subscription.unsubscribed_at = timezone.now()
     subscription.status_reason = reason[:300]
     subscription.save(update_fields=["status", "unsubscribed_at", "status_reason"])
+    if was_active:
+        _announce_stopped(subscription, user=user)
     return subscription
+
+
+def _announce_stopped(subscription: Subscription, *, user: User) -> None:
+    """Send subscription_stopped once the current transaction commits."""
+    transaction.on_commit(
+        lambda: subscription_stopped.send(sender=Subscription, subscription=subscription, user=user)
+    )
 
 
 @transaction.atomic

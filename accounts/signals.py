@@ -17,3 +17,14 @@ from django.dispatch import Signal
 #   first_time: True if the reader never had a confirmed subscription before; a reader coming
 #       back after unsubscribing gets False.
 subscription_confirmed = Signal()
+
+# A reader stopped their active subscription: by the unsubscribe link or one-click header of
+# an email, or by turning the newsletter off on the account page. Not sent for bounces and
+# complaints (the mail system's decision, not the reader's), nor when nothing changed. Sent
+# once the transaction has committed.
+#
+# Arguments:
+#   sender: the Subscription model class.
+#   subscription: the Subscription, now unsubscribed.
+#   user: its reader (accounts.User).
+subscription_stopped = Signal()

@@ -54,6 +54,7 @@ from comments.models import (
     CommentReport,
     CommentSettings,
 )
+from comments.signals import comment_published
 from comments.text import find_blocked, find_links, normalize
 
 STOP_SALT = "comments.stop-reply-emails"
@@ -242,7 +243,16 @@ def add_comment(
     comment.save()
     if comment.is_public and parent is not None:
         _enqueue_reply_email(comment)
+    if comment.status == Comment.Status.VISIBLE:
+        _announce_published([comment])
     return comment
+
+
+def _announce_published(comments: list[Comment]) -> None:
+    """Send comment_published for each comment once the current transaction commits."""
+    transaction.on_commit(
+        lambda: [comment_published.send(sender=Comment, comment=c) for c in comments]
+    )
 
 
 @transaction.atomic
@@ -429,6 +439,9 @@ def approve_comments(*, comments: Iterable[Comment], moderator) -> int:
     for comment in changed:
         if comment.parent_id and not comment.is_deleted and comment.reply_notified_at is None:
             _enqueue_reply_email(comment)
+    for comment in changed:
+        comment.status = Comment.Status.VISIBLE  # as the update above stored it
+    _announce_published([c for c in changed if not c.is_deleted])
     return len(changed)
 
 

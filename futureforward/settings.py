@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "comments",
     "newsletter",
     "analytics",
+    "integrations",
     # Last: the project package composes the apps (demo and bench content, the seed commands)
     # and serves the site's static files (futureforward/static/).
     "futureforward",
@@ -104,6 +105,8 @@ MIDDLEWARE = [
     "futureforward.security.SecurityHeadersMiddleware",
     "futureforward.security.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # CORS and ETags for the Content API (/api/), before anything reads a session.
+    "integrations.middleware.ApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "analytics.middleware.CountingMiddleware",
@@ -252,6 +255,11 @@ ACCOUNT_RATE_LIMITS = {
     "comment": "5/m/user",
     "vote": "30/m/user",
     "react": "60/m/user",
+    # The Content API: calls without a key per client address, calls with a key per key.
+    "api": env("DJANGO_API_RATE_LIMIT", "120/m/ip"),
+    "api_key": env("DJANGO_API_KEY_RATE_LIMIT", "600/m/key"),
+    # Subscriptions asked for through the API, per address asked for.
+    "api_subscribe": "3/10m/key",
 }
 # How long a poll's vote link in an email stays valid, in seconds (the poll's closing time too).
 POLLS_EMAIL_VOTE_MAX_AGE = 60 * 60 * 24 * 30
@@ -316,6 +324,21 @@ NEWSLETTER_UNSUBSCRIBE_MAILTO = env("NEWSLETTER_UNSUBSCRIBE_MAILTO")  # optional
 # Privacy Protection loads every image, so its number says little (the send report says so).
 ANALYTICS_FLUSH_SECONDS = float(env("ANALYTICS_FLUSH_SECONDS", "0" if TESTING else "10"))
 ANALYTICS_EMAIL_OPENS = env_bool("ANALYTICS_EMAIL_OPENS", False)
+
+# --- Integrations: the Content API (/api/v1/) and outgoing webhooks (integrations/). ---
+# Origins whose pages may call the Content API from a browser, e.g. https://shop.example; only
+# these get Access-Control-Allow-Origin, and other origins' cross-site writes are refused.
+API_CORS_ORIGINS = env_list("DJANGO_API_CORS_ORIGINS")
+# Seconds to connect to a webhook receiver, and to wait for its answer: a receiver that hangs
+# holds a task worker for no longer than this.
+WEBHOOK_TIMEOUT_SECONDS = float(env("WEBHOOK_TIMEOUT_SECONDS", "5"))
+WEBHOOK_MAX_ATTEMPTS = int(env("WEBHOOK_MAX_ATTEMPTS", "6"))  # per delivery, then failed
+WEBHOOK_RETRY_SECONDS = float(env("WEBHOOK_RETRY_SECONDS", "30"))  # first retry, doubling
+# Failed deliveries in a row after which an endpoint is turned off and the editors are told.
+WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "15"))
+# Receivers on loopback, private and link-local addresses are refused (a webhook must not reach
+# into the site's own network). Only the tests turn this on, for a receiver on 127.0.0.1.
+WEBHOOK_ALLOW_LOOPBACK = False
 
 # --- Background tasks: django-tasks with the database backend; `manage.py db_worker` runs them.
 TASKS = {

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from accounts.urls import allauth_overrides
 from futureforward import bench
+from integrations.api import api
 
 admin.site.site_header = "Future Forward editors"
 admin.site.site_title = "Future Forward admin"
@@ -23,6 +24,8 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("polls/", include("polls.urls")),
     path("", include("comments.urls")),
+    path("", include("integrations.urls")),
+    path("api/v1/", api.urls),
     *bench.ceiling_urls(),  # only when FF_BENCH_CEILING is set
 ]
 

@@ -34,6 +34,7 @@ from newsletter.rendering import (
     render_email,
     render_newsletter,
 )
+from newsletter.signals import send_finished
 from posts.models import Post
 
 
@@ -318,4 +319,5 @@ def finish_if_done(*, send_id: int) -> bool:
     send.retry_at = None
     send.watchdog_token = ""
     send.save()
+    transaction.on_commit(lambda: send_finished.send(sender=NewsletterSend, send=send))
     return True

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from posts.models import Post, ThumbsUp
+from posts.signals import post_published
 
 
 @transaction.atomic
@@ -29,6 +30,8 @@ def publish_post(*, post: Post, at: datetime | None = None) -> Post:
         post.published_at = now
     post.status = Post.Status.SCHEDULED if post.published_at > now else Post.Status.PUBLISHED
     post.save(update_fields=["status", "published_at", "updated_at"])
+    if post.status == Post.Status.PUBLISHED:
+        transaction.on_commit(lambda: post_published.send(sender=Post, post=post))
     return post
 
 

@@ -137,6 +137,22 @@ EXPECTED = {
     "accounts:unsubscribe": {"GET": everyone(OK), "POST": everyone(OK)},
     "accounts:resubscribe": {"GET": everyone(NOT_ALLOWED), "POST": everyone(OK)},
     "comments:stop-replies": {"GET": everyone(OK), "POST": everyone(OK)},
+    "integrations:confirm-subscription": {"GET": everyone(OK), "POST": everyone(OK)},
+    # The Content API: reading is open to everyone (sessions play no part; a key only widens
+    # what is read); a subscription needs a key with its scope, which no session is.
+    **{
+        name: {"GET": everyone(OK), "POST": everyone(NOT_ALLOWED)}
+        for name in [
+            "api:list_posts",
+            "api:get_post",
+            "api:list_tags",
+            "api:list_authors",
+        ]
+    },
+    # django-ninja's schema view answers any method with the schema; it changes nothing.
+    "api:openapi-json": {"GET": everyone(OK), "POST": everyone(OK)},
+    "api:api-root": {"GET": everyone(NOT_FOUND), "POST": everyone(NOT_FOUND)},
+    "api:create_subscription": {"GET": everyone(NOT_ALLOWED), "POST": everyone(401)},
     "polls:email-vote": {
         "GET": everyone(Redirect("/p/matrix-post/?vote=")),
         "POST": everyone(Redirect("/p/matrix-post/#poll-")),  # the used token left behind
@@ -346,6 +362,7 @@ NOBODY = {
     "django_tasks_database_dbtaskresult": {"add", "delete"},
     "newsletter_newslettersend": {"add", "delete"},
     "newsletter_delivery": {"add", "delete"},
+    "integrations_webhookdelivery": {"add", "delete"},
     "comments_comment": {"add", "delete"},
     "comments_commentreport": {"add"},
     "comments_commentsettings": {"add", "delete"},
@@ -354,6 +371,7 @@ READ_ONLY = {
     "django_tasks_database_dbtaskresult",
     "newsletter_newslettersend",
     "newsletter_delivery",
+    "integrations_webhookdelivery",
 }
 EDITOR_VIEW_ONLY = {"accounts_subscription"}
 ADMIN_ACCESS = {
@@ -375,6 +393,10 @@ ADMIN_ACCESS = {
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
     "comments_commentsettings": VIEW,
+    # Keys and webhooks reach outside the site: superusers only, unless given the permissions.
+    "integrations_apikey": set(),
+    "integrations_webhookendpoint": set(),
+    "integrations_webhookdelivery": set(),
 }
 # What an allowed staff GET returns, when it is not 200.
 ADMIN_GET = {
@@ -475,9 +497,10 @@ def people(db):
     }
 
 
-# Tables a read may touch: the session (a flash message read, a login in progress) and the
-# cache table (rate limits, cached fragments). Anything else changing on a GET is a bug.
-BOOKKEEPING_TABLES = ("django_session", "ff_cache")
+# Tables a read may touch: the session (a flash message read, a login in progress), the
+# cache table (rate limits, cached fragments) and the rate-limit counters (the Content API).
+# Anything else changing on a GET is a bug.
+BOOKKEEPING_TABLES = ("django_session", "ff_cache", "accounts_ratelimit")
 
 
 def data_writes(queries) -> list[str]:

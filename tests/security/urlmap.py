@@ -22,6 +22,8 @@ from django_tasks_db.models import DBTaskResult
 from accounts.services import unsubscribe_token
 from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
+from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from integrations.services import confirm_token, create_api_key, create_endpoint
 from newsletter.models import Delivery, NewsletterSend
 from polls.services import vote_url
 from posts.models import Page
@@ -109,6 +111,13 @@ class World:
             exception_class_path="",
             traceback="",
         )
+        self.api_key = ApiKey(name="Matrix key")
+        create_api_key(key=self.api_key, created_by=None)
+        self.endpoint = WebhookEndpoint(url="https://hooks.example.com/in", events=["post.sent"])
+        create_endpoint(endpoint=self.endpoint)
+        self.webhook_delivery = WebhookDelivery.objects.create(
+            endpoint=self.endpoint, event="post.sent", message_id="msg_matrix", payload={}
+        )
         self.models = {
             "auth_group": self.group,
             "account_emailaddress": EmailAddress.objects.get(user=self.writer),
@@ -126,6 +135,9 @@ class World:
             "comments_commentreport": self.report,
             "comments_commenter": self.commenter,
             "comments_commentsettings": self.settings,
+            "integrations_apikey": self.api_key,
+            "integrations_webhookendpoint": self.endpoint,
+            "integrations_webhookdelivery": self.webhook_delivery,
         }
 
     def kwargs(self, pattern: Pattern) -> dict[str, str]:
@@ -153,6 +165,8 @@ class World:
             values["pk"] = self.author.pk
         elif pattern.name.startswith("accounts:") and "token" in pattern.arguments:
             values["token"] = unsubscribe_token(self.writer.pk)
+        elif pattern.name == "integrations:confirm-subscription":
+            values["token"] = confirm_token(self.writer.pk)
         elif pattern.name == "comments:stop-replies":
             values["token"] = stop_token(user=self.writer)
         elif pattern.name == "polls:email-vote":

@@ -1,0 +1,28 @@
+"""Background tasks of integrations: thin wrappers that call the services."""
+
+from django_tasks import task
+
+
+@task()
+def deliver_webhook(delivery_id: int) -> str:
+    """Make one attempt at a webhook delivery (retries enqueue this again, later)."""
+    from integrations.services import deliver_webhook
+
+    return deliver_webhook(delivery_id=delivery_id)
+
+
+@task()
+def sweep_events() -> int:
+    """Announce scheduled posts that went live and polls that closed by themselves; then
+    enqueue the next round, a minute later, while any endpoint is enabled."""
+    from integrations.services import sweep_and_continue
+
+    return sweep_and_continue()
+
+
+@task()
+def send_subscription_confirmation(user_id: int) -> bool:
+    """Email the link that confirms a subscription asked for through the API."""
+    from integrations.services import send_subscription_confirmation
+
+    return send_subscription_confirmation(user_id=user_id)

@@ -1,0 +1,163 @@
+"""Sending one webhook: the Standard Webhooks signature, the address check and the HTTP POST.
+
+Signature (https://www.standardwebhooks.com): headers ``webhook-id``, ``webhook-timestamp``
+(Unix seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">``, keyed
+with the endpoint's secret ``whsec_<base64>`` (the bytes after the prefix, base64-decoded).
+
+Where a request may go: the host is resolved once, every address it resolves to must be on
+the public internet (not loopback, private, link-local, multicast or reserved), and the
+connection is made to that checked address, so a DNS answer that changes between the check
+and the connection (DNS rebinding) cannot send it elsewhere. Redirects are not followed: a
+3xx is a failed attempt like any other non-2xx, so a redirect cannot lead to an address that
+was never checked. Connecting and each read wait at most WEBHOOK_TIMEOUT_SECONDS, and the
+whole answer at most twice that, so a receiver that hangs or trickles never holds a worker.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import http.client
+import ipaddress
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from django.conf import settings
+
+SNIPPET_BYTES = 500
+USER_AGENT = "FutureForward-Webhooks/1"
+
+
+class TargetRefused(ValueError):
+    """The URL may not be called: wrong scheme, unknown host, or an address not public."""
+
+
+def sign(*, secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """Return the webhook-signature header value for body."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def check_scheme(url: str) -> None:
+    """Refuse anything but an absolute http(s) URL with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TargetRefused("Only http:// and https:// addresses can receive webhooks.")
+
+
+def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    if address.is_global and not address.is_multicast:
+        return True
+    return bool(settings.WEBHOOK_ALLOW_LOOPBACK and address.is_loopback)
+
+
+def resolve(url: str) -> tuple[str, int, str]:
+    """Return (host, port, checked address) for url, or raise TargetRefused."""
+    check_scheme(url)
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TargetRefused(f"The host {parts.hostname} could not be found.") from exc
+    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    refused = [str(a) for a in addresses if not _allowed(a)]
+    if not addresses or refused:
+        raise TargetRefused(
+            f"{parts.hostname} resolves to an address that is not on the public internet "
+            f"({', '.join(refused) or 'none'}); webhooks are not sent there."
+        )
+    return parts.hostname, port, str(addresses[0])
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self):
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, host, port, *, address, timeout):
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self):
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        # The certificate is checked against the URL's host name, not the pinned address.
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+
+
+@dataclass
+class Outcome:
+    status_code: int | None
+    snippet: str
+    error: str
+    duration_ms: int
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post(*, url: str, secret: str, message_id: str, body: bytes) -> Outcome:
+    """POST body to url, signed; return what happened. Never raises for the receiver's sake."""
+    started = time.monotonic()
+    timeout = settings.WEBHOOK_TIMEOUT_SECONDS
+
+    def outcome(status=None, snippet="", error=""):
+        took = int((time.monotonic() - started) * 1000)
+        return Outcome(status, snippet[:SNIPPET_BYTES], error[:300], took)
+
+    try:
+        host, port, address = resolve(url)
+    except TargetRefused as exc:
+        return outcome(error=f"Refused: {exc}")
+    parts = urlsplit(url)
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(
+            secret=secret, message_id=message_id, timestamp=timestamp, body=body
+        ),
+    }
+    kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = kind(host, port, address=address, timeout=timeout)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        snippet = _read_some(response, deadline=started + 2 * timeout)
+        return outcome(status=response.status, snippet=snippet)
+    except (OSError, http.client.HTTPException) as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        return outcome(error=f"No answer: {reason}")
+    finally:
+        connection.close()
+
+
+def _read_some(response: http.client.HTTPResponse, *, deadline: float) -> str:
+    """Read the start of the answer, for the log; stop at SNIPPET_BYTES or the deadline."""
+    data = b""
+    try:
+        while len(data) < SNIPPET_BYTES and time.monotonic() < deadline:
+            chunk = response.read1(SNIPPET_BYTES - len(data))
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, http.client.HTTPException):
+        pass  # the status line arrived; a body that stalls only shortens the log's snippet
+    return data.decode("utf-8", "replace")
