@@ -4,7 +4,7 @@ from django import forms
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from accounts import addresses, ratelimits
+from accounts import addresses, ratelimits, subscribe_options
 from accounts.images import CheckedImageField, clean_image
 from accounts.models import User
 
@@ -35,7 +35,45 @@ def use_address_rule(field: forms.Field) -> None:
     field.validators = [addresses.validate_address]
 
 
-class SubscribeForm(RequestLoginCodeForm):
+def add_list_choice(form: forms.Form) -> None:
+    """Add the lists a reader may choose (accounts.subscribe_options) to a subscribe form, the
+    defaults ticked. A form posted without the field (the footer's small box) means "the
+    defaults"; one that showed it must come back with at least one list ticked."""
+    options = subscribe_options.offer()
+    form.list_options = options
+    if not options:
+        return
+    form.fields["lists"] = forms.MultipleChoiceField(
+        label=_("Newsletters"),
+        choices=[(option.value, option.label) for option in options],
+        initial=[option.value for option in options if option.initial],
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+    form.fields["lists_shown"] = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+
+def chosen_lists(form: forms.Form) -> list[str] | None:
+    """Return the lists ticked on a valid subscribe form, or None when it showed no choice."""
+    if "lists" not in form.fields or not form.cleaned_data.get("lists_shown"):
+        return None
+    return list(form.cleaned_data.get("lists") or [])
+
+
+class ListChoiceMixin:
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            "lists" in self.fields
+            and cleaned.get("lists_shown")
+            and not cleaned.get("lists")
+            and "lists" not in self.errors
+        ):
+            self.add_error("lists", _("Choose at least one newsletter."))
+        return cleaned
+
+
+class SubscribeForm(ListChoiceMixin, RequestLoginCodeForm):
     """Subscribe with only an email. New and known addresses get the same answer: a code."""
 
     source = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
@@ -49,6 +87,7 @@ class SubscribeForm(RequestLoginCodeForm):
         self.fields["email"].widget.attrs.update(
             {"placeholder": "you@example.com", "autocomplete": "email"}
         )
+        add_list_choice(self)
 
     def clean_email(self) -> str:
         email = addresses.clean(self.cleaned_data["email"])

@@ -18,7 +18,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import addresses
+from accounts import addresses, subscribe_options
 from accounts.models import Subscription, User, normalize_email
 from accounts.signals import subscription_confirmed, subscription_stopped
 
@@ -34,11 +34,13 @@ STOPPED = {
 
 
 @transaction.atomic
-def subscribe_reader(*, email: str, source: str = "") -> User:
+def subscribe_reader(*, email: str, source: str = "", lists: list[str] | None = None) -> User:
     """Return the reader for email, creating the account and a pending subscription if new.
 
-    A reader who unsubscribed earlier and subscribes again goes back to pending until they prove
-    the address again with the emailed code. Bounced and complained addresses stay as they are.
+    `lists` are the lists the reader ticked on the form (accounts.subscribe_options; None: the
+    form offered no choice, so the defaults). A reader who unsubscribed earlier and subscribes
+    again goes back to pending until they prove the address again with the emailed code.
+    Bounced and complained addresses stay as they are.
     """
     email = normalize_email(email)
     user = User.objects.filter(email=email).first()
@@ -59,17 +61,23 @@ def subscribe_reader(*, email: str, source: str = "") -> User:
         subscription.status = Subscription.Status.PENDING
         subscription.source = source[:100] or subscription.source
         subscription.save(update_fields=["status", "source"])
+    # Whoever typed the address has not proved it yet: lists the reader left stay left.
+    subscribe_options.apply(user=user, chosen=lists, source=source, new=created, proven=False)
     return user
 
 
-def subscribe_and_send_code(*, email: str, source: str, code: str) -> User:
+def subscribe_and_send_code(
+    *, email: str, source: str, code: str, lists: list[str] | None = None
+) -> User:
     """The work subscribing leaves for after the answer (accounts.logincodes): make or find the
     reader, then email them the login code their browser is waiting for.
 
     The reader was already told the code is on its way, so a database that is away for a
     moment (a restart, a failover) is waited for rather than the work dropped.
     """
-    user = until_the_database_answers(lambda: subscribe_reader(email=email, source=source))
+    user = until_the_database_answers(
+        lambda: subscribe_reader(email=email, source=source, lists=lists)
+    )
     send_login_code(email=user.email, code=code)
     return user
 

@@ -16,7 +16,9 @@ def purge_sessions(user_id: int) -> int:
 
 
 @task()
-def subscribe_and_send_code(email: str, source: str, code: str) -> None:
+def subscribe_and_send_code(
+    email: str, source: str, code: str, lists: list[str] | None = None
+) -> None:
     """Make or find the reader for a subscribe request and email them its login code.
 
     The code travels in the task's arguments (and so stays in the task table): it is worth
@@ -25,4 +27,4 @@ def subscribe_and_send_code(email: str, source: str, code: str) -> None:
     """
     from accounts.services import subscribe_and_send_code
 
-    subscribe_and_send_code(email=email, source=source, code=code)
+    subscribe_and_send_code(email=email, source=source, code=code, lists=lists)

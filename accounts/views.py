@@ -22,8 +22,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import logincodes
-from accounts.forms import DeleteAccountForm, NewsletterForm, ProfileForm, SubscribeForm
+from accounts import logincodes, subscribe_options
+from accounts.forms import (
+    DeleteAccountForm,
+    NewsletterForm,
+    ProfileForm,
+    SubscribeForm,
+    chosen_lists,
+)
 from accounts.models import User
 from accounts.personal_data import reader_data
 from accounts.services import (
@@ -90,8 +96,18 @@ class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
 
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.method == "POST":
-            subscription = set_newsletter(
-                user=request.user, receive=True, source=request.POST.get("source", "")[:100]
+            # Only the lists matter here: the reader is known, so the email field is not asked.
+            lists = None
+            offered = {option.value for option in subscribe_options.offer()}
+            if offered and request.POST.get("lists_shown"):
+                lists = [value for value in request.POST.getlist("lists") if value in offered]
+                if not lists:
+                    messages.error(request, _("Choose at least one newsletter."))
+                    return redirect(reverse("accounts:subscribe"))
+            source = request.POST.get("source", "")[:100]
+            subscription = set_newsletter(user=request.user, receive=True, source=source)
+            subscribe_options.apply(
+                user=request.user, chosen=lists, source=source, new=False, proven=True
             )
             if not subscription.is_active and not request.user.has_verified_email:
                 return _confirm_address_first(request)
@@ -110,7 +126,10 @@ class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
         email = form.cleaned_data["email"]
         code = logincodes.start(self.request, email)
         subscribe_and_send_code.enqueue(
-            email=email, source=form.cleaned_data.get("source") or "subscribe", code=code
+            email=email,
+            source=form.cleaned_data.get("source") or "subscribe",
+            code=code,
+            lists=chosen_lists(form),
         )
         # FormView's redirect to the code page, without allauth's form_valid, which would look
         # the account up and email the code itself.

@@ -1,12 +1,16 @@
 """The post admin, assembled: posts' own PostAdmin plus the parts other apps add to the post
-page (the newsletter's send buttons, the poll inline). Composed here, in the project package,
+page (the newsletter's send buttons, the poll inline); and the subscriber admin, with the
+newsletter's tags, note and history. Composed here, in the project package,
 because posts must not import the apps built on it. Django's admin autodiscovery imports this
 module after every app's own admin.py, since futureforward is the last installed app."""
 
 from django.contrib import admin
 
+from accounts.admin import SubscriptionAdmin
+from accounts.models import Subscription
 from analytics.admin import AnalyticsPostAdminMixin
 from newsletter.admin import NewsletterPostAdminMixin
+from newsletter.admin_subscribers import SubscriberAdminMixin
 from polls.admin import PollInline
 from posts.admin import PostAdmin
 from posts.models import Post
@@ -18,3 +22,13 @@ class AssembledPostAdmin(AnalyticsPostAdminMixin, NewsletterPostAdminMixin, Post
 
 admin.site.unregister(Post)
 admin.site.register(Post, AssembledPostAdmin)
+
+
+class AssembledSubscriptionAdmin(SubscriberAdminMixin, SubscriptionAdmin):
+    """accounts' subscriber list with the newsletter's tags, note and history."""
+
+    actions = [*SubscriptionAdmin.actions, *SubscriberAdminMixin.AUDIENCE_ACTIONS]
+
+
+admin.site.unregister(Subscription)
+admin.site.register(Subscription, AssembledSubscriptionAdmin)

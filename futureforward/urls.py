@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("posts.urls")),
     path("polls/", include("polls.urls")),
     path("", include("comments.urls")),
+    path("newsletter/", include("newsletter.urls")),
     path("", include("integrations.urls")),
     path("api/v1/", api.urls),
     *bench.ceiling_urls(),  # only when FF_BENCH_CEILING is set

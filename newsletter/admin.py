@@ -52,14 +52,25 @@ def _progress_line(send: NewsletterSend) -> str:
 class NewsletterSendAdmin(admin.ModelAdmin):
     """Sends are started from the post admin; here editors follow, pause and resume them."""
 
-    list_display = ["post", "status", "progress_summary", "created_by", "started_at", "finished_at"]
-    list_filter = ["status", "mode"]
+    list_display = [
+        "post",
+        "newsletter",
+        "segment",
+        "status",
+        "progress_summary",
+        "created_by",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "newsletter", "mode"]
     search_fields = ["post__title"]
-    list_select_related = ["post", "created_by"]
+    list_select_related = ["post", "created_by", "newsletter", "segment"]
     date_hierarchy = "created_at"
     change_form_template = "newsletter/admin/newslettersend_change_form.html"
     fields = [
         "post",
+        "newsletter",
+        "segment",
         "status",
         "mode",
         "teaser_words",
@@ -311,8 +322,11 @@ class NewsletterPostAdminMixin:
         if existing:
             messages.warning(request, services.already_sent_message(existing))
             return redirect("admin:newsletter_newslettersend_change", existing.pk)
-        form = NewsletterSendForm(request.POST or None, post=post)
-        if request.method == "POST" and form.is_valid():
+        recount = "_recount" in request.POST or "newsletter" in request.GET
+        form = NewsletterSendForm(
+            request.POST or (request.GET if "newsletter" in request.GET else None), post=post
+        )
+        if request.method == "POST" and not recount and form.is_valid():
             try:
                 send = services.create_send(
                     post=post,
@@ -320,6 +334,8 @@ class NewsletterPostAdminMixin:
                     mode=form.cleaned_data["mode"],
                     teaser_words=form.cleaned_data["teaser_words"],
                     at_publish_time=form.cleaned_data["when"] == NewsletterSendForm.AT_PUBLISH_TIME,
+                    newsletter=form.cleaned_data["newsletter"],
+                    segment=form.cleaned_data["segment"],
                 )
             except services.NewsletterError as exc:
                 form.add_error(None, str(exc))
@@ -332,12 +348,18 @@ class NewsletterPostAdminMixin:
                     }
                 messages.success(request, text)
                 return redirect("admin:newsletter_newslettersend_change", send.pk)
+        newsletter, segment = form.audience()
         context = self._newsletter_context(
             request,
             post,
             form=form,
             title=gettext("Send to subscribers"),
-            subscriber_count=services.active_subscriber_count(),
+            subscriber_count=services.active_subscriber_count(
+                newsletter=newsletter, segment=segment
+            ),
+            audience_newsletter=newsletter,
+            audience_segment=segment,
+            recount=recount,
             test_url=reverse(
                 f"admin:{self.opts.app_label}_{self.opts.model_name}_newsletter_test",
                 args=[post.pk],
@@ -457,3 +479,6 @@ def preview_policy() -> str:
             "sandbox",
         ]
     )
+
+
+from newsletter import admin_audience  # noqa: E402, F401 (registers the audience's admin)

@@ -7,12 +7,15 @@ class NewsletterConfig(AppConfig):
     verbose_name = _("Newsletter")
 
     def ready(self):
+        from accounts import subscribe_options
         from accounts.personal_data import register
         from accounts.signals import subscription_confirmed
-        from newsletter import receivers
-        from newsletter.personal_data import newsletter_emails
+        from newsletter import audience, receivers
+        from newsletter.personal_data import newsletter_emails, newsletters
 
         register("newsletter_emails", newsletter_emails)
+        register("newsletters", newsletters)
+        subscribe_options.register(offer=audience.subscribe_offer, apply=audience.apply_choice)
 
         subscription_confirmed.connect(
             receivers.welcome_new_subscriber, dispatch_uid="newsletter.welcome_new_subscriber"

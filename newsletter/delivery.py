@@ -41,7 +41,7 @@ from django.utils.translation import gettext as _
 
 from accounts.services import mark_bounced
 from newsletter.conf import conf
-from newsletter.models import Delivery, NewsletterSend
+from newsletter.models import Delivery, Membership, NewsletterSend
 from newsletter.rendering import Rendered, personalise
 from newsletter.services import (
     enqueue_later,
@@ -124,13 +124,22 @@ def _claim(send: NewsletterSend, worker_id: str) -> list[Delivery]:
         rows = list(
             Delivery.objects.filter(pk__in=ids).select_related("user__subscription").order_by("pk")
         )
+        members = set(
+            Membership.objects.filter(
+                newsletter_id=send.newsletter_id,
+                status=Membership.Status.SUBSCRIBED,
+                user_id__in=[row.user_id for row in rows],
+            ).values_list("user_id", flat=True)
+        )
         keep, gone = [], []
         for row in rows:
             subscription = getattr(row.user, "subscription", None)
             active = row.user.is_active and subscription is not None and subscription.is_active
+            active = active and row.user_id in members
             (keep if active else gone).append(row.pk)
         if gone:
-            # They unsubscribed, bounced or complained after the send started: never mail them.
+            # They unsubscribed (from everything or from this newsletter), bounced or complained
+            # after the send started: never mail them.
             Delivery.objects.filter(pk__in=gone).update(
                 status=Delivery.Status.SKIPPED, last_error="No longer subscribed."
             )
@@ -230,7 +239,9 @@ def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: s
                 if row.pk not in owned:
                     continue
             try:
-                message = personalise(rendered, user=row.user, connection=mail)
+                message = personalise(
+                    rendered, user=row.user, connection=mail, newsletter=send.newsletter
+                )
             except Exception as exc:
                 logger.exception("Newsletter send %s: cannot build message %s", send.pk, row.pk)
                 _mark(row, status=Delivery.Status.FAILED, attempts=row.attempts + 1,
@@ -279,7 +290,7 @@ def run_batch(*, send_id: int, worker_id: str) -> str:
     """One step of a send: claim a batch, send it, enqueue the next step. Return what it did."""
     from newsletter.tasks import send_batch as send_batch_task
 
-    send = NewsletterSend.objects.filter(pk=send_id).first()
+    send = NewsletterSend.objects.select_related("newsletter").filter(pk=send_id).first()
     if send is None or send.status != NewsletterSend.Status.SENDING:
         return "stopped"
     now = timezone.now()

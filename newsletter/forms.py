@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Subscription
-from newsletter.models import NewsletterSend
+from newsletter.models import Newsletter, NewsletterSend, Segment
 
 
 class NewsletterContentForm(forms.Form):
@@ -75,7 +75,7 @@ class NewsletterTestForm(NewsletterContentForm):
 
 
 class NewsletterSendForm(NewsletterContentForm):
-    """Confirming a send to every active subscriber."""
+    """Confirming a send to a newsletter's readers (optionally a segment of them)."""
 
     NOW = "now"
     AT_PUBLISH_TIME = "publish_time"
@@ -87,6 +87,21 @@ class NewsletterSendForm(NewsletterContentForm):
         initial=NOW,
         widget=forms.HiddenInput,
     )
+    newsletter = forms.ModelChoiceField(
+        label=_("Newsletter"),
+        queryset=Newsletter.objects.current(),
+        empty_label=None,
+        # Left out of the post, it means the default newsletter (older pages and scripts).
+        required=False,
+        help_text=_("The email goes to this newsletter's subscribers."),
+    )
+    segment = forms.ModelChoiceField(
+        label=_("Segment"),
+        queryset=Segment.objects.all(),
+        required=False,
+        empty_label=_("Everyone on the newsletter"),
+        help_text=_("Only the newsletter's subscribers in this segment."),
+    )
     confirm = forms.BooleanField(
         label=_("I checked the test email; send this post to the subscribers."),
         error_messages={"required": _("Tick the box to confirm the send.")},
@@ -95,6 +110,7 @@ class NewsletterSendForm(NewsletterContentForm):
     def __init__(self, *args, post, **kwargs):
         super().__init__(*args, **kwargs)
         self.post = post
+        self.fields["newsletter"].initial = Newsletter.objects.default().pk
         if post.published_at and post.published_at > timezone.now():
             self.fields["when"].initial = self.AT_PUBLISH_TIME
 
@@ -109,6 +125,26 @@ class NewsletterSendForm(NewsletterContentForm):
         ):
             raise forms.ValidationError(_("The post has no publish time in the future."))
         return when
+
+    def clean_newsletter(self) -> Newsletter:
+        return self.cleaned_data.get("newsletter") or Newsletter.objects.default()
+
+    def audience(self) -> tuple[Newsletter, Segment | None]:
+        """Return the newsletter and segment the form names, valid or not yet confirmed:
+        for the recipients' count shown beside the choice."""
+        newsletter, segment = Newsletter.objects.default(), None
+        for name in ("newsletter", "segment"):
+            field = self.fields[name]
+            raw = self[name].value()
+            try:
+                value = field.clean(raw)
+            except forms.ValidationError:
+                continue
+            if name == "newsletter" and value is not None:
+                newsletter = value
+            elif name == "segment":
+                segment = value
+        return newsletter, segment
 
 
 class NewsletterPreviewForm(NewsletterContentForm):
@@ -172,3 +208,33 @@ class NewsletterPreviewForm(NewsletterContentForm):
 
     def clean_scheme(self):
         return self.cleaned_data["scheme"] or self.LIGHT
+
+
+class ListsForm(forms.Form):
+    """The newsletters a reader receives: every one they may choose, and any other they get."""
+
+    lists = forms.TypedMultipleChoiceField(
+        label=_("Newsletters"),
+        coerce=int,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, offered, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.offered = offered
+        self.fields["lists"].choices = [
+            (newsletter.pk, newsletter.name) for newsletter, _subscribed in offered
+        ]
+        self.fields["lists"].initial = [
+            newsletter.pk for newsletter, subscribed in offered if subscribed
+        ]
+
+    def options(self):
+        """Yield (newsletter, checked) for the template: the posted choice if any."""
+        if self.is_bound:
+            chosen = {str(value) for value in self.data.getlist(self.add_prefix("lists"))}
+            for newsletter, _subscribed in self.offered:
+                yield newsletter, str(newsletter.pk) in chosen
+        else:
+            yield from self.offered

@@ -1,14 +1,144 @@
-"""A post sent by email to the subscribers (NewsletterSend) and each reader's copy (Delivery).
+"""The audience and what it receives: newsletters and each reader's membership of them,
+subscriber tags and notes, saved segments; a post sent by email (NewsletterSend) and each
+reader's copy (Delivery).
 
-Both models moved here from `accounts`; they keep their tables (`accounts_newslettersend`,
-`accounts_delivery`), so moving them moved no data.
+NewsletterSend and Delivery moved here from `accounts`; they keep their tables
+(`accounts_newslettersend`, `accounts_delivery`), so moving them moved no data.
+
+`accounts.Subscription` stays the reader's one record of being a subscriber at all (confirmed,
+unsubscribed from everything, bounced). A Membership says which newsletters they get: a send
+to newsletter N goes to readers whose subscription is active *and* whose membership of N is.
 """
+
+from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+class NewsletterQuerySet(models.QuerySet):
+    def current(self):
+        """Newsletters that are not archived."""
+        return self.filter(is_archived=False)
+
+    def choosable(self):
+        """Newsletters readers may pick themselves."""
+        return self.current().filter(is_choosable=True)
+
+    def default(self) -> Newsletter:
+        """Return the newsletter a send goes to when none is named, creating it if missing."""
+        found = self.current().filter(is_default=True).order_by("position", "pk").first()
+        if found is None:
+            found = self.current().order_by("position", "pk").first()
+        if found is None:
+            found, _ = self.get_or_create(
+                slug=DEFAULT_NEWSLETTER_SLUG,
+                defaults={"name": settings.SITE_NAME, "is_default": True},
+            )
+        return found
+
+
+DEFAULT_NEWSLETTER_SLUG = "newsletter"
+
+
+class Newsletter(models.Model):
+    """One list readers can receive: a send goes to one newsletter."""
+
+    name = models.CharField(_("name"), max_length=100)
+    slug = models.SlugField(_("slug"), max_length=100, unique=True)
+    description = models.CharField(
+        _("description"),
+        max_length=300,
+        blank=True,
+        help_text=_("Shown to readers beside the checkbox when they choose newsletters."),
+    )
+    sender_name = models.CharField(
+        _("sender name"),
+        max_length=100,
+        blank=True,
+        help_text=_("The name in the From line of this newsletter's emails; empty: the site's."),
+    )
+    is_default = models.BooleanField(
+        _("new subscribers get it"),
+        default=True,
+        help_text=_("Ticked in advance on the subscribe form; given to imported subscribers."),
+    )
+    is_choosable = models.BooleanField(
+        _("readers may choose it"),
+        default=True,
+        help_text=_("Shown on the subscribe form and in the reader's subscription settings."),
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_archived = models.BooleanField(
+        _("archived"),
+        default=False,
+        help_text=_("No longer offered or sent; the members and past sends stay."),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    objects = NewsletterQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "name"]
+        verbose_name = _("newsletter")
+        verbose_name_plural = _("newsletters")
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A reader's membership of one newsletter: kept when they leave it, with its dates."""
+
+    class Status(models.TextChoices):
+        SUBSCRIBED = "subscribed", _("Subscribed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("reader"),
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        # Deleting a newsletter with members is refused: move them first (the admin offers it).
+        on_delete=models.PROTECT,
+        related_name="memberships",
+        verbose_name=_("newsletter"),
+    )
+    status = models.CharField(_("status"), max_length=20, choices=Status, default=Status.SUBSCRIBED)
+    source = models.CharField(
+        _("source"),
+        max_length=100,
+        blank=True,
+        help_text=_("Where they joined: a page, a post, a referral, an import, the admin."),
+    )
+    created_at = models.DateTimeField(_("joined"), default=timezone.now)
+    unsubscribed_at = models.DateTimeField(_("left"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "newsletter"], name="newsletter_membership_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["newsletter", "status"], name="newsletter_membership_list"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} → {self.newsletter_id} ({self.get_status_display()})"
+
+
+def default_newsletter_id() -> int:
+    """Return the default newsletter's id: a send made without naming one goes there."""
+    return Newsletter.objects.default().pk
 
 
 class NewsletterSend(models.Model):
@@ -30,6 +160,22 @@ class NewsletterSend(models.Model):
         related_name="newsletter_send",
         verbose_name=_("post"),
         help_text=_("A post goes out by email once; the database refuses a second send."),
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        on_delete=models.PROTECT,
+        related_name="sends",
+        verbose_name=_("newsletter"),
+        default=default_newsletter_id,
+    )
+    segment = models.ForeignKey(
+        "Segment",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="sends",
+        verbose_name=_("segment"),
+        help_text=_("Only the newsletter's readers in this segment; empty: all of them."),
     )
     mode = models.CharField(_("content"), max_length=10, choices=Mode, default=Mode.FULL)
     teaser_words = models.PositiveIntegerField(
@@ -156,3 +302,72 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.send.post} → {self.user.email} ({self.get_status_display()})"
+
+
+class SubscriberTag(models.Model):
+    """A label editors put on subscribers (separate from the posts' tags)."""
+
+    name = models.CharField(_("name"), max_length=60, unique=True)
+    readers = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="subscriber_tags",
+        verbose_name=_("readers"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("subscriber tag")
+        verbose_name_plural = _("subscriber tags")
+
+    def __str__(self):
+        return self.name
+
+
+class SubscriberNote(models.Model):
+    """What editors write down about a subscriber; readers never see it."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="subscriber_note",
+        verbose_name=_("reader"),
+    )
+    text = models.TextField(_("note"), blank=True, max_length=5000)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("subscriber note")
+        verbose_name_plural = _("subscriber notes")
+
+    def __str__(self):
+        return self.text[:60]
+
+
+class Segment(models.Model):
+    """A saved filter over the subscribers: every condition must hold (AND).
+
+    `conditions` is a list of small objects, checked by newsletter.segments.validate_conditions
+    (which also lists the kinds); the count and the readers come from newsletter.segments.
+    """
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    conditions = models.JSONField(_("conditions"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from newsletter.segments import validate_conditions
+
+        super().clean()
+        self.conditions = validate_conditions(self.conditions)

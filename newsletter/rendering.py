@@ -28,14 +28,16 @@ from django.utils.text import Truncator
 
 from accounts.models import User
 from accounts.services import unsubscribe_url
+from newsletter.links import leave_url, manage_url
 from newsletter.models import NewsletterSend
 from polls import services as polls_services
 from posts.models import Post
 from posts.richtext import html_to_text, split_at_more, without_more
 
 # Personal links are left as placeholders in the shared render and filled in per subscriber.
-PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|vote:(\d+):(\d+))%%")
+PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|manage|vote:(\d+):(\d+))%%")
 UNSUBSCRIBE_PLACEHOLDER = "%%FF:unsubscribe%%"
+MANAGE_PLACEHOLDER = "%%FF:manage%%"
 
 
 # --- The palette: the site's own colours, read from its stylesheet -----------------------------
@@ -163,7 +165,7 @@ def share_links(*, title: str, url: str) -> list[dict[str, str]]:
     ]
 
 
-def newsletter_context(*, post, mode: str, teaser_words: int) -> dict:
+def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -> dict:
     """Return the template context of a post's email, with placeholders for personal links."""
     post_url = absolute_url(post.get_absolute_url())
     # Subscriber-only posts go out in full: the readers of this email are that audience.
@@ -192,6 +194,7 @@ def newsletter_context(*, post, mode: str, teaser_words: int) -> dict:
     return {
         "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
+        "newsletter_name": newsletter.name if newsletter else "",
         "post": post,
         "post_url": post_url,
         "authors": ", ".join(author.public_name for author in post.authors.all()),
@@ -205,6 +208,7 @@ def newsletter_context(*, post, mode: str, teaser_words: int) -> dict:
         "subscribe_url": absolute_url("/subscribe/"),
         "account_url": absolute_url("/account/"),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        "manage_url": MANAGE_PLACEHOLDER,
         "preheader": post.subtitle or Truncator(strip_tags(body)).words(25),
     }
 
@@ -275,9 +279,11 @@ def render_email(template_prefix: str, context: dict) -> Rendered:
     )
 
 
-def render_newsletter(*, post, mode: str, teaser_words: int) -> Rendered:
+def render_newsletter(*, post, mode: str, teaser_words: int, newsletter=None) -> Rendered:
     """Render a post's email once; personalise() fills in each subscriber's links."""
-    context = newsletter_context(post=post, mode=mode, teaser_words=teaser_words)
+    context = newsletter_context(
+        post=post, mode=mode, teaser_words=teaser_words, newsletter=newsletter
+    )
     return render_email("newsletter", context)
 
 
@@ -305,16 +311,33 @@ def list_headers(unsubscribe: str) -> dict[str, str]:
 
 
 def personalise(
-    rendered: Rendered, *, user: User, connection=None, subject_prefix: str = ""
+    rendered: Rendered,
+    *,
+    user: User,
+    connection=None,
+    subject_prefix: str = "",
+    newsletter=None,
 ) -> EmailMultiAlternatives:
-    """Return the message for one reader: the shared render with their own links filled in."""
+    """Return the message for one reader: the shared render with their own links filled in.
+
+    With a newsletter, the unsubscribe link (and the one-click header) leaves that newsletter
+    only; without one (the welcome email), it stops every newsletter. The newsletter's sender
+    name, if it has one, goes in the From line.
+    """
     links: dict[str, str] = {}
+
+    def unsubscribe() -> str:
+        if newsletter is not None:
+            return leave_url(user.pk, newsletter.pk)
+        return unsubscribe_url(user.pk)
 
     def link(match: re.Match) -> str:
         key = match.group(1)
         if key not in links:
             if key == "unsubscribe":
-                links[key] = unsubscribe_url(user.pk)
+                links[key] = unsubscribe()
+            elif key == "manage":
+                links[key] = manage_url(user.pk)
             else:
                 links[key] = polls_services.vote_url(
                     poll_id=int(match.group(2)), choice_id=int(match.group(3)), user_id=user.pk
@@ -326,13 +349,24 @@ def personalise(
     message = EmailMultiAlternatives(
         subject=f"{subject_prefix}{rendered.subject}",
         body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=from_address(newsletter),
         to=[user.email],
-        headers=list_headers(links.get("unsubscribe") or unsubscribe_url(user.pk)),
+        headers=list_headers(links.get("unsubscribe") or unsubscribe()),
         connection=connection,
     )
     message.attach_alternative(html, "text/html")
     return message
+
+
+def from_address(newsletter=None) -> str:
+    """Return the From line: DEFAULT_FROM_EMAIL, under the newsletter's sender name if set."""
+    from email.utils import formataddr, parseaddr
+
+    default = settings.DEFAULT_FROM_EMAIL
+    name = getattr(newsletter, "sender_name", "")
+    if not name:
+        return default
+    return formataddr((name, parseaddr(default)[1]))
 
 
 # --- Counting arrivals from a send (the analytics app reads these marks) -----------------------

@@ -24,9 +24,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import Subscription, User
+from newsletter.audience import recipient_count, recipients
 from newsletter.conf import conf
-from newsletter.models import Delivery, NewsletterSend
+from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment
 from newsletter.rendering import (
+    MANAGE_PLACEHOLDER,
     UNSUBSCRIBE_PLACEHOLDER,
     absolute_url,
     mark_send_links,
@@ -87,6 +89,7 @@ def send_welcome_email(*, user: User) -> bool:
         "latest_url": absolute_url(latest.get_absolute_url()) if latest else "",
         "account_url": absolute_url("/account/"),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
+        "manage_url": MANAGE_PLACEHOLDER,
     }
     personalise(render_email("welcome", context), user=user).send()
     return True
@@ -138,16 +141,27 @@ def start_watchdog(send: NewsletterSend, *, delay: float = 0, at=None) -> None:
     enqueue_later(watch_send_task, delay=delay, at=at, send_id=send.pk, token=send.watchdog_token)
 
 
-def active_subscriber_count() -> int:
-    """Return how many readers a send started now would go to."""
-    return Subscription.objects.active().count()
+def active_subscriber_count(
+    *, newsletter: Newsletter | None = None, segment: Segment | None = None
+) -> int:
+    """Return how many readers a send started now would go to (the default newsletter when
+    none is named)."""
+    return recipient_count(newsletter=newsletter or Newsletter.objects.default(), segment=segment)
 
 
 @transaction.atomic
 def create_send(
-    *, post, created_by: User | None, mode: str, teaser_words: int, at_publish_time: bool = False
+    *,
+    post,
+    created_by: User | None,
+    mode: str,
+    teaser_words: int,
+    at_publish_time: bool = False,
+    newsletter: Newsletter | None = None,
+    segment: Segment | None = None,
 ) -> NewsletterSend:
-    """Send a post to every active subscriber, now or at its publish time; return the send.
+    """Send a post to a newsletter's readers (the default newsletter's when none is named),
+    only those in `segment` if one is given, now or at its publish time; return the send.
 
     Raises NewsletterError when the post was already sent or scheduled, or is not published.
     """
@@ -165,10 +179,15 @@ def create_send(
         raise NewsletterError(
             _("Publish the post first: subscribers would find no page behind it.")
         )
+    newsletter = newsletter or Newsletter.objects.default()
+    if newsletter.is_archived:
+        raise NewsletterError(_("This newsletter is archived; choose another one."))
     try:
         with transaction.atomic():
             send = NewsletterSend.objects.create(
                 post=post,
+                newsletter=newsletter,
+                segment=segment,
                 created_by=created_by,
                 mode=mode,
                 teaser_words=teaser_words,
@@ -201,31 +220,44 @@ def already_sent_message(send: NewsletterSend) -> str:
 
 
 def _insert_deliveries(send: NewsletterSend) -> int:
-    """Insert one pending delivery per active subscriber in one statement; return how many."""
+    """Insert one pending delivery per recipient (newsletter.audience.recipients) in one
+    statement; return how many."""
     delivery = Delivery._meta.db_table
-    subscription = Subscription._meta.db_table
-    user = User._meta.db_table
-    # Table names come from our models, values are parameters.
+    # The newsletter by id (no query); a segment's conditions are needed, so it is read.
+    readers = recipients(
+        newsletter=send.newsletter_id, segment=send.segment if send.segment_id else None
+    )
+    select, params = readers.order_by().values("pk").query.sql_with_params()
+    # The table name comes from our models, the recipients' query from the ORM (its values are
+    # parameters).
     sql = f"""
         INSERT INTO {delivery} (send_id, user_id, status, attempts, last_error, available_at,
                                 claimed_by)
-        SELECT %s, s.user_id, %s, 0, '', statement_timestamp(), ''
-        FROM {subscription} s JOIN {user} u ON u.id = s.user_id
-        WHERE s.status = %s AND u.is_active
-        ORDER BY s.user_id
+        SELECT %s, r.id, %s, 0, '', statement_timestamp(), ''
+        FROM ({select}) r (id)
+        ORDER BY r.id
         ON CONFLICT (send_id, user_id) DO NOTHING
     """  # noqa: S608 (table names from our models; values are parameters)  # nosec
     with connection.cursor() as cursor:
-        cursor.execute(sql, [send.pk, Delivery.Status.PENDING, Subscription.Status.ACTIVE])
+        cursor.execute(sql, [send.pk, Delivery.Status.PENDING, *params])
         return cursor.rowcount
 
 
 @transaction.atomic
 def start_send(*, send: NewsletterSend) -> NewsletterSend:
     """Render the email, create the deliveries and hand the work to the workers."""
-    send = NewsletterSend.objects.select_for_update().select_related("post").get(pk=send.pk)
+    send = (
+        NewsletterSend.objects.select_for_update(of=("self",))
+        .select_related("post", "newsletter", "segment")
+        .get(pk=send.pk)
+    )
     rendered = mark_send_links(
-        render_newsletter(post=send.post, mode=send.mode, teaser_words=send.teaser_words),
+        render_newsletter(
+            post=send.post,
+            mode=send.mode,
+            teaser_words=send.teaser_words,
+            newsletter=send.newsletter,
+        ),
         send_id=send.pk,
         open_pixel=settings.ANALYTICS_EMAIL_OPENS,
     )

@@ -81,6 +81,18 @@ def test_main_pages_have_no_serious_violations(
     ]:
         page.goto(path)
         found[path] = violations(page)
+    # The preference centre an email's "Manage your subscription" link opens, and the page its
+    # unsubscribe link opens (several newsletters to choose from).
+    from newsletter.links import leave_token, manage_token
+    from newsletter.models import Newsletter
+
+    digest = Newsletter.objects.create(name="Climate digest", slug="climate", is_default=False)
+    for path in [
+        f"/newsletter/manage/{manage_token(site['reader'].pk)}/",
+        f"/newsletter/leave/{leave_token(site['reader'].pk, digest.pk)}/",
+    ]:
+        page.goto(path)
+        found[path] = violations(page)
     # The code page: after asking for a code.
     page.goto("/accounts/login/code/")
     page.get_by_label("Email address").fill(site["reader"].email)

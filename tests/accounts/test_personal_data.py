@@ -23,6 +23,7 @@ def test_every_app_contributes_its_sections():
         "comment_reports",
         "discussion",
         "newsletter_emails",
+        "newsletters",
     ]
 
 

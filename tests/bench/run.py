@@ -454,6 +454,29 @@ def newsletter_send(
 # --- Main -----------------------------------------------------------------------------------------
 
 
+def segment_count_time(runs: int = 5) -> tuple[float, int]:
+    """Return the median time (ms) to count a three-condition segment at the full data set
+    (on the default newsletter, voted in the last 30 days, answered the big poll with its first
+    choice), and the count. One SQL query each time."""
+    from newsletter.models import Newsletter
+    from newsletter.segments import segment_count
+    from polls.models import Poll
+
+    poll = Poll.objects.get(post__slug=BIG_SLUG)
+    conditions = [
+        {"kind": "newsletter", "newsletter": Newsletter.objects.default().pk},
+        {"kind": "activity", "action": "voted", "days": 30},
+        {"kind": "poll_answer", "poll": poll.pk, "choice": poll.choices.order_by("position")[0].pk},
+    ]
+    segment_count(conditions)  # warm the caches once
+    times, count = [], 0
+    for _run in range(runs):
+        began = time.perf_counter()
+        count = segment_count(conditions)
+        times.append((time.perf_counter() - began) * 1000)
+    return statistics.median(times), count
+
+
 def main() -> int:
     harness.require_wrk()
     started = time.perf_counter()
@@ -480,6 +503,7 @@ def main() -> int:
     print("Seeding the real data set (timed)...")
     seed_seconds = seed(env, FULL)
     big = query_counts(FULL)
+    segment_ms, segment_readers = segment_count_time()
 
     rows = [
         Row("home", "home, anonymous", target_ratio=0.5),
@@ -653,6 +677,10 @@ def main() -> int:
 
     print()
     print(f"seed_bench, full data set: {seed_seconds:.1f} s (command wall time, reset included)")
+    print(
+        f"segment count, 3 conditions at {FULL['subscribers']:,} subscribers: "
+        f"{segment_ms:.1f} ms median of 5 ({segment_readers:,} readers match)"
+    )
     print(table(rows))
     print(
         "q small / q big: SQL queries per request at the small and the full data set, "
@@ -676,6 +704,7 @@ def main() -> int:
                     "data_set": FULL,
                 },
                 "seed_seconds": round(seed_seconds, 2),
+                "segment_count_ms": round(segment_ms, 2),
                 "scenarios": {
                     row.key: {
                         "label": row.label,

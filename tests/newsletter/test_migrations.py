@@ -144,3 +144,64 @@ def test_migrating_back_points_unfinished_tasks_at_the_old_module():
         migrate(None)
     task.refresh_from_db()
     assert task.task_path == "newsletter.tasks.watch_send"
+
+
+# --- Several newsletters: the one list becomes the default newsletter -------------------------
+
+BEFORE_NEWSLETTERS = [
+    ("newsletter", "0004_audience_models"),
+    ("accounts", "0006_address_and_name_rules"),
+]
+
+
+def test_every_subscriber_moves_to_the_default_newsletter_and_nobody_who_left_comes_back():
+    from datetime import timedelta
+
+    from accounts.models import Subscription
+    from newsletter import audience
+    from newsletter.models import Membership, Newsletter
+
+    old = migrate(BEFORE_NEWSLETTERS)
+    try:
+        OldUser = old.get_model("accounts", "User")
+        OldSubscription = old.get_model("accounts", "Subscription")
+        OldSend = old.get_model("newsletter", "NewsletterSend")
+        long_ago = timezone.now() - timedelta(days=900)
+        left_at = timezone.now() - timedelta(days=30)
+        rows = {}
+        for status in ("active", "pending", "unsubscribed", "bounced", "complained"):
+            user = OldUser.objects.create(email=f"{status}@example.com", password="!")
+            rows[status] = OldSubscription.objects.create(
+                user=user,
+                status=status,
+                source=f"post:{status}",
+                created_at=long_ago,
+                confirmed_at=long_ago if status != "pending" else None,
+                unsubscribed_at=left_at if status == "unsubscribed" else None,
+            )
+        old_send = OldSend.objects.create(post_id=PostFactory().pk, status="finished")
+    finally:
+        migrate(None)
+
+    default = Newsletter.objects.get(slug="newsletter")
+    assert default.is_default
+    members = {m.user.email: m for m in Membership.objects.select_related("user")}
+    assert set(members) == {f"{status}@example.com" for status in rows}
+    for status, subscription in rows.items():
+        membership = members[f"{status}@example.com"]
+        assert membership.newsletter == default
+        assert membership.created_at == long_ago
+        assert membership.source == f"post:{status}"
+        # The subscription itself is untouched.
+        assert Subscription.objects.get(pk=subscription.pk).status == status
+    assert members["unsubscribed@example.com"].status == Membership.Status.UNSUBSCRIBED
+    assert members["unsubscribed@example.com"].unsubscribed_at == left_at
+    assert members["active@example.com"].status == Membership.Status.SUBSCRIBED
+    # Only the active subscriber receives the default newsletter, as before the upgrade.
+    assert list(audience.recipients(newsletter=default).values_list("email", flat=True)) == [
+        "active@example.com"
+    ]
+    assert NewsletterSend.objects.get(pk=old_send.pk).newsletter == default
+    # From now on, a new subscription (whoever inserts it) joins the default newsletters.
+    newcomer = make_subscribers(1, prefix="after")[0]
+    assert Membership.objects.filter(user=newcomer, newsletter=default).exists()

@@ -137,6 +137,20 @@ EXPECTED = {
     "accounts:unsubscribe": {"GET": everyone(OK), "POST": everyone(OK)},
     "accounts:resubscribe": {"GET": everyone(NOT_ALLOWED), "POST": everyone(OK)},
     "comments:stop-replies": {"GET": everyone(OK), "POST": everyone(OK)},
+    "newsletter:leave": {"GET": everyone(OK), "POST": everyone(OK)},
+    "newsletter:manage": {
+        "GET": everyone(OK),
+        "POST": everyone(Redirect("/newsletter/manage/")),
+    },
+    "newsletter:unsubscribe-everything": {
+        "GET": everyone(NOT_ALLOWED),
+        "POST": everyone(Redirect("/newsletter/manage/")),
+    },
+    # The newsletter choice on the reader's own account page.
+    "newsletter:account-lists": {
+        "GET": everyone(NOT_ALLOWED),
+        "POST": roles(anonymous=LOGIN, logged_in=Redirect("/account/")),
+    },
     "integrations:confirm-subscription": {"GET": everyone(OK), "POST": everyone(OK)},
     # The Content API: reading is open to everyone (sessions play no part; a key only widens
     # what is read); a subscription needs a key with its scope, which no session is.
@@ -351,6 +365,8 @@ POST_DATA = {
     "comments:like": lambda world: {"action": "like"},
     "comments:report": lambda world: {"reason": "spam"},
     "comments:reply-emails": lambda world: {"receive": "on"},
+    "newsletter:manage": lambda world: {"lists": [str(world.newsletter.pk)], "display_name": ""},
+    "newsletter:account-lists": lambda world: {"lists": [str(world.newsletter.pk)]},
 }
 
 # --- The admin: staff only, and a staff editor only where their permissions reach ---
@@ -393,6 +409,11 @@ ADMIN_ACCESS = {
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
     "comments_commentsettings": VIEW,
+    # The audience (newsletters, segments, subscriber tags): editors get it when given its
+    # permissions.
+    "newsletter_newsletter": set(),
+    "newsletter_segment": set(),
+    "newsletter_subscribertag": set(),
     # Keys and webhooks reach outside the site: superusers only, unless given the permissions.
     "integrations_apikey": set(),
     "integrations_webhookendpoint": set(),
@@ -404,6 +425,10 @@ ADMIN_GET = {
     "newsletter_send": Redirect("/admin/newsletter/newslettersend/"),  # already sent
     "comments_commentsettings:changelist": Redirect("/admin/comments/commentsettings/"),
     "django_tasks_database_dbtaskresult:change": OK,
+    # A newsletter with subscribers is not deleted: the page sends the editor back to it.
+    "newsletter_newsletter:delete": Redirect("/admin/newsletter/newsletter/"),
+    # The live count answers POSTs (the segment form); a GET goes back to the list.
+    "newsletter_segment:count": Redirect("/admin/newsletter/segment/"),
 }
 ADMIN_SITE = {
     # URL name: (GET for staff, POST for staff); non-staff are sent to log in

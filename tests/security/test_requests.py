@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 # The only views that take a POST without a CSRF token: links in emails, posted by the mail
 # provider itself (RFC 8058 one-click unsubscribe) from its servers, without our cookies.
-CSRF_EXEMPT = {"accounts:unsubscribe", "comments:stop-replies"}
+CSRF_EXEMPT = {"accounts:unsubscribe", "comments:stop-replies", "newsletter:leave"}
 # The Content API's operations: no cookie gives them authority (a key in the Authorization
 # header does, which a page on another site cannot set), so a cross-site POST carries none.
 # django-ninja exempts them (its schema and root views keep Django's check).

@@ -24,7 +24,8 @@ from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
 from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from integrations.services import confirm_token, create_api_key, create_endpoint
-from newsletter.models import Delivery, NewsletterSend
+from newsletter.links import leave_token, manage_token
+from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment, SubscriberTag
 from polls.services import vote_url
 from posts.models import Page
 from tests.factories import (
@@ -99,6 +100,9 @@ class World:
         self.group = Group.objects.create(name="Editors")
         self.send = NewsletterSend.objects.create(post=self.post, recipients_count=1)
         self.delivery = Delivery.objects.create(send=self.send, user=self.writer)
+        self.newsletter = Newsletter.objects.default()
+        self.segment = Segment.objects.create(name="Matrix segment", conditions=[])
+        self.subscriber_tag = SubscriberTag.objects.create(name="Matrix tag")
         self.authenticator = Authenticator.objects.create(
             user=self.author, type=Authenticator.Type.RECOVERY_CODES, data={"seed": "00"}
         )
@@ -127,6 +131,9 @@ class World:
             "accounts_subscription": self.writer.subscription,
             "newsletter_newslettersend": self.send,
             "newsletter_delivery": self.delivery,
+            "newsletter_newsletter": self.newsletter,
+            "newsletter_segment": self.segment,
+            "newsletter_subscribertag": self.subscriber_tag,
             "polls_poll": self.poll,
             "posts_tag": self.tag,
             "posts_post": self.post,
@@ -165,6 +172,12 @@ class World:
             values["pk"] = self.author.pk
         elif pattern.name.startswith("accounts:") and "token" in pattern.arguments:
             values["token"] = unsubscribe_token(self.writer.pk)
+        elif pattern.name.startswith("newsletter:manage") or pattern.name == (
+            "newsletter:unsubscribe-everything"
+        ):
+            values["token"] = manage_token(self.writer.pk)
+        elif pattern.name == "newsletter:leave":
+            values["token"] = leave_token(self.writer.pk, self.newsletter.pk)
         elif pattern.name == "integrations:confirm-subscription":
             values["token"] = confirm_token(self.writer.pk)
         elif pattern.name == "comments:stop-replies":

@@ -4,6 +4,7 @@ from django.db import transaction
 from accounts import demo as accounts_demo
 from analytics import demo as analytics_demo
 from comments import demo as comments_demo
+from newsletter import demo as newsletter_demo
 from polls import demo as polls_demo
 from posts import demo as posts_demo
 
@@ -16,7 +17,8 @@ class Command(BaseCommand):
         editor = accounts_demo.seed()
         readers = accounts_demo.seed_readers()
         posts = posts_demo.seed(editor=editor)
-        polls_demo.seed(posts=posts, readers=readers)
+        polls = polls_demo.seed(posts=posts, readers=readers)
+        newsletter_demo.seed(readers=readers, polls=polls)
         comments_demo.seed(posts=posts, readers=readers, editor=editor)
         analytics_demo.seed(posts=posts, readers=readers, editor=editor)
         self.stdout.write(self.style.SUCCESS(f"Demo content ready: {len(posts)} posts."))
