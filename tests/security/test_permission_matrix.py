@@ -103,6 +103,15 @@ EXPECTED = {
         ]
     },
     "media": {"GET": everyone(NOT_FOUND), "POST": everyone(NOT_ALLOWED)},
+    # Analytics: editors only, through the admin's own door; the open pixel answers anyone.
+    **{
+        name: {
+            "GET": roles(anonymous=ADMIN_LOGIN, readers=ADMIN_LOGIN, staff=OK),
+            "POST": roles(anonymous=ADMIN_LOGIN, readers=ADMIN_LOGIN, staff=NOT_ALLOWED),
+        }
+        for name in ["analytics:overview", "analytics:post", "analytics:send"]
+    },
+    "analytics:open": {"GET": everyone(OK), "POST": everyone(NOT_ALLOWED)},
     # The reader's own pages.
     "accounts:account": {
         "GET": roles(anonymous=LOGIN, logged_in=OK),

@@ -166,6 +166,9 @@ class World:
             "action": "pause",
             "revision_id": self.revision.pk,
             "content_type_id": ContentType.objects.get_for_model(self.post).pk,
+            "post_id": self.post.pk,
+            "send_id": self.send.pk,
+            "mark": "1.0:not-signed-here",
         }
         if pattern.name == "posts:tag":
             values["slug"] = self.tag.slug
