@@ -4,9 +4,9 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -67,6 +67,34 @@ class UserAdmin(BaseUserAdmin):
         ),
         (_("Dates"), {"fields": ("last_login", "date_joined")}),
     )
+
+    def _is_own_code_only_account(self, request, obj) -> bool:
+        return (
+            obj is not None and obj.pk == request.user.pk and not request.user.has_usable_password()
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        """An editor who signs in by emailed code sees no password field (and so no "Set
+        password" button) on their own account; there is no password to act on."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if not self._is_own_code_only_account(request, obj):
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
+    def user_change_password(self, request, id, form_url=""):
+        if str(id) == str(request.user.pk) and not request.user.has_usable_password():
+            messages.info(
+                request,
+                gettext(
+                    "You sign in with a code sent by email, so there is no password to change."
+                ),
+            )
+            return HttpResponseRedirect(reverse("admin:accounts_user_change", args=[id]))
+        return super().user_change_password(request, id, form_url)
+
     add_fieldsets = (
         (
             None,

@@ -88,6 +88,20 @@ class User(AbstractUser):
         validators=[validate_new_avatar],
         help_text=_("A JPEG, PNG or WebP picture; stored upright, without its metadata."),
     )
+    # Editors' own choices of what the publication emails them about (staff only).
+    notify_review_queue = models.BooleanField(
+        _("email me when comments wait for review"),
+        default=False,
+        help_text=_(
+            "A comment held for review or reported by a reader: one email an hour at most, "
+            "listing everything that waits."
+        ),
+    )
+    notify_sends = models.BooleanField(
+        _("email me when a newsletter send finishes or fails"),
+        default=False,
+        help_text=_("Sent when a send has reached everyone, or when it stops and needs you."),
+    )
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []
@@ -266,3 +280,25 @@ class RateLimit(models.Model):
 
     def __str__(self):
         return f"{self.key}: {self.hits}"
+
+
+class EditorNotice(models.Model):
+    """An email the publication sent an editor about something that needs them. Its key names
+    the occasion ("review-digest:2026-03-01T09", "send-finished:42"); the unique pair of editor
+    and key is what keeps two task workers from sending the same email twice."""
+
+    editor = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="editor_notices", verbose_name=_("editor")
+    )
+    key = models.CharField(_("occasion"), max_length=100)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("editor notice")
+        verbose_name_plural = _("editor notices")
+        constraints = [
+            models.UniqueConstraint(fields=["editor", "key"], name="accounts_editornotice_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.key} to {self.editor_id}"

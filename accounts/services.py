@@ -6,7 +6,7 @@ import csv
 import io
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from allauth.account.models import EmailAddress
@@ -14,12 +14,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.files.storage import default_storage
+from django.core.mail import EmailMessage
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import addresses, subscribe_options
-from accounts.models import Subscription, User, normalize_email
+from accounts.models import EditorNotice, Subscription, User, normalize_email
 from accounts.signals import subscription_confirmed, subscription_stopped
 
 logger = logging.getLogger(__name__)
@@ -478,3 +479,33 @@ def export_rows(queryset) -> Iterable[list[str]]:
         yield [
             _csv_safe(value.isoformat() if hasattr(value, "isoformat") else value) for value in row
         ]
+
+
+# --- Editors' notices ---------------------------------------------------------------------------
+
+EDITOR_NOTICE_CHOICES = {"review_queue": "notify_review_queue", "sends": "notify_sends"}
+
+
+def editors_to_notify(*, about: str, permission: str) -> list[User]:
+    """Return the active staff who asked for notices about `about` ("review_queue" or "sends")
+    and hold `permission` ("app_label.codename"), in id order."""
+    opted_in = User.objects.filter(
+        is_active=True, is_staff=True, **{EDITOR_NOTICE_CHOICES[about]: True}
+    ).order_by("pk")
+    return [editor for editor in opted_in if editor.has_perm(permission)]
+
+
+def send_editor_notice(*, editor: User, key: str, build: Callable[[], EmailMessage]) -> bool:
+    """Send the email build() returns to editor unless a notice with this key already went to
+    them; return True if this call sent it.
+
+    Recording the notice and sending share one transaction. A second worker's insert of the same
+    (editor, key) waits on the unique index until this one commits, then finds the row and sends
+    nothing; if sending fails, the row goes with the rollback and a later run may try again.
+    """
+    with transaction.atomic():
+        _notice, created = EditorNotice.objects.get_or_create(editor=editor, key=key)
+        if not created:
+            return False
+        build().send()
+    return True

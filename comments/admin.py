@@ -37,7 +37,8 @@ class QueueFilter(admin.SimpleListFilter):
         open_reports = Q(open_reports__gt=0)
         if value == "review":
             # A comment its author deleted is gone from the site: nothing left to review.
-            return queryset.filter(Q(status=Comment.Status.HELD) | open_reports, deleted_at=None)
+            # The same rule as the count in the admin's navigation.
+            return queryset.awaiting_review()
         if value == "reported":
             return queryset.filter(open_reports)
         if value == "deleted":

@@ -155,6 +155,12 @@ class CommentQuerySet(models.QuerySet):
         """Comments everyone may read."""
         return self.filter(status=Comment.Status.VISIBLE, deleted_at=None)
 
+    def awaiting_review(self):
+        """Comments an editor should look at: held, or reported with a report still open. Not
+        those their author deleted: they are gone from the site, nothing is left to review."""
+        open_report = CommentReport.objects.filter(comment=OuterRef("pk"), resolved_at=None)
+        return self.filter(Q(status=Comment.Status.HELD) | Q(Exists(open_report)), deleted_at=None)
+
     def readable_by(self, user):
         """Comments this viewer sees in full: the public ones, plus their own held or hidden."""
         return self.filter(_readable_q(user))

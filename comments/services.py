@@ -34,13 +34,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import Count, F, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -184,6 +184,22 @@ def _enqueue_reply_email(comment: Comment) -> None:
     transaction.on_commit(lambda: send_reply_notification_task.enqueue(comment_id=comment_id))
 
 
+def _enqueue_review_digest(*, at: datetime | None = None) -> None:
+    """Enqueue the editors' review digest once the current transaction commits (at `at`, when
+    given and the task backend can defer)."""
+    from comments.tasks import send_review_digests as send_review_digests_task
+
+    def enqueue():
+        task = send_review_digests_task
+        if at is not None:
+            if not task.get_backend().supports_defer:
+                return  # the immediate backend of tests: the next event sends it
+            task = task.using(run_after=at)
+        task.enqueue()
+
+    transaction.on_commit(enqueue)
+
+
 @transaction.atomic
 def add_comment(
     *, post, author, body: str, parent: Comment | None = None, notify_replies: bool | None = None
@@ -244,6 +260,8 @@ def add_comment(
     comment.save()
     if comment.is_public and parent is not None:
         _enqueue_reply_email(comment)
+    if comment.status == Comment.Status.HELD:
+        _enqueue_review_digest()
     if comment.status == Comment.Status.VISIBLE:
         _announce_published([comment])
     return comment
@@ -302,6 +320,7 @@ def edit_comment(*, comment: Comment, user, body: str) -> Comment:
         comment.status = Comment.Status.HELD
         comment.held_reason = "; ".join([_("edited"), *reasons])
         fields += ["status", "held_reason"]
+        _enqueue_review_digest()
     comment.save(update_fields=fields)
     return comment
 
@@ -395,9 +414,11 @@ def report_comment(*, comment: Comment, reporter, reason: str, details: str = ""
         raise CommentError(_("Choose a reason for the report."))
     try:
         with transaction.atomic():
-            return CommentReport.objects.create(
+            report = CommentReport.objects.create(
                 comment=comment, reporter=reporter, reason=reason, details=details.strip()[:1000]
             )
+            _enqueue_review_digest()
+            return report
     except IntegrityError:
         raise CommentError(
             _("You already reported this comment. The editors will look at it."), status=409
@@ -573,3 +594,100 @@ def _email_reply(*, comment: Comment, parent: Comment, recipient) -> None:
         },
     )
     message.send()
+
+
+# --- The editors' review digest ---
+
+REVIEW_DIGEST_LISTED = 20  # the email lists this many; the count says how many wait in all
+
+
+def review_digest_key(now: datetime) -> str:
+    """Return the notice key of the clock hour `now` falls in: one digest per editor each."""
+    return "review-digest:" + now.astimezone(UTC).strftime("%Y-%m-%dT%H")
+
+
+def send_review_digests(*, now: datetime | None = None) -> int:
+    """Email each editor who asked for it what waits for review, at most once a clock hour;
+    return how many emails this call sent. Nothing goes out when nothing waits.
+
+    An editor who already had this hour's digest gets the comments that arrived since in the
+    next hour's: this call enqueues itself for then.
+    """
+    from accounts.services import editors_to_notify, send_editor_notice
+
+    now = now or timezone.now()
+    waiting = Comment.objects.awaiting_review()
+    total = waiting.count()
+    if not total:
+        return 0
+    listed = list(
+        waiting.select_related("post", "author")
+        .annotate(open_reports=Count("reports", filter=Q(reports__resolved_at=None)))
+        .order_by("-created_at")[:REVIEW_DIGEST_LISTED]
+    )
+    newest = max(
+        [c.created_at for c in listed]
+        + list(
+            CommentReport.objects.filter(resolved_at=None, comment__in=waiting).values_list(
+                "created_at", flat=True
+            )
+        )
+    )
+    key = review_digest_key(now)
+    sent = 0
+    follow_up = False
+    for editor in editors_to_notify(about="review_queue", permission="comments.view_comment"):
+        if send_editor_notice(
+            editor=editor,
+            key=key,
+            build=lambda editor=editor: _review_digest_email(
+                editor=editor, listed=listed, total=total
+            ),
+        ):
+            sent += 1
+            continue
+        told_at = editor.editor_notices.filter(key=key).values_list("sent_at", flat=True).first()
+        if told_at is not None and newest > told_at:
+            follow_up = True
+    if follow_up:
+        next_hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        _enqueue_review_digest(at=next_hour + timedelta(hours=1))
+    return sent
+
+
+def _review_reason(comment: Comment) -> str:
+    if comment.status == Comment.Status.HELD:
+        if comment.held_reason:
+            return _("held: %(reasons)s") % {"reasons": comment.held_reason}
+        return _("held")
+    return _("reported by %(count)d reader(s)") % {"count": comment.open_reports}
+
+
+def _review_digest_email(*, editor, listed: list[Comment], total: int) -> EmailMultiAlternatives:
+    context = {
+        "editor": editor,
+        "comments": [
+            {
+                "comment": comment,
+                "why": _review_reason(comment),
+                "admin_url": settings.SITE_URL
+                + reverse("admin:comments_comment_change", args=[comment.pk]),
+            }
+            for comment in listed
+        ],
+        "total": total,
+        "more": total - len(listed),
+        "queue_url": settings.SITE_URL
+        + reverse("admin:comments_comment_changelist")
+        + "?queue=review",
+        "notices_url": settings.SITE_URL + reverse("admin:notices"),
+        "site_name": Publication.objects.current().name,
+    }
+    subject = " ".join(
+        render_to_string("comments/email/review_digest_subject.txt", context).split()
+    )
+    return EmailMultiAlternatives(
+        subject=f"[{context['site_name']}] {subject}",
+        body=render_to_string("comments/email/review_digest_message.txt", context),
+        to=[editor.email],
+    )

@@ -18,3 +18,11 @@ def send_reply_notification(comment_id: int) -> bool:
     if comment is None:  # deleted before the worker got to it
         return False
     return send(comment=comment)
+
+
+@task()
+def send_review_digests() -> int:
+    """Email the editors who asked for it what waits for review (at most one an hour each)."""
+    from comments.services import send_review_digests as send
+
+    return send()

@@ -69,7 +69,8 @@ BENCH_CEILING = env_bool("FF_BENCH_CEILING", False)
 SITE_URL = env("SITE_URL", f"http://127.0.0.1:{env('PORT') or '8000'}").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the editors' site (navigation by task) as admin.site.
+    "futureforward.adminsite.EditorsAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

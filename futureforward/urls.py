@@ -7,8 +7,6 @@ from accounts.urls import allauth_overrides
 from futureforward import bench
 from integrations.api import api
 
-admin.site.site_header = "Future Forward editors"
-admin.site.site_title = "Future Forward admin"
 # Editors sign in through allauth's login (rate limits, MFA), not the bare admin form.
 admin.site.login = secure_admin_login(admin.site.login)
 

@@ -44,7 +44,10 @@ from newsletter.conf import conf
 from newsletter.models import Delivery, Membership, NewsletterSend
 from newsletter.rendering import Rendered, personalise
 from newsletter.services import (
+    TROUBLE_AFTER_FAILURES,
+    SendOccasion,
     enqueue_later,
+    enqueue_send_notice,
     finish_if_done,
     start_batches,
     start_send,
@@ -192,6 +195,9 @@ def _pause_for_transport(send: NewsletterSend, reason: str) -> float:
     send.retry_at = now + timedelta(seconds=delay)
     send.last_error = reason[:500]
     send.save(update_fields=["transport_failures", "retry_at", "last_error"])
+    if send.transport_failures == TROUBLE_AFTER_FAILURES:
+        # Counted under the row lock, so exactly one failure in a streak reaches this number.
+        enqueue_send_notice(send_id=send.pk, occasion=SendOccasion.TROUBLE)
     logger.warning(
         "Newsletter send %s: mail server failed (%s); retry in %ss", send.pk, reason, delay
     )
@@ -374,4 +380,5 @@ def _start_scheduled(send: NewsletterSend, now) -> str:
         watchdog_token="",
         last_error=_("The post was not published at its send time. Publish it, then resume."),
     )
+    enqueue_send_notice(send_id=send.pk, occasion=SendOccasion.PAUSED)
     return "paused"

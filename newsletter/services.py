@@ -360,4 +360,75 @@ def finish_if_done(*, send_id: int) -> bool:
     send.watchdog_token = ""
     send.save()
     transaction.on_commit(lambda: send_finished.send(sender=NewsletterSend, send=send))
+    enqueue_send_notice(send_id=send.pk, occasion=SendOccasion.FINISHED)
     return True
+
+
+# --- Telling the editors ---------------------------------------------------------------------
+
+
+class SendOccasion:
+    """Why editors hear about a send. Each is emailed once per send and editor."""
+
+    FINISHED = "finished"  # every delivery has an outcome
+    TROUBLE = "trouble"  # the mail server failed several times in a row; the send waits
+    PAUSED = "paused"  # a scheduled send stopped: its post was not published at the time
+
+    ALL = (FINISHED, TROUBLE, PAUSED)
+
+
+# The mail server failures in a row after which editors hear that a send is stuck.
+TROUBLE_AFTER_FAILURES = 3
+
+
+def enqueue_send_notice(*, send_id: int, occasion: str) -> None:
+    """Enqueue, on commit, the email to editors who asked to hear about sends."""
+    from newsletter.tasks import notify_editors_of_send as notify_editors_of_send_task
+
+    transaction.on_commit(
+        lambda: notify_editors_of_send_task.enqueue(send_id=send_id, occasion=occasion)
+    )
+
+
+def notify_editors_of_send(*, send: NewsletterSend, occasion: str) -> int:
+    """Email every editor who asked to hear about sends what happened to send, once per
+    occasion and editor; return how many emails this call sent."""
+    from accounts.services import editors_to_notify, send_editor_notice
+
+    if occasion not in SendOccasion.ALL:
+        raise ValueError(occasion)
+    sent = 0
+    for editor in editors_to_notify(about="sends", permission="newsletter.view_newslettersend"):
+        if send_editor_notice(
+            editor=editor,
+            key=f"send-{occasion}:{send.pk}",
+            build=lambda editor=editor: _send_notice_email(
+                editor=editor, send=send, occasion=occasion
+            ),
+        ):
+            sent += 1
+    return sent
+
+
+def _send_notice_email(*, editor: User, send: NewsletterSend, occasion: str):
+    from django.template.loader import render_to_string
+    from django.urls import reverse
+
+    context = {
+        "editor": editor,
+        "send": send,
+        "post": send.post,
+        "occasion": occasion,
+        "send_url": settings.SITE_URL
+        + reverse("admin:newsletter_newslettersend_change", args=[send.pk]),
+        "notices_url": settings.SITE_URL + reverse("admin:notices"),
+        "site_name": Publication.objects.current().name,
+    }
+    subject = " ".join(
+        render_to_string("newsletter/email/editor_send_subject.txt", context).split()
+    )
+    return EmailMultiAlternatives(
+        subject=f"[{context['site_name']}] {subject}",
+        body=render_to_string("newsletter/email/editor_send_message.txt", context),
+        to=[editor.email],
+    )

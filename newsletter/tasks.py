@@ -49,3 +49,14 @@ def send_welcome_email(user_id: int, attempt: int = 1) -> bool:
             attempt=attempt + 1,
         )
         return False
+
+
+@task()
+def notify_editors_of_send(send_id: int, occasion: str) -> int:
+    """Email the editors who asked for it that a send finished, is stuck, or was paused."""
+    from newsletter.models import NewsletterSend
+
+    send = NewsletterSend.objects.select_related("post").filter(pk=send_id).first()
+    if send is None:
+        return 0
+    return services.notify_editors_of_send(send=send, occasion=occasion)

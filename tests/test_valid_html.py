@@ -88,3 +88,23 @@ def test_every_main_page_is_valid_for_a_logged_in_reader(site):
             continue
         response = client.get(path)
         assert problems(response.content.decode()) == [], path
+
+
+def test_the_editors_admin_pages_are_valid(site):
+    """The admin's shell (sections, the queue's count, the phone menu, filter chips) parses
+    cleanly, with no id used twice."""
+    client = Client()
+    client.force_login(site["author"])
+    for path in [
+        "/admin/",
+        "/admin/posts/post/",
+        "/admin/posts/post/?audience__exact=everyone",
+        "/admin/comments/comment/?queue=review",
+        "/admin/notices/",
+    ]:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.content.decode()
+        assert problems(html) == [], path
+        ids = re.findall(r'\sid="([^"]+)"', html)
+        assert sorted({i for i in ids if ids.count(i) > 1}) == [], path

@@ -450,6 +450,7 @@ ADMIN_SITE = {
     "admin:app_list": (OK, OK),
     "admin:password_change": (OK, OK),
     "admin:password_change_done": (OK, NOT_ALLOWED),
+    "admin:notices": (OK, Redirect("/admin/notices/")),  # each editor's own email choices
     "admin:jsi18n": (OK, NOT_ALLOWED),
     "admin:autocomplete": (FORBIDDEN, NOT_ALLOWED),
     "admin:view_on_site": (Redirect("http://testserver/p/matrix-post/"),) * 2,
