@@ -414,6 +414,13 @@ class WelcomeStep(models.Model):
     def __str__(self):
         return self.subject
 
+    def save(self, *args, **kwargs):
+        from posts.richtext import sanitize_body
+
+        # Every way a body arrives (admin, shell, demo) goes through the posts' allow-list.
+        self.body = sanitize_body(self.body)
+        super().save(*args, **kwargs)
+
 
 class WelcomeProgressQuerySet(models.QuerySet):
     def waiting(self):
