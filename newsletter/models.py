@@ -505,6 +505,7 @@ class WelcomeEmail(models.Model):
     position = models.PositiveSmallIntegerField(_("position"))
     subject = models.CharField(_("subject"), max_length=300)
     sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    worker = models.CharField(_("sent by worker"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("welcome email")

@@ -206,7 +206,11 @@ def _send_one(progress: WelcomeProgress, worker_id: str, mail) -> str:
     try:
         with transaction.atomic():
             WelcomeEmail.objects.create(
-                progress=progress, step=step, position=step.position, subject=step.subject[:300]
+                progress=progress,
+                step=step,
+                position=step.position,
+                subject=step.subject[:300],
+                worker=worker_id,
             )
             if not _update(progress, worker_id, steps_sent=progress.steps_sent + 1, **fields):
                 raise IntegrityError("lease lost")
