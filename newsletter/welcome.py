@@ -16,6 +16,7 @@ taken out of the series when their next step comes up: nothing more is sent to t
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -228,12 +229,35 @@ def run_due(*, worker_id: str, limit: int = BATCH_SIZE) -> dict[str, int]:
     from django.core.mail import get_connection
 
     outcomes: dict[str, int] = {}
+    lease = conf("NEWSLETTER_LEASE_SECONDS")
     while rows := _claim(worker_id, limit):
+        # Renew at half the lease, so no row is sent after another worker could take it.
+        renew_at = time.monotonic() + lease / 2
         with get_connection(fail_silently=False) as mail:
-            for progress in rows:
+            for index, progress in enumerate(rows):
+                if time.monotonic() >= renew_at:
+                    owned = _renew([row.pk for row in rows[index:]], worker_id)
+                    renew_at = time.monotonic() + lease / 2
+                    if progress.pk not in owned:
+                        continue
                 outcome = _send_one(progress, worker_id, mail)
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
+
+
+def _renew(ids: list[int], worker_id: str) -> set[int]:
+    """Extend the lease on rows this worker still holds; return their ids."""
+    with transaction.atomic():
+        owned = set(
+            WelcomeProgress.objects.filter(pk__in=ids, claimed_by=worker_id)
+            .waiting()
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        WelcomeProgress.objects.filter(pk__in=owned).update(
+            available_at=Now() + timedelta(seconds=conf("NEWSLETTER_LEASE_SECONDS"))
+        )
+    return owned
 
 
 def step_counts(newsletter: Newsletter) -> list[tuple[WelcomeStep, int]]:
