@@ -28,6 +28,7 @@ from newsletter.links import leave_token, manage_token
 from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment, SubscriberTag
 from polls.services import vote_url
 from posts.models import Page
+from publication.models import Publication
 from tests.factories import (
     CommentFactory,
     PollFactory,
@@ -142,6 +143,7 @@ class World:
             "comments_commentreport": self.report,
             "comments_commenter": self.commenter,
             "comments_commentsettings": self.settings,
+            "publication_publication": Publication.objects.get_or_create(pk=1)[0],
             "integrations_apikey": self.api_key,
             "integrations_webhookendpoint": self.endpoint,
             "integrations_webhookdelivery": self.webhook_delivery,
