@@ -148,7 +148,6 @@ def render_step(step: WelcomeStep, *, user: User, newsletter: Newsletter):
     """Return the email of one step for one reader, ready to send."""
     latest = Post.objects.published().first() if step.show_latest_post else None
     context = {
-        "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "subject": step.subject,
         "body_html": email_body_html(step.body),
