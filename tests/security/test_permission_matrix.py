@@ -399,7 +399,9 @@ ADMIN_ACCESS = {
     "posts_page": set(),  # the About page: editors get it when given its permissions
     "posts_post": ALL_ACTIONS
     | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"}
-    | {"body_image"},
+    | {"body_image"}
+    | {"autosave", "discard_draft", "revisions", "compare", "restore"}
+    | {"web_preview", "web_preview_page"},
     "comments_comment": VIEW,
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
@@ -420,6 +422,11 @@ ADMIN_ACCESS = {
 ADMIN_GET = {
     "object": Redirect("/admin/"),  # /admin/app/model/<id>/ redirects to its change page
     "newsletter_send": Redirect("/admin/newsletter/newslettersend/"),  # already sent
+    # Autosave, dropping a draft and restoring a revision are POSTs only.
+    "autosave": NOT_ALLOWED,
+    "discard_draft": NOT_ALLOWED,
+    "restore": NOT_ALLOWED,
+    "compare": Redirect("/admin/posts/post/"),  # no revisions chosen: back to the list
     "comments_commentsettings:changelist": Redirect("/admin/comments/commentsettings/"),
     "publication_publication:changelist": Redirect("/admin/publication/publication/1/change/"),
     "django_tasks_database_dbtaskresult:change": OK,

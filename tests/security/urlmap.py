@@ -27,7 +27,7 @@ from integrations.services import confirm_token, create_api_key, create_endpoint
 from newsletter.links import leave_token, manage_token
 from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment, SubscriberTag
 from polls.services import vote_url
-from posts.models import Page
+from posts.models import Page, PostRevision
 from publication.models import Publication
 from tests.factories import (
     CommentFactory,
@@ -99,6 +99,9 @@ class World:
         self.commenter = Commenter.objects.create(user=self.writer)
         self.settings = CommentSettings.load()
         self.group = Group.objects.create(name="Editors")
+        self.revision = PostRevision.objects.create(
+            post=self.post, version=1, title=self.post.title, author=self.author
+        )
         self.send = NewsletterSend.objects.create(post=self.post, recipients_count=1)
         self.delivery = Delivery.objects.create(send=self.send, user=self.writer)
         self.newsletter = Newsletter.objects.default()
@@ -161,6 +164,7 @@ class World:
             "app_label": "posts",
             "url": "nowhere/",
             "action": "pause",
+            "revision_id": self.revision.pk,
             "content_type_id": ContentType.objects.get_for_model(self.post).pk,
         }
         if pattern.name == "posts:tag":
