@@ -145,8 +145,9 @@ class PublicationAdmin(admin.ModelAdmin):
             {
                 "fields": ["sender_name", "welcome_subject", "welcome_body"],
                 "description": _(
-                    "The welcome email goes to each reader once their subscription is "
-                    "confirmed. “Preview these words” below shows it before you save."
+                    "The emails new readers get are each newsletter's welcome series, "
+                    "edited on the newsletter's page; these words became the default "
+                    "newsletter's first step. “Preview these words” below shows them."
                 ),
             },
         ),

@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Subscription
 from newsletter import audience
+from newsletter.admin_welcome import WelcomeStepInline
 from newsletter.models import Membership, Newsletter, Segment, SubscriberTag
 from newsletter.segments import ACTIVITY, segment_count, segment_readers, validate_conditions
 from polls.models import Choice
@@ -47,6 +48,7 @@ class NewsletterAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     search_fields = ["name", "slug"]
     actions = ["move_members"]
+    inlines = [WelcomeStepInline]
 
     def get_queryset(self, request):
         return (

@@ -92,6 +92,14 @@ def join(
             membership.unsubscribed_at = None
             membership.source = source[:100] or membership.source
             membership.save(update_fields=["status", "unsubscribed_at", "source"])
+        elif not created:
+            continue
+        if Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE).exists():
+            # A confirmed reader joining another newsletter gets its welcome series; one who
+            # has yet to confirm enters them all when they do (newsletter.receivers).
+            from newsletter.welcome import enter_series
+
+            enter_series(user=user, newsletter=newsletter)
 
 
 def leave(*, user: User, newsletter: Newsletter) -> bool:

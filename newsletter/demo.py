@@ -1,9 +1,9 @@
-"""Demo audience for `manage.py seed_demo`: a second newsletter a few demo readers chose, a
-subscriber tag, and a segment of the readers who voted for the first choice of the first
-poll."""
+"""Demo audience for `manage.py seed_demo`: a second newsletter a few demo readers chose, with
+a welcome series of three emails, a subscriber tag, and a segment of the readers who voted for
+the first choice of the first poll."""
 
 from newsletter import audience
-from newsletter.models import Newsletter, Segment, SubscriberTag
+from newsletter.models import Newsletter, Segment, SubscriberTag, WelcomeStep
 
 SECOND = {
     "slug": "climate-digest",
@@ -12,6 +12,29 @@ SECOND = {
     "is_default": False,
     "position": 1,
 }
+
+DIGEST_WELCOME = [
+    {
+        "subject": "Welcome to the climate digest",
+        "body": "<p>Once a month you will get one letter on energy, heat and the grid: what "
+        "changed, what it costs, and what is worth watching.</p>",
+        "delay_hours": 0,
+        "show_latest_post": True,
+    },
+    {
+        "subject": "How we pick the month's stories",
+        "body": "<p>Every story in the digest has a source you can check. We prefer measured "
+        "numbers to forecasts, and we say so when we are not sure.</p>",
+        "delay_hours": 48,
+    },
+    {
+        "subject": "Tell us what you want to read",
+        "body": "<p>Reply to any letter, or vote in the poll under each post: the questions "
+        "readers ask most become next month's stories.</p>",
+        "delay_hours": 24 * 7,
+        "delay_from": WelcomeStep.DelayFrom.SIGNUP,
+    },
+]
 
 
 def seed(*, readers, polls) -> Segment | None:
@@ -24,6 +47,10 @@ def seed(*, readers, polls) -> Segment | None:
     audience.join(user=readers[0], newsletters=[digest], source="demo")
     for reader in readers[1::2]:
         audience.join(user=reader, newsletters=[digest], source="demo")
+    # After the demo readers joined: the series is for readers who join from now on.
+    if not digest.welcome_steps.exists():
+        for position, step in enumerate(DIGEST_WELCOME):
+            WelcomeStep.objects.create(newsletter=digest, position=position, **step)
     early, _ = SubscriberTag.objects.get_or_create(name="Early reader")
     early.readers.add(*readers[:3])
     if not polls:

@@ -373,3 +373,150 @@ class Segment(models.Model):
 
         super().clean()
         self.conditions = validate_conditions(self.conditions)
+
+
+class WelcomeStep(models.Model):
+    """One email of a newsletter's welcome series, sent to each new reader once, in order."""
+
+    class DelayFrom(models.TextChoices):
+        SIGNUP = "signup", _("after signup")
+        PREVIOUS = "previous", _("after the previous step")
+
+    newsletter = models.ForeignKey(
+        Newsletter,
+        on_delete=models.CASCADE,
+        related_name="welcome_steps",
+        verbose_name=_("newsletter"),
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0)
+    subject = models.CharField(_("subject"), max_length=300)
+    body = models.TextField(_("body"), blank=True)
+    delay_hours = models.PositiveIntegerField(
+        _("delay in hours"),
+        default=0,
+        help_text=_("How long to wait before this email goes out; 0: at once."),
+    )
+    delay_from = models.CharField(
+        _("counted from"), max_length=10, choices=DelayFrom, default=DelayFrom.PREVIOUS
+    )
+    show_latest_post = models.BooleanField(
+        _("show the latest post"),
+        default=False,
+        help_text=_("Add a button to the latest published post below the text."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive steps are skipped, not sent.")
+    )
+
+    class Meta:
+        ordering = ["newsletter", "position", "pk"]
+        verbose_name = _("welcome step")
+        verbose_name_plural = _("welcome steps")
+
+    def __str__(self):
+        return self.subject
+
+    def save(self, *args, **kwargs):
+        from posts.richtext import sanitize_body
+
+        # Every way a body arrives (admin, shell, demo) goes through the posts' allow-list.
+        self.body = sanitize_body(self.body)
+        super().save(*args, **kwargs)
+
+
+class WelcomeProgressQuerySet(models.QuerySet):
+    def waiting(self):
+        """Readers still in a series."""
+        return self.filter(status=WelcomeProgress.Status.WAITING)
+
+    def due(self):
+        """Readers whose next step is due and that no worker holds (database time)."""
+        return self.waiting().filter(due_at__lte=Now(), available_at__lte=Now())
+
+
+class WelcomeProgress(models.Model):
+    """Where one reader is in one newsletter's welcome series: the next step and when it is due.
+
+    `next_position` is a position, not a step, so a step deleted while readers wait at it
+    sends them on to the step after it.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("In the series")
+        DONE = "done", _("Finished")
+        STOPPED = "stopped", _("Stopped (left, unsubscribed or bounced)")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="welcome_progress",
+        verbose_name=_("reader"),
+    )
+    newsletter = models.ForeignKey(
+        Newsletter,
+        on_delete=models.CASCADE,
+        related_name="welcome_progress",
+        verbose_name=_("newsletter"),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status, default=Status.WAITING)
+    started_at = models.DateTimeField(_("entered"), default=timezone.now)
+    next_position = models.PositiveSmallIntegerField(_("next step's position"), default=0)
+    due_at = models.DateTimeField(_("next step due"), default=timezone.now)
+    last_sent_at = models.DateTimeField(_("last step sent"), null=True, blank=True)
+    steps_sent = models.PositiveSmallIntegerField(_("steps sent"), default=0)
+    # A lease, as for deliveries: a worker that claims the row moves this into the future; a
+    # worker killed mid-step leaves it to be taken again when the lease ends.
+    available_at = models.DateTimeField(_("available from"), default=timezone.now)
+    claimed_by = models.CharField(_("worker"), max_length=64, blank=True)
+
+    objects = WelcomeProgressQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("welcome progress")
+        verbose_name_plural = _("welcome progress")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "newsletter"], name="newsletter_welcome_once_per_reader"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="newsletter_welcome_due",
+                condition=models.Q(status="waiting"),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} → {self.newsletter_id} ({self.get_status_display()})"
+
+
+class WelcomeEmail(models.Model):
+    """The record that one step went to one reader: unique, so no step goes out twice."""
+
+    step = models.ForeignKey(
+        WelcomeStep,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="emails",
+        verbose_name=_("step"),
+    )
+    progress = models.ForeignKey(
+        WelcomeProgress, on_delete=models.CASCADE, related_name="emails", verbose_name=_("reader")
+    )
+    position = models.PositiveSmallIntegerField(_("position"))
+    subject = models.CharField(_("subject"), max_length=300)
+    sent_at = models.DateTimeField(_("sent"), default=timezone.now)
+    worker = models.CharField(_("sent by worker"), max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = _("welcome email")
+        verbose_name_plural = _("welcome emails")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["progress", "position"], name="newsletter_welcome_email_once"
+            ),
+        ]
+
+    def __str__(self):
+        return self.subject

@@ -2,22 +2,18 @@
 and a mail provider's bounce and complaint webhooks (through django-anymail). Connected in
 NewsletterConfig.ready()."""
 
-from django.db import transaction
-
 from accounts.models import Subscription, User
 from accounts.services import mark_bounced, unsubscribe_reader
 
 
 def welcome_new_subscriber(sender, subscription, user, first_time, **kwargs):
-    """Queue the welcome email for a reader's first confirmed subscription."""
-    from newsletter.tasks import send_welcome_email as send_welcome_email_task
+    """Enter a newly confirmed reader into the welcome series of each newsletter they get.
 
-    if not first_time:
-        return  # a returning reader is not welcomed twice
-    user_id = user.pk
-    # accounts sends the signal on commit already; on_commit runs this at once then, and still
-    # waits if a caller ever sends it inside a transaction.
-    transaction.on_commit(lambda: send_welcome_email_task.enqueue(user_id=user_id))
+    A returning reader is not welcomed twice: their earlier progress stays where it ended.
+    """
+    from newsletter.welcome import enter_confirmed
+
+    enter_confirmed(user=user)
 
 
 def handle_mail_event(sender, event, esp_name, **kwargs):

@@ -28,6 +28,14 @@ def watch_send(send_id: int, token: str) -> str:
     return delivery.watch(send_id=send_id, token=token)
 
 
+@task(takes_context=True)
+def send_welcome_steps(context: TaskContext) -> dict[str, int]:
+    """Send the welcome series steps that are due."""
+    from newsletter import welcome
+
+    return welcome.run_due(worker_id=_worker_id(context)[:64])
+
+
 WELCOME_ATTEMPTS = 4
 
 
