@@ -29,6 +29,7 @@ from newsletter.conf import conf
 from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment
 from newsletter.rendering import (
     MANAGE_PLACEHOLDER,
+    REFERRAL_PLACEHOLDER,
     UNSUBSCRIBE_PLACEHOLDER,
     absolute_url,
     personalise,
@@ -89,6 +90,7 @@ def send_welcome_email(*, user: User) -> bool:
         "account_url": absolute_url("/account/"),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         "manage_url": MANAGE_PLACEHOLDER,
+        "referral_url": REFERRAL_PLACEHOLDER,
     }
     personalise(render_email("welcome", context), user=user).send()
     return True

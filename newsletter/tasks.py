@@ -49,3 +49,11 @@ def send_welcome_email(user_id: int, attempt: int = 1) -> bool:
             attempt=attempt + 1,
         )
         return False
+
+
+@task()
+def send_referral_rewards(user_id: int) -> int:
+    """Send the referral milestone rewards a reader has reached (newsletter.referrals)."""
+    from newsletter.referrals import send_referral_rewards
+
+    return send_referral_rewards(user_id=user_id)
