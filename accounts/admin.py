@@ -264,8 +264,9 @@ class ReferrerAdmin(admin.ModelAdmin):
                     & Q(referrals_made__held=True, referrals_made__counted_at__isnull=True),
                 ),
                 revoked=Count("referrals_made", filter=Q(referrals_made__revoked_at__isnull=False)),
+                total=Count("referrals_made"),
             )
-            .filter(Q(counted__gt=0) | Q(held__gt=0) | Q(revoked__gt=0))
+            .filter(total__gt=0)
             .order_by("-counted", "-held", "email")
         )
 

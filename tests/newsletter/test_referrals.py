@@ -179,7 +179,8 @@ def test_a_forged_code_says_so_and_credits_nobody(
 
 def test_revoking_drops_the_count(client, referrer, mailoutbox, django_capture_on_commit_callbacks):
     follow_link(client, referrer)
-    subscribe_and_confirm(client, mailoutbox, "fake@example.com", django_capture_on_commit_callbacks)
+    capture = django_capture_on_commit_callbacks
+    subscribe_and_confirm(client, mailoutbox, "fake@example.com", capture)
     assert referrals.referral_count(referrer) == 1
     assert referrals.revoke_referral(referral=Referral.objects.get())
     assert referrals.referral_count(referrer) == 0
@@ -296,9 +297,7 @@ def test_editors_see_the_leaderboard_and_revoke(
     other = SubscriptionFactory(user=UserFactory(email="bob@example.com")).user
     for owner, count in ((referrer, 3), (other, 1)):
         for _ in range(count):
-            referral = Referral.objects.create(
-                referrer=owner, referred=SubscriptionFactory().user
-            )
+            referral = Referral.objects.create(referrer=owner, referred=SubscriptionFactory().user)
             Referral.objects.filter(pk=referral.pk).update(counted_at=referral.created_at)
     page = editor_client.get("/admin/accounts/referrer/").content.decode()
     assert page.index("ada@example.com") < page.index("bob@example.com")
