@@ -309,3 +309,13 @@ def test_editors_see_the_leaderboard_and_revoke(
     )
     assert response.status_code == HTTPStatus.FOUND
     assert referrals.referral_count(referrer) == 2
+
+
+def test_seed_demo_brings_milestones_and_a_referrer_with_two_friends():
+    from django.core.management import call_command
+
+    call_command("seed_demo")
+    call_command("seed_demo")
+    assert list(ReferralMilestone.objects.values_list("count", flat=True)) == [3, 10]
+    (top,) = {referral.referrer for referral in Referral.objects.all()}
+    assert referrals.referral_count(top) == 2
