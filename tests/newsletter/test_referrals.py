@@ -319,3 +319,17 @@ def test_seed_demo_brings_milestones_and_a_referrer_with_two_friends():
     assert list(ReferralMilestone.objects.values_list("count", flat=True)) == [3, 10]
     (top,) = {referral.referrer for referral in Referral.objects.all()}
     assert referrals.referral_count(top) == 2
+
+
+def test_after_a_first_vote_the_reader_is_offered_their_link(auth_client):
+    from tests.factories import PollFactory
+
+    poll = PollFactory()
+    choices = list(poll.choices.order_by("position").values_list("pk", flat=True))
+    path = reverse("polls:vote", args=[poll.pk])
+    htmx = {"HX-Request": "true"}
+    first = auth_client.post(path, {"choice": choices[0]}, headers=htmx).content.decode()
+    assert referrals.referral_url(auth_client.user) in first
+    changed = auth_client.post(path, {"choice": choices[1]}, headers=htmx).content.decode()
+    assert "Your vote is changed." in changed
+    assert referrals.referral_url(auth_client.user) not in changed
