@@ -333,3 +333,12 @@ def test_after_a_first_vote_the_reader_is_offered_their_link(auth_client):
     changed = auth_client.post(path, {"choice": choices[1]}, headers=htmx).content.decode()
     assert "Your vote is changed." in changed
     assert referrals.referral_url(auth_client.user) not in changed
+
+
+def test_the_data_export_lists_referrals_without_the_friends_addresses(auth_client):
+    friend = SubscriptionFactory(user=UserFactory(email="private.friend@example.com")).user
+    Referral.objects.create(referrer=auth_client.user, referred=friend)
+    response = auth_client.get(reverse("accounts:data-export"))
+    data = b"".join(response.streaming_content) if response.streaming else response.content
+    assert b"private.friend@example.com" not in data
+    assert referrals.referral_url(auth_client.user).encode() in data
