@@ -1,9 +1,11 @@
 import logging
 
 from allauth.account.adapter import DefaultAccountAdapter
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts import addresses
+from publication.models import Publication
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +17,19 @@ class AccountAdapter(DefaultAccountAdapter):
         """allauth's subjects as written: our templates under templates/account/email/ name the
         site where it reads naturally, so a "[Site]" prefix would only repeat it."""
         return subject
+
+    def get_from_email(self) -> str:
+        """The publication's sender name (Settings in the admin) on DEFAULT_FROM_EMAIL."""
+        return Publication.objects.current().sender()
+
+    def render_mail(self, template_prefix, email, context, headers=None):
+        """Every allauth email knows the publication's name, with a request or without."""
+        context = {
+            "SITE_NAME": Publication.objects.current().name,
+            "SITE_URL": settings.SITE_URL,
+            **context,
+        }
+        return super().render_mail(template_prefix, email, context, headers=headers)
 
     def clean_email(self, email: str) -> str:
         """The site's address rule (accounts.addresses) for every allauth form that calls

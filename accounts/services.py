@@ -133,8 +133,6 @@ def send_login_code(*, email: str, code: str) -> None:
         "email": email,
         "code": code,
         "reauthentication": False,
-        "SITE_NAME": settings.SITE_NAME,
-        "SITE_URL": settings.SITE_URL,
     }
     adapter.render_mail("account/email/login_code", email, context).send()
 

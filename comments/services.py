@@ -56,6 +56,7 @@ from comments.models import (
 )
 from comments.signals import comment_published
 from comments.text import find_blocked, find_links, normalize
+from publication.models import Publication
 
 STOP_SALT = "comments.stop-reply-emails"
 DUPLICATE_WINDOW = timedelta(minutes=2)
@@ -549,6 +550,7 @@ def send_reply_notification(*, comment: Comment) -> bool:
 
 def _email_reply(*, comment: Comment, parent: Comment, recipient) -> None:
     unsubscribe = stop_url(user=recipient)
+    publication = Publication.objects.current()
     context = {
         "comment": comment,
         "parent": parent,
@@ -557,11 +559,12 @@ def _email_reply(*, comment: Comment, parent: Comment, recipient) -> None:
         "replier_name": comment.author.public_name if comment.author else _("a deleted reader"),
         "comment_url": settings.SITE_URL + comment.get_absolute_url(),
         "stop_url": unsubscribe,
-        "site_name": settings.SITE_NAME,
+        "site_name": publication.name,
     }
     subject = " ".join(render_to_string("comments/email/reply_subject.txt", context).split())
     message = EmailMultiAlternatives(
-        subject=settings.ACCOUNT_EMAIL_SUBJECT_PREFIX + subject,
+        subject=f"[{publication.name}] {subject}",
+        from_email=publication.sender(),
         body=render_to_string("comments/email/reply_message.txt", context),
         to=[recipient.email],
         headers={

@@ -31,3 +31,6 @@ class AssembledSubscriptionAdmin(SubscriberAdminMixin, SubscriptionAdmin):
 
 admin.site.unregister(Subscription)
 admin.site.register(Subscription, AssembledSubscriptionAdmin)
+
+# The publication's settings (Settings › Publication), composed here for the same reason.
+from futureforward import publication_admin  # noqa: E402, F401

@@ -22,6 +22,7 @@ from django.template import loader
 from django.views import defaults
 
 from futureforward.db.base import DEFAULT_PAUSE_SECONDS
+from publication.models import Publication
 
 # SQLSTATEs PostgreSQL sends when it is shutting down or not yet accepting connections; class
 # 08 is "connection exception". A failure with no SQLSTATE never reached the server.
@@ -47,7 +48,12 @@ def retry_after() -> int:
 def database_unavailable() -> HttpResponse:
     seconds = retry_after()
     response = HttpResponse(
-        loader.render_to_string("503.html", {"retry_after": seconds}), status=503
+        loader.render_to_string(
+            "503.html",
+            # The publication's name as this process last read it: no query while it is away.
+            {"retry_after": seconds, "site_name": Publication.objects.kept_name()},
+        ),
+        status=503,
     )
     response["Retry-After"] = str(seconds)
     response["Cache-Control"] = "no-store"

@@ -67,7 +67,6 @@ BENCH_CEILING = env_bool("FF_BENCH_CEILING", False)
 # Absolute base for links in emails and feeds, e.g. https://futureforward.example. Unset, the
 # local server's address, on the port it serves (`PORT=8080 make run` links to :8080).
 SITE_URL = env("SITE_URL", f"http://127.0.0.1:{env('PORT') or '8000'}").rstrip("/")
-SITE_NAME = "Future Forward"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -87,6 +86,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "django_prose_editor",
     "csp",
+    "publication",
     "accounts",
     "posts",
     "polls",
@@ -131,6 +131,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.site",
+                "publication.context_processors.publication",
                 "csp.context_processors.nonce",
             ],
             "libraries": {"ff_csp": "futureforward.csp_tags"},
@@ -210,6 +211,9 @@ CACHES["pages"] = {
     "OPTIONS": {"MAX_ENTRIES": int(env("POSTS_PAGE_CACHE_ENTRIES", "5000"))},
 }
 POSTS_PAGE_CACHE_SECONDS = int(env("POSTS_PAGE_CACHE_SECONDS", "60"))
+# The publication's settings (publication/) are kept in each process's memory: the process that
+# saves them forgets its copy at once, every other one re-reads them after this many seconds.
+PUBLICATION_CACHE_SECONDS = int(env("PUBLICATION_CACHE_SECONDS", "5"))
 
 AUTHENTICATION_BACKENDS = [
     "accounts.backends.ModelBackend",
@@ -237,7 +241,6 @@ ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_PREVENT_ENUMERATION = True
 ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = True
-ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Future Forward] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if SITE_URL.startswith("https") else "http"
 # The site's address rule (accounts/addresses.py) on allauth's forms that take an address; the
 # adapter's clean_email and send_mail apply it too, for any form or email left.
@@ -355,8 +358,8 @@ STORAGES = {
     },
 }
 # The rich-text editor's own extensions (django-prose-editor's configurable preset): the
-# "continue reading" divider (posts/richtext.py's MORE_DIVIDER). The module's address is
-# resolved when a page is rendered, so it gets its hashed name in production.
+# "continue reading" divider (posts/richtext.py's MORE_DIVIDER) and the body's blocks. The
+# module's address is resolved when a page is rendered, so it gets its hashed name in production.
 from django.templatetags.static import static  # noqa: E402
 from django.utils.functional import lazy  # noqa: E402
 from django_prose_editor.config import html_tags  # noqa: E402
@@ -365,7 +368,18 @@ DJANGO_PROSE_EDITOR_EXTENSIONS = [
     {
         "js": [lazy(static, str)("js/editor-more.js")],
         "extensions": {"MoreDivider": html_tags(["hr"], {"hr": ["class"]})},
-    }
+    },
+    {
+        # Body images (uploaded, pasted or dropped), the call-to-action button, the callout and
+        # the poll's place. posts/richtext.py's sanitiser is the allow-list that counts.
+        "js": [lazy(static, str)("js/editor-blocks.js")],
+        "extensions": {
+            "BodyFigure": html_tags(["figure", "figcaption", "img"], {"img": ["src", "alt"]}),
+            "CallToAction": html_tags(["p", "a"], {"a": ["href"]}),
+            "Callout": html_tags(["div"]),
+            "PollSlot": html_tags(["div"]),
+        },
+    },
 ]
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env("DJANGO_MEDIA_ROOT", str(BASE_DIR / "media")))

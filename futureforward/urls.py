@@ -19,6 +19,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include(allauth_overrides)),
     path("accounts/", include("allauth.urls")),
+    path("", include("publication.urls")),
     path("", include("accounts.urls")),
     path("", include("posts.urls")),
     path("polls/", include("polls.urls")),

@@ -81,7 +81,9 @@ def anonymous(request: HttpRequest):
 api_key = ApiKeyAuth()
 
 api = NinjaAPI(
-    title=f"{settings.SITE_NAME} Content API",
+    # Fixed when the module loads, before any database: the publication's name (Settings in
+    # the admin) can change at any time, so the schema does not carry it.
+    title="Content API",
     version="1",
     description=__doc__,
     urls_namespace="api",

@@ -29,6 +29,7 @@ from integrations.models import (
 from integrations.tasks import deliver_webhook as deliver_webhook_task
 from integrations.tasks import send_subscription_confirmation as send_subscription_confirmation_task
 from integrations.tasks import sweep_events as sweep_events_task
+from publication.models import Publication
 
 CONFIRM_SALT = "integrations.confirm-subscription"
 CONFIRM_MAX_AGE = timedelta(days=7)
@@ -96,7 +97,7 @@ def send_subscription_confirmation(*, user_id: int) -> bool:
     context = {
         "email": user.email,
         "confirm_url": f"{settings.SITE_URL}{path}",
-        "SITE_NAME": settings.SITE_NAME,
+        "SITE_NAME": Publication.objects.current().name,
         "SITE_URL": settings.SITE_URL,
     }
     get_adapter().render_mail("integrations/email/confirm_subscription", user.email, context).send()
@@ -267,17 +268,18 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
 def email_editors_endpoint_disabled(*, endpoint_id: int) -> None:
     """Tell every active editor that an endpoint was turned off, and why."""
     endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
+    publication = Publication.objects.current()
     path = reverse("admin:integrations_webhookendpoint_change", args=[endpoint.pk])
     context = {
         "endpoint": endpoint,
         "admin_url": f"{settings.SITE_URL}{path}",
-        "SITE_NAME": settings.SITE_NAME,
+        "SITE_NAME": publication.name,
     }
     subject = render_to_string("integrations/email/endpoint_disabled_subject.txt", context).strip()
     body = render_to_string("integrations/email/endpoint_disabled_message.txt", context)
     editors = User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
     for email in editors:
-        EmailMessage(subject, body, to=[email]).send()
+        EmailMessage(subject, body, from_email=publication.sender(), to=[email]).send()
 
 
 @transaction.atomic

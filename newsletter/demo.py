@@ -17,7 +17,7 @@ MILESTONES = [
     },
     {
         "count": 10,
-        "subject": "Ten friends: you are a Future Forward ambassador",
+        "subject": "Ten friends: you are one of our ambassadors",
         "body": "Ten readers came through your link. Reply to this email to get a signed print.",
     },
 ]

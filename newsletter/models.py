@@ -18,6 +18,8 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from publication.models import Publication
+
 
 class NewsletterQuerySet(models.QuerySet):
     def current(self):
@@ -36,7 +38,7 @@ class NewsletterQuerySet(models.QuerySet):
         if found is None:
             found, _ = self.get_or_create(
                 slug=DEFAULT_NEWSLETTER_SLUG,
-                defaults={"name": settings.SITE_NAME, "is_default": True},
+                defaults={"name": Publication.objects.current().name, "is_default": True},
             )
         return found
 

@@ -60,7 +60,6 @@ def send_referral_rewards(*, user_id: int) -> int:
 def _reward_message(reward: ReferralReward, *, user: User):
     milestone = reward.milestone
     context = {
-        "site_name": settings.SITE_NAME,
         "site_url": settings.SITE_URL,
         "user": user,
         "milestone": milestone,

@@ -30,7 +30,9 @@ from newsletter.links import leave_url, manage_url
 from newsletter.models import NewsletterSend
 from polls import services as polls_services
 from posts.models import Post
-from posts.richtext import html_to_text, split_at_more, without_more
+from posts.richtext import html_to_text, split_at_more, split_at_poll_slot, without_more
+from publication.colors import accent_inks
+from publication.models import Publication
 
 # Personal links are left as placeholders in the shared render and filled in per subscriber.
 PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|manage|referral|vote:(\d+):(\d+))%%")
@@ -82,20 +84,30 @@ def palette() -> Palette:
     return found
 
 
+def email_palette() -> Palette:
+    """Return the site's palette with the publication's accent colours (set in the admin)."""
+    site, publication = palette(), Publication.objects.current()
+    light, dark = publication.accent_color, publication.accent_color_dark
+    return Palette(
+        light={**site.light, "accent": light, "accent_ink": accent_inks(light, dark=False)},
+        dark={**site.dark, "accent": dark, "accent_ink": accent_inks(dark, dark=True)},
+    )
+
+
 # --- The post body, made fit for email ---------------------------------------------------------
 
 SERIF = "Georgia,'Times New Roman',serif"
 
 
 @functools.cache
-def body_styles() -> dict[str, str]:
-    """Return the inline style of each element of a post body in email.
+def body_styles(accent: str) -> dict[str, str]:
+    """Return the inline style of each element of a post body in email, links in accent.
 
     Mail clients drop <link> and most <style>, so each element gets its style inline. The
     dark-mode overrides in the layout's <style> block use !important over these.
     """
     c = palette().light
-    ink, soft, accent, line = c["ink"], c["ink_soft"], c["accent"], c["line"]
+    ink, soft, line = c["ink"], c["ink_soft"], c["line"]
     return {
         "p": f"margin:0 0 18px;font-size:17px;line-height:1.65;color:{ink}",
         "h1": f"margin:30px 0 12px;font-family:{SERIF};font-size:28px;line-height:1.25;color:{ink}",
@@ -124,7 +136,57 @@ def body_styles() -> dict[str, str]:
     }
 
 
+@functools.cache
+def block_styles(accent: str, accent_ink: str) -> dict[str, str]:
+    """Return the inline style of the editor's blocks (by class) in email: the button, the
+    callout and the paragraph holding a button, in the publication's accent."""
+    c = {**palette().light, "accent": accent, "accent_ink": accent_ink}
+    return {
+        "cta": "margin:26px 0",
+        "button": (
+            f"display:inline-block;padding:12px 22px;border:2px solid {c['accent']};"
+            f"border-radius:8px;background:{c['accent']};color:{c['accent_ink']};"
+            "font-size:17px;font-weight:bold;line-height:1.3;text-decoration:none"
+        ),
+        "callout": (
+            f"margin:22px 0;padding:16px 20px 1px;background:{c['paper_soft']};"
+            f"border:1px solid {c['accent']};border-radius:8px"
+        ),
+    }
+
+
+# The layout's dark-mode rules know the button and the box by these classes.
+_BLOCK_CLASSES = {"button": "ff-button", "callout": "ff-box", "cta": ""}
+_BLOCK_RE = re.compile(r'<(p|a|div)\b([^>]*?) class="(cta|button|callout)"([^>]*)>')
+_STYLE_ATTR_RE = re.compile(r' style="[^"]*"')
 EMAIL_TAGS = set(nh3.ALLOWED_TAGS) - {"map", "area", "details", "summary", "nav"}
+# The email's column is 524px wide; its images are the rendition at twice that, or the widest.
+EMAIL_IMAGE_WIDTH = 524
+_IMG_RE = re.compile(r"<img\b[^>]*>")
+_ATTR_RE = re.compile(r'([a-zA-Z][\w-]*)="([^"]*)"')
+
+
+def _email_image(match: re.Match) -> str:
+    """Return a body image with one fixed-width rendition (mail clients ignore srcset)."""
+    attrs = dict(_ATTR_RE.findall(match.group(0)))
+    candidates = []
+    for item in attrs.get("srcset", "").split(","):
+        parts = item.split()
+        if len(parts) == 2 and parts[1].endswith("w") and parts[1][:-1].isdigit():
+            candidates.append((int(parts[1][:-1]), parts[0]))
+    src = attrs.get("src", "")
+    if candidates:
+        sharp = [c for c in sorted(candidates) if c[0] >= 2 * EMAIL_IMAGE_WIDTH]
+        src = (sharp[0] if sharp else max(candidates))[1]
+    try:
+        width, height = int(attrs["width"]), int(attrs["height"])
+    except (KeyError, ValueError):
+        return f'<img src="{src}" alt="{attrs.get("alt", "")}">'
+    shown = min(width, EMAIL_IMAGE_WIDTH)
+    return (
+        f'<img src="{src}" alt="{attrs.get("alt", "")}" width="{shown}" '
+        f'height="{max(1, round(height * shown / width))}">'
+    )
 
 
 def absolute_url(url: str) -> str:
@@ -133,13 +195,28 @@ def absolute_url(url: str) -> str:
 
 
 def email_body_html(html: str) -> str:
-    """Return post HTML fit for email: allow-listed tags, inline styles, absolute URLs."""
-    return nh3.clean(
-        html,
+    """Return post HTML fit for email: allow-listed tags, inline styles, absolute URLs, one
+    fixed-width rendition per image, the editor's blocks styled by hand."""
+    light = email_palette().light
+    cleaned = nh3.clean(
+        _IMG_RE.sub(_email_image, html),
         tags=EMAIL_TAGS,
-        set_tag_attribute_values={tag: {"style": style} for tag, style in body_styles().items()},
+        allowed_classes={"p": {"cta"}, "a": {"button"}, "div": {"callout"}},
+        set_tag_attribute_values={
+            tag: {"style": style} for tag, style in body_styles(light["accent"]).items()
+        },
         url_relative=absolute_url,
     )
+
+    styles = block_styles(light["accent"], light["accent_ink"])
+
+    def block(match: re.Match) -> str:
+        tag, before, name, after = match.groups()
+        rest = _STYLE_ATTR_RE.sub("", before + after)
+        css_class = f' class="{_BLOCK_CLASSES[name]}"' if _BLOCK_CLASSES[name] else ""
+        return f'<{tag}{css_class} style="{styles[name]}"{rest}>'
+
+    return _BLOCK_RE.sub(block, cleaned)
 
 
 def teaser_html(html: str, words: int) -> tuple[str, bool]:
@@ -176,14 +253,21 @@ def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -
         body = without_more(body)
     else:
         body, is_teaser = teaser_html(body, teaser_words)
+    # A poll block in the body is where the poll goes; without one, its Placement decides.
+    around_poll = split_at_poll_slot(body)
+    body_after_html = ""
+    if around_poll is not None:
+        body, after = around_poll
+        body_after_html = email_body_html(after)
     body_html = email_body_html(body)
     poll = polls_services.poll_for_email(post=post)
     poll_context = None
     if poll:
         poll_context = {
             "question": poll.question,
-            # Where the post page shows it: after the article, or at the very end.
-            "placement": poll.placement,
+            # Where the post page shows it: at the body's poll block, after the article, or at
+            # the very end.
+            "placement": "in_body" if around_poll is not None else poll.placement,
             "url": f"{post_url}#poll-{poll.pk}",
             "choices": [
                 {"text": choice.text, "url": f"%%FF:vote:{poll.pk}:{choice.pk}%%"}
@@ -191,7 +275,7 @@ def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -
             ],
         }
     return {
-        "site_name": settings.SITE_NAME,
+        "site_name": Publication.objects.current().name,
         "site_url": settings.SITE_URL,
         "newsletter_name": newsletter.name if newsletter else "",
         "post": post,
@@ -200,6 +284,10 @@ def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -
         "cover_url": absolute_url(post.cover.url) if post.cover else "",
         "body_html": body_html,
         "body_text": html_to_text(body_html, marks=True),
+        # The body after its poll block, when it has one (the poll goes in between).
+        "body_after_html": body_after_html,
+        "body_after_text": html_to_text(body_after_html, marks=True),
+        "has_poll_block": around_poll is not None,
         "is_teaser": is_teaser,
         "takeaway": "" if is_teaser else post.daily_takeaway.strip(),
         "poll": poll_context,
@@ -266,8 +354,21 @@ def wrap_text(text: str, width: int = 76) -> str:
 
 def render_email(template_prefix: str, context: dict) -> Rendered:
     """Render templates/newsletter/email/<prefix>_subject.txt, _message.txt and _message.html,
-    with the site's palette in the context."""
-    context = {"colors": palette().light, "dark_colors": palette().dark, **context}
+    with the site's palette and the publication's name and logo in the context."""
+    colors, publication = email_palette(), Publication.objects.current()
+    logo = {}
+    if publication.logo:
+        # Mail clients show the logo at most 40 pixels high, as the site's header does.
+        height = min(40, publication.logo_height or 40)
+        width = round((publication.logo_width or height) * height / (publication.logo_height or 1))
+        logo = {"url": absolute_url(publication.logo.url), "width": width, "height": height}
+    context = {
+        "colors": colors.light,
+        "dark_colors": colors.dark,
+        "site_name": publication.name,
+        "logo": logo,
+        **context,
+    }
     subject = render_to_string(f"newsletter/email/{template_prefix}_subject.txt", context)
     text = render_to_string(f"newsletter/email/{template_prefix}_message.txt", context)
     return Rendered(
@@ -306,7 +407,7 @@ def list_headers(unsubscribe: str) -> dict[str, str]:
     return {
         "List-Unsubscribe": value,
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        "List-Id": f"{settings.SITE_NAME} <newsletter.{host}>",
+        "List-Id": f"{Publication.objects.current().name} <newsletter.{host}>",
     }
 
 
@@ -361,11 +462,12 @@ def personalise(
 
 
 def from_address(newsletter=None) -> str:
-    """Return the From line: DEFAULT_FROM_EMAIL, under the newsletter's sender name if set."""
+    """Return the From line: DEFAULT_FROM_EMAIL's address, under the newsletter's sender name
+    if set, else the publication's (Settings › Publication in the admin)."""
     from email.utils import formataddr, parseaddr
 
-    default = settings.DEFAULT_FROM_EMAIL
     name = getattr(newsletter, "sender_name", "")
     if not name:
-        return default
-    return formataddr((name, parseaddr(default)[1]))
+        return Publication.objects.current().sender()
+    default = settings.DEFAULT_FROM_EMAIL
+    return formataddr((name, parseaddr(default)[1] or default))

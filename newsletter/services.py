@@ -38,6 +38,7 @@ from newsletter.rendering import (
 )
 from newsletter.signals import send_finished
 from posts.models import Post
+from publication.models import Publication
 
 
 class NewsletterError(Exception):
@@ -75,14 +76,13 @@ def preview_email(*, post, as_user: User, mode: str, teaser_words: int) -> Email
     return personalise(rendered, user=as_user)
 
 
-def send_welcome_email(*, user: User) -> bool:
-    """Send the welcome email to a newly confirmed subscriber; return False if not subscribed."""
-    subscription = Subscription.objects.filter(user=user).first()
-    if subscription is None or not subscription.is_active:
-        return False
+def welcome_email(*, user: User, publication: Publication | None = None) -> EmailMultiAlternatives:
+    """Return the welcome email for user in the publication's words (Settings in the admin),
+    or in those of `publication`, an editor's unsaved draft, without sending it."""
+    publication = publication or Publication.objects.current()
     latest = Post.objects.published().first()
     context = {
-        "site_name": settings.SITE_NAME,
+        "publication": publication,
         "site_url": settings.SITE_URL,
         "user": user,
         "latest": latest,
@@ -92,7 +92,15 @@ def send_welcome_email(*, user: User) -> bool:
         "manage_url": MANAGE_PLACEHOLDER,
         "referral_url": REFERRAL_PLACEHOLDER,
     }
-    personalise(render_email("welcome", context), user=user).send()
+    return personalise(render_email("welcome", context), user=user)
+
+
+def send_welcome_email(*, user: User) -> bool:
+    """Send the welcome email to a newly confirmed subscriber; return False if not subscribed."""
+    subscription = Subscription.objects.filter(user=user).first()
+    if subscription is None or not subscription.is_active:
+        return False
+    welcome_email(user=user).send()
     return True
 
 

@@ -1,13 +1,26 @@
+from http import HTTPStatus
+
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.http import JsonResponse
+from django.template.defaultfilters import filesizeformat
+from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.views.decorators.http import require_POST
 
-from posts.forms import PostAdminForm
+from accounts.images import max_upload_bytes
+from posts.forms import BodyImageUploadForm, PostAdminForm
 from posts.models import Page, Post, Tag
-from posts.services import publish_post, unpublish_post
+from posts.richtext import BODY_IMAGE_FALLBACK_WIDTH
+from posts.services import publish_post, store_body_image, unpublish_post
+
+# Room for the multipart envelope around one image at the size limit.
+UPLOAD_ENVELOPE_BYTES = 64 * 1024
 
 
 @admin.register(Tag)
@@ -113,6 +126,56 @@ class PostAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_cards().with_thumbs_up()
+
+    def get_urls(self):
+        # admin_view: staff only, CSRF-checked, never cached.
+        upload = self.admin_site.admin_view(require_POST(self.upload_body_image))
+        return [
+            path("body-image/", upload, name="posts_post_body_image"),
+            *super().get_urls(),
+        ]
+
+    def upload_body_image(self, request):
+        """The editor's image upload: the image's renditions, or a message the editor shows.
+
+        Answers JSON either way. Nothing is stored unless every check passes.
+        """
+        if not (self.has_add_permission(request) or self.has_change_permission(request)):
+            raise PermissionDenied
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > max_upload_bytes() + UPLOAD_ENVELOPE_BYTES:
+            # Refused before the body is read, so a huge upload costs neither memory nor disk.
+            return JsonResponse(
+                {
+                    "error": gettext(
+                        "This image is too large; the limit is %(limit)s. "
+                        "Please upload a smaller file."
+                    )
+                    % {"limit": filesizeformat(max_upload_bytes())}
+                },
+                status=HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            )
+        form = BodyImageUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return JsonResponse(
+                {"error": " ".join(form.errors["image"])}, status=HTTPStatus.BAD_REQUEST
+            )
+        try:
+            image = store_body_image(upload=form.cleaned_data["image"], uploaded_by=request.user)
+        except ValidationError as error:
+            return JsonResponse({"error": " ".join(error.messages)}, status=HTTPStatus.BAD_REQUEST)
+        rendition = image.rendition_for(BODY_IMAGE_FALLBACK_WIDTH)
+        return JsonResponse(
+            {
+                "src": default_storage.url(rendition["name"]),
+                "width": image.width,
+                "height": image.height,
+            },
+            status=HTTPStatus.CREATED,
+        )
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

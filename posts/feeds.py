@@ -3,9 +3,9 @@ from django.contrib.syndication.views import Feed
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.translation import gettext_lazy as _
 
 from posts.models import Post
+from publication.models import Publication
 
 FEED_ITEMS = 20
 
@@ -13,8 +13,12 @@ FEED_ITEMS = 20
 class LatestPostsFeed(Feed):
     """RSS 2.0: the latest posts in full. Subscribers-only posts show their opening and a link."""
 
-    title = settings.SITE_NAME
-    description = _("Analysis of what is next, from Future Forward.")
+    def title(self):
+        return Publication.objects.current().name
+
+    def description(self):
+        publication = Publication.objects.current()
+        return publication.description or publication.tagline
 
     def link(self):
         return f"{settings.SITE_URL}/"
@@ -40,7 +44,11 @@ class LatestPostsFeed(Feed):
     def item_description(self, item):
         return render_to_string(
             "posts/feed_item.html",
-            {"post": item, "url": self.item_link(item), "SITE_NAME": settings.SITE_NAME},
+            {
+                "post": item,
+                "url": self.item_link(item),
+                "SITE_NAME": Publication.objects.current().name,
+            },
         )
 
     def item_pubdate(self, item):
@@ -60,7 +68,9 @@ class AtomPostsFeed(LatestPostsFeed):
     """The same feed as Atom 1.0."""
 
     feed_type = Atom1Feed
-    subtitle = LatestPostsFeed.description
+
+    def subtitle(self):
+        return self.description()
 
     def feed_url(self):
         return f"{settings.SITE_URL}{reverse('posts:feed-atom')}"

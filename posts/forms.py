@@ -1,15 +1,42 @@
 from django import forms
+from django.core.exceptions import ValidationError
+from django.urls import reverse_lazy
 from django.utils import timezone
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django_prose_editor.fields import ProseEditorFormField
 from django_prose_editor.widgets import AdminProseEditorWidget
 
 from accounts.images import CheckedImageField
 from posts.models import Post
-from posts.richtext import EDITOR_EXTENSIONS, sanitize_body
+from posts.richtext import EDITOR_EXTENSIONS, images_without_alt, sanitize_body
 
 SEARCH_MAX_LENGTH = 200
+
+
+def sanitize_edited_body(html: str) -> str:
+    """Return the editor's body sanitised, refusing it when an image has no alt text.
+
+    The editor asks for alt text when an image goes in, and checks again before the form is
+    sent; this catches the rest (the HTML source view, a page without JavaScript). Refusing
+    keeps the image in the form, where quietly sanitising would drop it.
+    """
+    if missing := images_without_alt(html):
+        raise ValidationError(
+            ngettext(
+                "An image in the body has no alt text. Describe it for readers who cannot "
+                "see it: double-click the image in the editor (or select it and press the image "
+                "button) and fill in “Alt text”.",
+                "%(count)d images in the body have no alt text. Describe each for readers "
+                "who cannot see it: double-click an image in the editor (or select it and press "
+                "the image button) and fill in “Alt text”.",
+                missing,
+            )
+            % {"count": missing},
+            code="image_without_alt",
+        )
+    return sanitize_body(html)
 
 
 class PostAdminForm(forms.ModelForm):
@@ -17,8 +44,13 @@ class PostAdminForm(forms.ModelForm):
     # is exactly what survives the save; the sanitiser runs again in Post.save() for every
     # other way a body can arrive.
     body = ProseEditorFormField(
-        config={"extensions": dict(EDITOR_EXTENSIONS)},
-        sanitize=sanitize_body,
+        config={
+            "extensions": {
+                **EDITOR_EXTENSIONS,
+                "BodyFigure": {"uploadUrl": reverse_lazy("admin:posts_post_body_image")},
+            }
+        },
+        sanitize=sanitize_edited_body,
         widget=AdminProseEditorWidget,
         required=False,
         label=_("Body"),
@@ -29,7 +61,8 @@ class PostAdminForm(forms.ModelForm):
                 "To mark where the opening ends, use the toolbar's “continue reading” "
                 "divider or type <code>&lt;!--more--&gt;</code> in a paragraph of its own: "
                 "subscribers-only posts show readers who may not read on the part before it, "
-                "and teaser emails stop there."
+                "and teaser emails stop there. Images (upload, paste or drop them; each needs "
+                "alt text), buttons, callouts and the poll's place are on the toolbar too."
             ),
         ),
     )
@@ -91,6 +124,26 @@ class PostAdminForm(forms.ModelForm):
                 ),
             )
         return cleaned
+
+
+class _BodyImageField(CheckedImageField):
+    def to_python(self, data):
+        # An empty file is no puzzle about formats: say what it is.
+        if data not in self.empty_values and getattr(data, "size", None) == 0:
+            raise ValidationError(self.error_messages["empty"], code="empty")
+        return super().to_python(data)
+
+
+class BodyImageUploadForm(forms.Form):
+    """One image for the body, from the editor's image button, a paste or a drop."""
+
+    image = _BodyImageField(
+        label=_("Image"),
+        error_messages={
+            "required": _("No image arrived. Choose a JPEG, PNG or WebP picture and try again."),
+            "empty": _("This file is empty. Choose a JPEG, PNG or WebP picture."),
+        },
+    )
 
 
 class ThumbsUpForm(forms.Form):

@@ -16,9 +16,11 @@ from PIL import Image
 from accounts.images import flatten
 
 RENDITION_DIR = "covers/renditions"
+# Images inside post bodies: posts/richtext.py recognises our own by this folder.
+BODY_IMAGE_DIR = "body"
 
 
-def make_renditions(content: bytes, *, stem: str) -> list[dict]:
+def make_renditions(content: bytes, *, stem: str, directory: str = RENDITION_DIR) -> list[dict]:
     """Write WebP copies of content at the configured widths; return their name and size.
 
     Widths wider than the image itself are skipped, and the image's own width is always
@@ -40,7 +42,7 @@ def make_renditions(content: bytes, *, stem: str) -> list[dict]:
             buffer = io.BytesIO()
             resized.save(buffer, "WEBP", quality=80, method=4, **icc)
             name = default_storage.save(
-                f"{RENDITION_DIR}/{stem}-{token}-{width}w.webp", ContentFile(buffer.getvalue())
+                f"{directory}/{stem}-{token}-{width}w.webp", ContentFile(buffer.getvalue())
             )
             written.append({"name": name, "width": width, "height": height})
     except Exception:

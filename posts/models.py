@@ -545,3 +545,46 @@ class Page(models.Model):
 
     def get_absolute_url(self):
         return reverse("posts:page", kwargs={"slug": self.slug})
+
+
+class BodyImage(models.Model):
+    """An image placed inside a post's body: the WebP renditions our pipeline made of one upload.
+
+    A body refers to it by the file names of its renditions (``body/<key>-…``); the sanitiser
+    keeps an ``<img>`` only when its key names a row here, and writes its srcset, width and
+    height from the row, so no image from elsewhere can appear in a body.
+    """
+
+    key = models.CharField(_("key"), max_length=32, unique=True, editable=False)
+    width = models.PositiveIntegerField(_("width"))
+    height = models.PositiveIntegerField(_("height"))
+    renditions = models.JSONField(
+        _("renditions"), default=list, help_text=_("WebP copies: name, width and height of each.")
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("body image")
+        verbose_name_plural = _("body images")
+
+    def __str__(self):
+        return f"{self.key} ({self.width} × {self.height})"
+
+    def largest(self) -> dict:
+        """Return the widest rendition (the image at its stored size)."""
+        return max(self.renditions, key=lambda rendition: rendition["width"])
+
+    def rendition_for(self, width: int) -> dict:
+        """Return the narrowest rendition at least width pixels wide, else the widest."""
+        wide_enough = [r for r in self.renditions if r["width"] >= width]
+        if wide_enough:
+            return min(wide_enough, key=lambda rendition: rendition["width"])
+        return self.largest()

@@ -5,13 +5,17 @@ admin editor, its HTML source view, the shell or an import), so templates may pr
 """
 
 import re
-from html import unescape
+from html import escape, unescape
 from html.parser import HTMLParser
 
 import nh3
+from django.core.files.storage import default_storage
 
-# What the editor can produce, and nothing else. No images, iframes or styles: a body can't load
-# anything from another host, and the site's stylesheet decides how it looks.
+from posts.images import BODY_IMAGE_DIR
+
+# What the editor can produce, and nothing else. No iframes or styles, and only images our own
+# pipeline made (see _images below): a body can't load anything from another host, and the
+# site's stylesheet decides how it looks.
 ALLOWED_TAGS = {
     "p",
     "br",
@@ -32,13 +36,26 @@ ALLOWED_TAGS = {
     "li",
     "hr",
     "a",
+    "figure",
+    "figcaption",
+    "img",
+    "div",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title"},
     "ol": {"start"},
+    # Everything else an image carries (srcset, sizes, width, height, loading) is written from
+    # our own record of it, never taken from the input.
+    "img": {"src", "alt"},
 }
-# Classes allowed on a tag, value by value (any other class is dropped).
-ALLOWED_CLASSES = {"hr": {"more"}}
+# Classes allowed on a tag, value by value (any other class is dropped). The blocks of the
+# editor's toolbar: the call-to-action button, the callout box and the poll's place.
+ALLOWED_CLASSES = {
+    "hr": {"more"},
+    "p": {"cta"},
+    "a": {"button"},
+    "div": {"callout", "poll-slot"},
+}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 # Links never hand the opened page a handle on ours, nor leak the reader's URL.
 LINK_REL = "noopener noreferrer"
@@ -77,7 +94,31 @@ EDITOR_EXTENSIONS = {
     # Our own node (static/js/editor-more.js, registered in settings): the toolbar's "continue
     # reading" button, and what keeps the divider's class when a body is opened again.
     "MoreDivider": True,
+    # Ours too (static/js/editor-blocks.js): images uploaded through our pipeline, with alt
+    # text and an optional caption; the call-to-action button; the callout; the poll's place.
+    "BodyFigure": True,
+    "CallToAction": True,
+    "Callout": True,
+    "PollSlot": True,
 }
+
+# Where the post's poll goes: the editor's "poll" block. Posts only know the place; the polls
+# app fills it on the page and in the email.
+POLL_SLOT = '<div class="poll-slot"></div>'
+_POLL_SLOT_RE = re.compile(r'<div class="poll-slot">\s*</div>')
+# Body images: our renditions are named body/<key>-<token>-<width>w.webp (posts/images.py).
+_IMG_RE = re.compile(r"<img\b[^>]*>")
+_ATTR_RE = re.compile(r'([a-zA-Z][\w-]*)="([^"]*)"')
+_BODY_KEY_RE = re.compile(rf"/{re.escape(BODY_IMAGE_DIR)}/([0-9a-f]{{16}})-[^/]*$")
+_EMPTY_FIGURE_RE = re.compile(r"<figure>(?:(?!<img)[\s\S])*?</figure>")
+# Where an image was dropped, while the sanitiser tidies up after it: a private-use character
+# (one that came in with the text goes too; it would show as nothing or a box).
+_DROPPED = "\ue002"
+_DROPPED_ALONE_RE = re.compile(r"<p>(?:\s|<br>|\ue002)*\ue002(?:\s|<br>|\ue002)*</p>")
+# The reading column: 42rem wide from 44rem up, the full width below.
+BODY_IMAGE_SIZES = "(min-width: 44rem) 42rem, 100vw"
+# The src of a body image, for browsers that ignore srcset.
+BODY_IMAGE_FALLBACK_WIDTH = 1200
 
 # The "continue reading" divider: where the opening of a post ends. Subscribers-only posts show
 # readers who may not read on everything before it, and teaser emails stop there. An HTML
@@ -100,13 +141,99 @@ HIGHLIGHT_START = "\ue000"
 HIGHLIGHT_STOP = "\ue001"
 
 
+def _tag_attributes(tag: str) -> dict[str, str]:
+    """Return the attributes of one tag as nh3 writes it (double quotes, entities escaped)."""
+    return {name: unescape(value) for name, value in _ATTR_RE.findall(tag)}
+
+
+def body_image_key(src: str) -> str | None:
+    """Return the key of the body image src names, or None when src is not one of ours."""
+    match = _BODY_KEY_RE.search((src or "").split("?", 1)[0].split("#", 1)[0])
+    return match.group(1) if match else None
+
+
+def images_without_alt(html: str) -> int:
+    """Return how many of our own images in html have no alt text (or only spaces); others
+    are dropped anyway, alt or not."""
+    count = 0
+    for tag in _IMG_RE.findall(_cleaner.clean(html or "")):
+        attributes = _tag_attributes(tag)
+        if body_image_key(attributes.get("src", "")) and not attributes.get("alt", "").strip():
+            count += 1
+    return count
+
+
+def body_image_html(image, *, alt: str) -> str:
+    """Return the <img> of a BodyImage: its renditions as srcset, its size, loaded lazily."""
+    renditions = sorted(image.renditions, key=lambda rendition: rendition["width"])
+    srcset = ", ".join(
+        f"{default_storage.url(rendition['name'])} {rendition['width']}w"
+        for rendition in renditions
+    )
+    src = default_storage.url(image.rendition_for(BODY_IMAGE_FALLBACK_WIDTH)["name"])
+    return (
+        f'<img src="{escape(src)}" srcset="{escape(srcset)}" sizes="{BODY_IMAGE_SIZES}" '
+        f'width="{image.width}" height="{image.height}" alt="{escape(alt)}" '
+        'loading="lazy" decoding="async">'
+    )
+
+
+def _images(cleaned: str) -> str:
+    """Keep only the images our pipeline made, with alt text; write each one out in full.
+
+    Anything else (another site's picture pasted from Word or Google Docs, a data: URL, a
+    rendition typed by hand that we have no record of, an image without alt text) is dropped,
+    and a figure left without its image goes with it.
+    """
+    tags = _IMG_RE.findall(cleaned)
+    if not tags:
+        return cleaned
+    # Imported here: the model module imports this one for Post.save().
+    from posts.models import BodyImage
+
+    wanted = {key for tag in tags if (key := body_image_key(_tag_attributes(tag).get("src")))}
+    # No query unless an image is shaped like ours (a body from before body images has none,
+    # so migration 0002's re-sanitising never needs this table).
+    known = (
+        {image.key: image for image in BodyImage.objects.filter(key__in=wanted)} if wanted else {}
+    )
+
+    def replace(match: re.Match) -> str:
+        attributes = _tag_attributes(match.group(0))
+        image = known.get(body_image_key(attributes.get("src")) or "")
+        alt = " ".join(attributes.get("alt", "").split())
+        if image is None or not alt:
+            return _DROPPED
+        return body_image_html(image, alt=alt)
+
+    kept = _EMPTY_FIGURE_RE.sub("", _IMG_RE.sub(replace, cleaned))
+    # A paragraph that held nothing but a dropped image goes with it.
+    return _DROPPED_ALONE_RE.sub("", kept).replace(_DROPPED, "")
+
+
+def _one_poll_slot(cleaned: str) -> str:
+    """Keep the first poll block only: a post's polls have one place in its body."""
+    seen = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal seen
+        if seen:
+            return ""
+        seen = True
+        return POLL_SLOT
+
+    return _POLL_SLOT_RE.sub(replace, cleaned)
+
+
 def sanitize_body(html: str) -> str:
-    """Return html reduced to the allow-list: no scripts, handlers, styles or unsafe URLs."""
+    """Return html reduced to the allow-list: no scripts, handlers, styles or unsafe URLs, and
+    no images but the ones our pipeline made."""
     if not html:
         return ""
     cleaned = _cleaner.clean(_MORE_MARKER.sub(MORE_DIVIDER, html)).strip()
-    # A rule that had only classes we do not keep is a plain rule.
-    cleaned = cleaned.replace('<hr class="">', "<hr>")
+    # A tag that had only classes we do not keep loses the empty attribute.
+    cleaned = cleaned.replace(' class=""', "")
+    cleaned = _one_poll_slot(_images(cleaned))
     # An editor left with nothing but an empty paragraph means an empty body.
     return "" if cleaned in {"<p></p>", "<p><br></p>"} else cleaned
 
@@ -117,7 +244,7 @@ class _TextConverter(HTMLParser):
     "> " quotes, link addresses in brackets, image alt texts, and preformatted text as it is."""
 
     BLOCKS = {"p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "ul", "ol", "pre",
-              "figure", "table", "tr", "hr"}  # fmt: skip
+              "figure", "figcaption", "table", "tr", "hr"}  # fmt: skip
 
     def __init__(self, *, marks: bool):
         super().__init__(convert_charrefs=True)
@@ -279,3 +406,12 @@ def split_at_more(html: str) -> tuple[str, str] | None:
 def without_more(html: str) -> str:
     """Return html without its "continue reading" dividers, for where the whole body shows."""
     return _MORE_DIVIDER_RE.sub("", html or "")
+
+
+def split_at_poll_slot(html: str) -> tuple[str, str] | None:
+    """Return html cut in two at its poll block (the block itself in neither part), or None
+    when it has none."""
+    match = _POLL_SLOT_RE.search(html or "")
+    if match is None:
+        return None
+    return html[: match.start()].rstrip(), html[match.end() :].lstrip()

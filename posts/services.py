@@ -6,13 +6,16 @@ of each writing statement. A thumbs up is one statement (its row, then the versi
 and taking one back at the same moment take turns on the row and never wait in a circle.
 """
 
+import secrets
 from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.images import clean_image
 from accounts.models import User
-from posts.models import Post, ThumbsUp
+from posts.images import BODY_IMAGE_DIR, delete_renditions, make_renditions
+from posts.models import BodyImage, Post, ThumbsUp
 from posts.signals import post_published
 
 
@@ -55,3 +58,27 @@ def set_thumbs_up(*, post: Post, user: User, given: bool) -> bool:
     else:
         ThumbsUp.objects.filter(post=post, user=user).delete()
     return given
+
+
+def store_body_image(*, upload, uploaded_by: User | None) -> BodyImage:
+    """Check an uploaded image, write its WebP renditions and record them; return the record.
+
+    The checks are the covers' (accounts/images.py): a file that is not an image, too large or
+    with too many pixels raises ValidationError before anything is written. If recording fails,
+    the files already written are deleted, so a refused or failed upload leaves nothing behind.
+    """
+    clean = clean_image(upload)
+    key = secrets.token_hex(8)
+    renditions = make_renditions(clean.content, stem=key, directory=BODY_IMAGE_DIR)
+    try:
+        with transaction.atomic():
+            return BodyImage.objects.create(
+                key=key,
+                width=clean.width,
+                height=clean.height,
+                renditions=renditions,
+                uploaded_by=uploaded_by,
+            )
+    except Exception:
+        delete_renditions(renditions)
+        raise

@@ -111,3 +111,30 @@ def _empty_page_cache():
     caches["pages"].clear()
     yield
     caches["pages"].clear()
+
+
+# --- the publication's settings (publication/), kept in each process's memory ---
+
+
+@pytest.fixture(scope="session")
+def _pristine_publication(django_db_setup, django_db_blocker):
+    """The settings as migrated, loaded once."""
+    from publication.models import Publication
+
+    with django_db_blocker.unblock():
+        Publication.objects.clear_cache()
+        return Publication.objects.current()
+
+
+@pytest.fixture(autouse=True)
+def _publication_as_migrated(settings, _pristine_publication):
+    """Each test starts with the settings as migrated already in memory (no query to count),
+    and never sees another test's changes, which roll back in the database but not in memory."""
+    import time
+
+    from publication.models import PublicationManager
+
+    settings.PUBLICATION_CACHE_SECONDS = None  # no expiry in the middle of a counted block
+    PublicationManager._cached = (time.monotonic(), _pristine_publication)
+    yield
+    PublicationManager._cached = None

@@ -6,6 +6,9 @@ from polls.selectors import panels_for_post
 
 register = template.Library()
 
+# The place a post's body marks with its poll block (posts.richtext.POLL_SLOT).
+IN_BODY = "in_body"
+
 
 @register.simple_tag(takes_context=True)
 def post_poll(context, post, placement=None):
@@ -13,7 +16,9 @@ def post_poll(context, post, placement=None):
 
     `{% post_poll post %}` renders every poll of the post at that spot. A page that offers
     several spots passes `placement="after_body"` or `placement="end"` at each, and every poll
-    appears at the spot its editor chose. Polls are read once per request, however many spots.
+    appears at the spot its editor chose. `placement="in_body"` is the poll block an editor put
+    in the body: the page renders it only when there is one, and every poll goes there. Polls
+    are read once per request, however many spots.
     """
     request = context.get("request")
     cache = getattr(request, "_polls_panels", None) if request is not None else None
@@ -26,8 +31,9 @@ def post_poll(context, post, placement=None):
     if key not in cache:
         cache[key] = panels_for_post(post=post, request=request)
     panels = cache[key]
-    if placement is not None:
-        valid = {choice.value for choice in Poll.Placement}
+    if placement is not None and placement != IN_BODY:
+        # (At the body's poll block every poll of the post goes, whatever its Placement.)
+        valid = {choice.value for choice in Poll.Placement} | {IN_BODY}
         if placement not in valid:
             raise template.TemplateSyntaxError(
                 f"post_poll: placement must be one of {sorted(valid)}, not {placement!r}"

@@ -39,6 +39,11 @@ does it.
   lock order is unchanged: a like locks its comment row, then the page version (see
   comments/services.py).
 
+The publication's settings (name, logo, colours, navigation: publication/) are on every page
+too. Each process keeps them in memory, so every key also ends with their stamp
+(``Publication.stamp``, store.cache_key): a process still holding the old settings never
+stores a page where one holding the new settings looks.
+
 Time changes pages too. A scheduled post appearing is in every key (the newest live publish
 time). A poll opening or closing is announced by its renderer (``changes_at``) and the entry
 expires then; anything else shown relative to now (a comment's "5 minutes ago") is at most

@@ -36,6 +36,7 @@ from django.utils.html import escape
 
 from posts.pagecache import slots, store
 from posts.pagecache.slots import ReaderFacts
+from publication.models import Publication
 
 # Stands for the reader's name in the shared header: letters only, so escaping keeps it whole.
 NAME_MARK = "ffReaderNameMarkQx7"
@@ -225,7 +226,9 @@ class Filler:
         stand-in called NAME_MARK, which each reader's escaped name then replaces. If the
         header ever shows the name otherwise (a filter on it), it is rendered per name."""
         user = self.request.user
-        html = self.cache.get("header:shared")
+        # The header shows the publication's name, logo and navigation too.
+        stamp = Publication.objects.current().stamp
+        html = self.cache.get(f"header:shared:{stamp}")
         if html is None:
             real = self.request.user
             self.request.user = stand_in_for(self.state.viewer, name=NAME_MARK)
@@ -234,12 +237,12 @@ class Filler:
             finally:
                 self.request.user = real
             html = self.made(made)
-            self.cache.set("header:shared", html, store.lifetime())
+            self.cache.set(f"header:shared:{stamp}", html, store.lifetime())
         if html.count(NAME_MARK.encode()) == 1:
             return html.replace(NAME_MARK.encode(), escape(user.public_name).encode())
         name = hashlib.blake2b(user.public_name.encode(), digest_size=8).hexdigest()
         return self.kept_for(
-            f"header:{name}",
+            f"header:{name}:{stamp}",
             lambda: render_to_string("includes/_header.html", request=self.request),
             seconds=store.lifetime(),
         )

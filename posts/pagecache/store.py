@@ -16,6 +16,8 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.utils import timezone
 
+from publication.models import Publication
+
 CACHE_ALIAS = "pages"
 # A masked CSRF token as Django renders it: 64 letters and digits.
 CSRF_TOKEN_RE = re.compile(rb"[A-Za-z0-9]{64}")
@@ -87,10 +89,15 @@ def storable(request, *, params: tuple[str, ...] = (), logged_in: bool = False) 
 
 
 def cache_key(request, *, name: str, numbers: tuple) -> str:
-    """The key of this page at these version numbers: "<page>|<numbers>"."""
+    """The key of this page at these version numbers: "<page>|<numbers>:<publication>".
+
+    Every page shows the publication's settings (its name, logo, colours, navigation), which
+    each process keeps in memory; their stamp in the key means a process still holding the old
+    settings never stores its page where one holding the new settings would look."""
     path = hashlib.blake2b(request.get_full_path().encode(), digest_size=16).hexdigest()
     htmx = "h" if request.headers.get("HX-Request") else "p"
-    return f"page:{name}:{path}:{htmx}|" + ":".join(str(n) for n in numbers)
+    stamp = Publication.objects.current().stamp
+    return f"page:{name}:{path}:{htmx}|" + ":".join(str(n) for n in (*numbers, stamp))
 
 
 # The key each page was last stored under in this process, so storing a newer version drops

@@ -8,7 +8,8 @@ from django.urls import reverse
 from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
-from posts.richtext import HIGHLIGHT_START, HIGHLIGHT_STOP, without_more
+from posts.richtext import HIGHLIGHT_START, HIGHLIGHT_STOP, split_at_poll_slot, without_more
+from publication.models import Publication
 
 register = template.Library()
 
@@ -26,11 +27,33 @@ def absolute(path: str) -> str:
     return f"{settings.SITE_URL}{path}"
 
 
+def publisher() -> dict:
+    """The publication as schema.org's Organization (with its logo, when it has one)."""
+    publication = Publication.objects.current()
+    data = {"@type": "Organization", "name": publication.name, "url": absolute("/")}
+    if publication.logo:
+        data["logo"] = {
+            "@type": "ImageObject",
+            "url": absolute(publication.logo.url),
+            "width": publication.logo_width,
+            "height": publication.logo_height,
+        }
+    return data
+
+
 @register.filter(is_safe=True)
 def whole_body(html: str) -> str:
     """Return a sanitised body for where it shows whole: without its "continue reading"
     divider, which marks a place and is no break for the reader."""
     return without_more(html)
+
+
+@register.simple_tag
+def body_around_poll(html: str) -> tuple[str, str] | None:
+    """Return the sanitised body html shown on the page cut at its poll block, or None when it
+    has none: the page puts the post's polls there (the polls app fills the place) instead of
+    at their fixed places."""
+    return split_at_poll_slot(html)
 
 
 @register.filter
@@ -133,7 +156,7 @@ def post_json_ld(context, post):
             }
             for author in post.author_list
         ],
-        "publisher": {"@type": "Organization", "name": settings.SITE_NAME, "url": absolute("/")},
+        "publisher": publisher(),
         "keywords": [tag.name for tag in post.tags.all()],
         "wordCount": len(post.body_text.split()),
         "isAccessibleForFree": not post.is_for_subscribers,

@@ -94,6 +94,8 @@ EXPECTED = {
             "posts:feed-atom",
             "posts:sitemap",
             "posts:robots",
+            "publication:theme",
+            "publication:manifest",
             "comments:thread",
             "account_inactive",
             "account_reset_password_done",
@@ -380,6 +382,7 @@ NOBODY = {
     "comments_commentsettings": {"add", "delete"},
     "accounts_referral": {"add"},
     "accounts_referrer": {"add", "delete"},
+    "publication_publication": {"add", "delete"},
 }
 READ_ONLY = {
     "accounts_referrer",
@@ -403,11 +406,14 @@ ADMIN_ACCESS = {
     "posts_tag": VIEW | {"add"},
     "posts_page": set(),  # the About page: editors get it when given its permissions
     "posts_post": ALL_ACTIONS
-    | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"},
+    | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"}
+    | {"body_image"},
     "comments_comment": VIEW,
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
     "comments_commentsettings": VIEW,
+    # The publication's settings: for whoever is given publication.change_publication.
+    "publication_publication": set(),
     # The audience (newsletters, segments, subscriber tags): editors get it when given its
     # permissions.
     "newsletter_newsletter": set(),
@@ -427,6 +433,7 @@ ADMIN_GET = {
     "object": Redirect("/admin/"),  # /admin/app/model/<id>/ redirects to its change page
     "newsletter_send": Redirect("/admin/newsletter/newslettersend/"),  # already sent
     "comments_commentsettings:changelist": Redirect("/admin/comments/commentsettings/"),
+    "publication_publication:changelist": Redirect("/admin/publication/publication/1/change/"),
     "django_tasks_database_dbtaskresult:change": OK,
     # A newsletter with subscribers is not deleted: the page sends the editor back to it.
     "newsletter_newsletter:delete": Redirect("/admin/newsletter/newsletter/"),
@@ -488,8 +495,9 @@ def admin_expectation(pattern: Pattern) -> dict[str, dict[str, object]]:
     if action == "object":
         # /admin/app/model/<id>/ only redirects to the change page, which does the checking.
         get = dict.fromkeys(STAFF, Redirect(f"/admin/{pattern.route.split('/')[1]}/"))
-    if action == "control":
-        get = dict.fromkeys(STAFF, NOT_ALLOWED)  # pause/resume/cancel are POSTs only
+    if action in {"control", "body_image"}:
+        # pause/resume/cancel and the editor's image upload are POSTs only
+        get = dict.fromkeys(STAFF, NOT_ALLOWED)
     # Staff POSTs where they may not GET are refused too; allowed POSTs run the admin's own
     # forms (ANY: whatever the admin answers, as long as it is neither a refusal nor a 5xx).
     post = {role: FORBIDDEN if outcome == FORBIDDEN else ANY for role, outcome in get.items()}

@@ -37,6 +37,7 @@ from newsletter.models import (
 )
 from polls.services import vote_url
 from posts.models import Page
+from publication.models import Publication
 from tests.factories import (
     CommentFactory,
     PollFactory,
@@ -158,6 +159,7 @@ class World:
             "comments_commentreport": self.report,
             "comments_commenter": self.commenter,
             "comments_commentsettings": self.settings,
+            "publication_publication": Publication.objects.get_or_create(pk=1)[0],
             "integrations_apikey": self.api_key,
             "integrations_webhookendpoint": self.endpoint,
             "integrations_webhookdelivery": self.webhook_delivery,

@@ -6,6 +6,7 @@ from comments import demo as comments_demo
 from newsletter import demo as newsletter_demo
 from polls import demo as polls_demo
 from posts import demo as posts_demo
+from publication import demo as publication_demo
 
 
 class Command(BaseCommand):
@@ -13,6 +14,7 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def handle(self, *args, **options):
+        publication_demo.seed()
         editor = accounts_demo.seed()
         readers = accounts_demo.seed_readers()
         posts = posts_demo.seed(editor=editor)

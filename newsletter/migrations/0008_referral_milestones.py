@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0006_send_newsletter_required'),
+        ('newsletter', '0007_default_newsletter_named_after_publication'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
