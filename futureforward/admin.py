@@ -8,6 +8,7 @@ from django.contrib import admin
 
 from accounts.admin import SubscriptionAdmin
 from accounts.models import Subscription
+from analytics.admin import AnalyticsPostAdminMixin
 from newsletter.admin import NewsletterPostAdminMixin
 from newsletter.admin_subscribers import SubscriberAdminMixin
 from polls.admin import PollInline
@@ -15,7 +16,7 @@ from posts.admin import PostAdmin
 from posts.models import Post
 
 
-class AssembledPostAdmin(NewsletterPostAdminMixin, PostAdmin):
+class AssembledPostAdmin(AnalyticsPostAdminMixin, NewsletterPostAdminMixin, PostAdmin):
     inlines = [*PostAdmin.inlines, PollInline]
 
 

@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "polls",
     "comments",
     "newsletter",
+    "analytics",
     "integrations",
     # Last: the project package composes the apps (demo and bench content, the seed commands)
     # and serves the site's static files (futureforward/static/).
@@ -108,6 +109,7 @@ MIDDLEWARE = [
     "integrations.middleware.ApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "analytics.middleware.CountingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -318,6 +320,13 @@ NEWSLETTER_STALL_SECONDS = float(env("NEWSLETTER_STALL_SECONDS", "300"))
 # Flush each "sent" mark to disk before the next message (slower; see newsletter/delivery.py).
 NEWSLETTER_DURABLE_MARKS = env_bool("NEWSLETTER_DURABLE_MARKS", False)
 NEWSLETTER_UNSUBSCRIBE_MAILTO = env("NEWSLETTER_UNSUBSCRIBE_MAILTO")  # optional mailto: target
+
+# --- Analytics (analytics/): visits are counted in each process's memory and written as one
+# upsert per post and day every ANALYTICS_FLUSH_SECONDS by a thread of that process (0: never by
+# itself; tests flush by hand). The open-tracking pixel is off unless asked for: Apple Mail
+# Privacy Protection loads every image, so its number says little (the send report says so).
+ANALYTICS_FLUSH_SECONDS = float(env("ANALYTICS_FLUSH_SECONDS", "0" if TESTING else "10"))
+ANALYTICS_EMAIL_OPENS = env_bool("ANALYTICS_EMAIL_OPENS", False)
 
 # --- Integrations: the Content API (/api/v1/) and outgoing webhooks (integrations/). ---
 # Origins whose pages may call the Content API from a browser, e.g. https://shop.example; only

@@ -16,6 +16,7 @@ admin.site.login = secure_admin_login(admin.site.login)
 handler500 = "futureforward.outage.server_error"
 
 urlpatterns = [
+    path("", include("analytics.urls")),  # before the admin's catch-all under /admin/
     path("admin/", admin.site.urls),
     path("accounts/", include(allauth_overrides)),
     path("accounts/", include("allauth.urls")),

@@ -5,6 +5,7 @@ it by the project package, futureforward/admin.py)."""
 from urllib.parse import urlencode, urlsplit
 
 from csp.constants import SELF
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -15,13 +16,13 @@ from django.template.loader import select_template
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from newsletter import services
 from newsletter.delivery import classify
 from newsletter.forms import NewsletterPreviewForm, NewsletterSendForm, NewsletterTestForm
-from newsletter.models import Delivery, NewsletterSend
+from newsletter.models import Delivery, Newsletter, NewsletterSend
 from newsletter.rendering import as_in_dark_mode
 
 
@@ -232,6 +233,104 @@ class NewsletterPostAdminMixin:
             ),
             *super().get_urls(),
         ]
+
+    # --- The edit page's "Email to subscribers" choice, beside "Publish on the site" ---
+
+    EMAIL_NO = "no"
+    EMAIL_SEND = "send"
+
+    def _email_choice_field(self) -> forms.ChoiceField:
+        newsletter = Newsletter.objects.default()
+        count = services.active_subscriber_count(newsletter=newsletter)
+        return forms.ChoiceField(
+            label=_("By email"),
+            choices=[
+                (self.EMAIL_NO, _("Don't email it now")),
+                (
+                    self.EMAIL_SEND,
+                    _(
+                        "Email it after saving: the next page shows what goes out to whom, "
+                        "and asks you to confirm"
+                    ),
+                ),
+            ],
+            initial=self.EMAIL_NO,
+            widget=forms.RadioSelect,
+            required=False,
+            help_text=ngettext(
+                "%(count)d confirmed subscriber of “%(newsletter)s” would get it now; the next "
+                "page lets you choose another newsletter or a segment. A post is emailed once.",
+                "%(count)d confirmed subscribers of “%(newsletter)s” would get it now; the next "
+                "page lets you choose another newsletter or a segment. A post is emailed once.",
+                count,
+            )
+            % {"count": count, "newsletter": newsletter.name},
+        )
+
+    def _may_email(self, request, obj) -> bool:
+        return (
+            obj is not None
+            and obj.pk is not None
+            and request.user.has_perm("newsletter.add_newslettersend")
+            and not NewsletterSend.objects.filter(post=obj).exists()
+        )
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if self._may_email(request, obj):
+            base = kwargs.get("form", self.form)
+            kwargs["form"] = type(
+                base.__name__, (base,), {"email_subscribers": self._email_choice_field()}
+            )
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is None or obj.pk is None:
+            return fieldsets
+        fields = ["email_subscribers"] if self._may_email(request, obj) else ["email_status"]
+        fieldsets.append(
+            (
+                _("Email to subscribers"),
+                {
+                    "fields": fields,
+                    "classes": ["ff-publish-panel"],
+                    "description": _(
+                        "Sending by email is separate from publishing on the site: saving "
+                        "never emails anyone by itself."
+                    ),
+                },
+            )
+        )
+        return fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        return [*super().get_readonly_fields(request, obj), "email_status"]
+
+    @admin.display(description=_("email"))
+    def email_status(self, post):
+        send = NewsletterSend.objects.filter(post=post).first() if post.pk else None
+        if send is None:
+            return _("Not emailed.")
+        return f"{send.get_status_display()}: {_progress_line(send)}"
+
+    def _after_save(self, request, obj, response):
+        if request.POST.get("email_subscribers") == self.EMAIL_SEND and self._may_email(
+            request, obj
+        ):
+            info = self.opts.app_label, self.opts.model_name
+            return redirect(reverse("admin:{}_{}_newsletter_send".format(*info), args=[obj.pk]))
+        return response
+
+    def response_change(self, request, obj):
+        return self._after_save(request, obj, super().response_change(request, obj))
+
+    def preview_extra_links(self, request, post) -> list[tuple[str, str]]:
+        links = list(super().preview_extra_links(request, post))
+        if request.user.has_perm("newsletter.add_newslettersend"):
+            info = self.opts.app_label, self.opts.model_name
+            url = reverse("admin:{}_{}_newsletter_preview".format(*info), args=[post.pk])
+            links.append((gettext("Preview the email (a subscriber's copy, light or dark)"), url))
+        return links
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         response = super().render_change_form(request, context, add, change, form_url, obj)

@@ -10,16 +10,19 @@ import functools
 import re
 import textwrap
 from dataclasses import dataclass
-from html import escape
+from html import escape, unescape
 from pathlib import Path
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import nh3
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core import signing
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
@@ -471,3 +474,56 @@ def from_address(newsletter=None) -> str:
         return Publication.objects.current().sender()
     default = settings.DEFAULT_FROM_EMAIL
     return formataddr((name, parseaddr(default)[1] or default))
+
+
+# --- Counting arrivals from a send (the analytics app reads these marks) -----------------------
+
+SEND_LINK_SALT = "newsletter.send-link"
+_HREF_RE = re.compile(r'href="([^"]*)"')
+_TEXT_URL_RE = re.compile(r"https?://[^\s<>\"')\]]*[^\s<>\"')\].,;:!?]")
+
+
+def mark_send_links(rendered: Rendered, *, send_id: int, open_pixel: bool = False) -> Rendered:
+    """Return a send's shared render with every link to this site carrying ``ff``: the send's id
+    and the link's number, signed together with the link's path (a mark moved to another page
+    is forged). Every copy carries the same marks, so an arrival counts for the send and the
+    link, never for a reader. With open_pixel, a 1x1 image counts opens."""
+    site = f"{settings.SITE_URL}/"
+    numbers: dict[str, int] = {}
+
+    def mark(url: str) -> str:
+        if not url.startswith(site):
+            return url
+        number = numbers.setdefault(url, len(numbers) + 1)
+        base, hash_mark, fragment = url.partition("#")
+        joiner = "&" if "?" in base else "?"
+        value = send_mark(send_id, number, path=unquote(urlsplit(base).path))
+        return f"{base}{joiner}ff={quote(value, safe='')}{hash_mark}{fragment}"
+
+    html = _HREF_RE.sub(
+        lambda match: f'href="{escape(mark(unescape(match.group(1))))}"', rendered.html
+    )
+    text = _TEXT_URL_RE.sub(lambda match: mark(match.group(0)), rendered.text)
+    if open_pixel:
+        # reverse() quotes what a path needs.
+        pixel = absolute_url(reverse("analytics:open", kwargs={"mark": send_mark(send_id, 0)}))
+        image = f'<img src="{escape(pixel)}" width="1" height="1" alt="" style="display:block">'
+        html = html.replace("</body>", f"{image}</body>", 1)
+    return Rendered(subject=rendered.subject, html=html, text=text)
+
+
+def send_mark(send_id: int, number: int, *, path: str = "") -> str:
+    """Return the mark of link `number` (0: the open pixel) of a send, for a link to path."""
+    signature = signing.Signer(salt=SEND_LINK_SALT).signature(f"{send_id}.{number}|{path}")
+    return f"{send_id}.{number}:{signature}"
+
+
+def read_send_mark(value: str, *, path: str = "") -> tuple[int, int] | None:
+    """Return (send id, link number) from an ``ff`` mark on a page at path, or None when it was
+    not made here for that page (forged, altered, garbled or moved)."""
+    head, _, signature = value.partition(":")
+    send_id, _, number = head.partition(".")
+    if not (send_id.isdigit() and number.isdigit()):
+        return None
+    expected = send_mark(int(send_id), int(number), path=path)
+    return (int(send_id), int(number)) if constant_time_compare(value, expected) else None

@@ -32,6 +32,7 @@ from newsletter.rendering import (
     REFERRAL_PLACEHOLDER,
     UNSUBSCRIBE_PLACEHOLDER,
     absolute_url,
+    mark_send_links,
     personalise,
     render_email,
     render_newsletter,
@@ -260,8 +261,15 @@ def start_send(*, send: NewsletterSend) -> NewsletterSend:
         .select_related("post", "newsletter", "segment")
         .get(pk=send.pk)
     )
-    rendered = render_newsletter(
-        post=send.post, mode=send.mode, teaser_words=send.teaser_words, newsletter=send.newsletter
+    rendered = mark_send_links(
+        render_newsletter(
+            post=send.post,
+            mode=send.mode,
+            teaser_words=send.teaser_words,
+            newsletter=send.newsletter,
+        ),
+        send_id=send.pk,
+        open_pixel=settings.ANALYTICS_EMAIL_OPENS,
     )
     count = _insert_deliveries(send)
     now = timezone.now()

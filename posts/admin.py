@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.images import max_upload_bytes
 from posts.forms import BodyImageUploadForm, PostAdminForm
 from posts.models import Page, Post, Tag
+from posts.revisions.admin import PostEditingAdminMixin
 from posts.richtext import BODY_IMAGE_FALLBACK_WIDTH
 from posts.services import publish_post, store_body_image, unpublish_post
 
@@ -61,7 +62,7 @@ class StateFilter(admin.SimpleListFilter):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(PostEditingAdminMixin, admin.ModelAdmin):
     """The post admin of posts alone; futureforward/admin.py adds the other apps' parts."""
 
     form = PostAdminForm
@@ -96,26 +97,23 @@ class PostAdmin(admin.ModelAdmin):
     save_on_top = True
     actions = ["publish_now", "back_to_draft"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "subtitle", "preview_link"]}),
+        (None, {"fields": ["title", "slug", "subtitle", "preview_link", "base_version"]}),
         (_("Cover"), {"fields": ["cover", "cover_preview", "cover_alt"]}),
         (_("Article"), {"fields": ["body", "reading_minutes", "daily_takeaway"]}),
         (_("Authors and tags"), {"fields": ["authors", "tags"]}),
         (
-            _("Publishing"),
+            _("Readers"),
+            {"fields": ["audience", "is_featured", "comments_mode", "created_at", "updated_at"]},
+        ),
+        (
+            _("Publish on the site"),
             {
-                "fields": [
-                    "state",
-                    "status",
-                    "published_at",
-                    "audience",
-                    "is_featured",
-                    "comments_mode",
-                    "created_at",
-                    "updated_at",
-                ],
+                "fields": ["state", "status", "published_at"],
+                "classes": ["ff-publish-panel"],
                 "description": _(
-                    "Scheduled posts appear by themselves at their publish time. Drafts and "
-                    "scheduled posts can be previewed by staff at their real address."
+                    "What readers of the site will see after you save. Sending the post by "
+                    "email is a separate choice. Drafts and scheduled posts can be previewed "
+                    "by staff."
                 ),
             },
         ),
@@ -123,6 +121,7 @@ class PostAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/posts-admin.css"]}
+        js = ["js/post-autosave.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_cards().with_thumbs_up()
@@ -187,10 +186,15 @@ class PostAdmin(admin.ModelAdmin):
     def state(self, post):
         """What readers see now: the list's column and, on the edit form, the line above the
         status the editor chooses."""
+        when = (
+            date_format(timezone.localtime(post.published_at), "DATETIME_FORMAT")
+            if post.published_at
+            else ""
+        )
         if post.state == Post.Status.SCHEDULED:
-            return _("Scheduled for %(when)s") % {
-                "when": date_format(timezone.localtime(post.published_at), "DATETIME_FORMAT")
-            }
+            return _("Scheduled for %(when)s") % {"when": when}
+        if post.state == Post.Status.PUBLISHED:
+            return _("Live since %(when)s") % {"when": when}
         return post.state.label
 
     @admin.display(description=_("authors"))
@@ -231,7 +235,7 @@ class PostAdmin(admin.ModelAdmin):
     def publish_now(self, request, queryset):
         count = 0
         for post in queryset:
-            publish_post(post=post)
+            publish_post(post=post, by=request.user)
             count += 1
         self.message_user(
             request,
@@ -244,7 +248,7 @@ class PostAdmin(admin.ModelAdmin):
     def back_to_draft(self, request, queryset):
         count = 0
         for post in queryset:
-            unpublish_post(post=post)
+            unpublish_post(post=post, by=request.user)
             count += 1
         self.message_user(
             request,

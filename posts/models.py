@@ -276,6 +276,12 @@ class Post(models.Model):
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(
+        _("version"),
+        default=1,
+        editable=False,
+        help_text=_("Moves on with every save from the editor, so a stale form is noticed."),
+    )
     # Kept by PostgreSQL itself, so bulk updates and raw SQL can never leave it stale.
     search_vector = models.GeneratedField(
         expression=SearchVector("title", weight="A", config=SEARCH_CONFIG)
@@ -521,6 +527,7 @@ class ThumbsUp(models.Model):
 # The page cache owns its version rows (posts/pagecache/models.py); imported here, they are
 # part of the posts app and its migrations.
 from posts.pagecache.models import PageVersion  # noqa: E402, F401
+from posts.revisions.models import PostDraft, PostRevision  # noqa: E402, F401
 
 
 class Page(models.Model):

@@ -42,6 +42,12 @@ SECONDS = float(os.environ.get("FF_BENCH_SECONDS", "8"))
 # run stays within ten minutes; at the target rate the send finishes well inside it.
 SEND_SECONDS = float(os.environ.get("FF_BENCH_SEND_SECONDS", "300"))
 WARM_UP_SECONDS = 1
+# FF_BENCH_ONLY=post_anonymous,post_counting runs only those web scenarios and skips the
+# newsletter send (a quick look at one change; the README's figures come from a whole run).
+ONLY = [key for key in os.environ.get("FF_BENCH_ONLY", "").split(",") if key]
+# Distinct browsers in the "counting on" scenario: each is a new visitor to count and flush.
+COUNTED_VISITORS = 2_000
+BENCH_BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 CONNECTIONS = int(os.environ.get("FF_BENCH_CONNECTIONS", "4"))
 THREADS = 2
 WORKERS = os.cpu_count() or 1
@@ -166,6 +172,9 @@ def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
     return {
         "home": both(anonymous, "/"),
         "post_anonymous": both(anonymous, post),
+        "post_counted": both(anonymous, post, HTTP_USER_AGENT=BENCH_BROWSER),
+        "post_counting": both(anonymous, post, HTTP_USER_AGENT=BENCH_BROWSER),
+        "post_not_counted": both(anonymous, post, HTTP_DNT="1"),
         "post_logged_in": both(logged_in, post),
         "comments_more": both(anonymous, f"/p/{BIG_SLUG}/comments/?sort=newest&page=2", **htmx),
         "vote": (count(lambda: voter.post(vote, {"choice": next(choices)}, **htmx)), None),
@@ -253,6 +262,25 @@ function request()
   return wrk.format("GET", "{path}", headers)
 end
 """
+
+
+def lua_visitors(path: str, *, do_not_track: bool = False) -> str:
+    """A wrk script: each request from one of COUNTED_VISITORS browsers, in turn (with Do Not
+    Track: the same requests, which counting looks at and leaves alone)."""
+    dnt = ', ["DNT"] = "1"' if do_not_track else ""
+    return f"""
+local counter = 0
+function request()
+  counter = counter + 1
+  local browser = "Mozilla/5.0 (X11; Linux x86_64; bench " .. (counter % {COUNTED_VISITORS}) ..
+    ") Gecko/20100101 Firefox/133.0"
+  return wrk.format("GET", "{path}", {{["User-Agent"] = browser{dnt}}})
+end
+"""
+
+
+class SkipSend(Exception):
+    """FF_BENCH_ONLY named no newsletter scenario: stop after the web scenarios."""
 
 
 def probe(url: str, *, method="GET", cookie="", csrf="", body="", htmx=False) -> tuple[int, int]:
@@ -480,6 +508,11 @@ def main() -> int:
     rows = [
         Row("home", "home, anonymous", target_ratio=0.5),
         Row("post_anonymous", "post page, anonymous", target_ratio=0.5),
+        Row("post_counted", "post page, anonymous, counted", target_ratio=0.7),
+        # Every request from another browser, through a wrk script (which costs wrk itself
+        # time per request): counted, and the same requests with Do Not Track, not counted.
+        Row("post_counting", "post page, 2,000 browsers, counted"),
+        Row("post_not_counted", "post page, 2,000 browsers, DNT"),
         Row(
             "post_logged_in",
             "post page, logged-in subscriber",
@@ -490,6 +523,8 @@ def main() -> int:
         Row("vote", "vote POST, 2,000 distinct readers", target_ratio=0.25, target_p99_ms=100),
         Row("thumbs_up", "thumbs-up POST, 2,000 readers", target_ratio=0.25, target_p99_ms=100),
     ]
+    if ONLY:
+        rows = [row for row in rows if row.key in ONLY]
     for row in rows:
         if row.key in small:
             rendered_small, cached_small = small[row.key]
@@ -517,6 +552,15 @@ def main() -> int:
             plans = {
                 "home": {"path": "/"},
                 "post_anonymous": {"path": post_path},
+                # Every request from another browser: a new visitor, hashed, buffered and
+                # flushed by the workers' own threads (analytics/counting.py) during the run.
+                # A browser's request, counted: wrk sends no User-Agent of its own.
+                "post_counted": {"path": post_path, "headers": {"User-Agent": BENCH_BROWSER}},
+                "post_counting": {"path": post_path, "lua": lua_visitors(post_path)},
+                "post_not_counted": {
+                    "path": post_path,
+                    "lua": lua_visitors(post_path, do_not_track=True),
+                },
                 "post_logged_in": {
                     "path": post_path,
                     "lua": lua_readers("GET", post_path, readers),
@@ -585,12 +629,16 @@ def main() -> int:
                 )
             worker_rss = [harness.peak_rss_mb(pid) for pid in server.worker_pids()]
 
+        if ONLY and "newsletter" not in ONLY:
+            raise SkipSend
         print("SMTP sink ceiling (one pre-rendered message, one smtplib connection)...")
         message = newsletter_message()
         with harness.smtp_sink(workdir) as sink:
             sent, rate = harness.smtp_ceiling(sink, message, seconds=min(SECONDS, 5))
             smtp = {"messages": sent, "messages_per_second": rate, "message_bytes": len(message)}
             newsletter = newsletter_send(env=env, sink=sink, subscribers=FULL["subscribers"])
+    except SkipSend:
+        shutil.rmtree(workdir, ignore_errors=True)
     except BaseException:
         print(f"The site's log is in {workdir / 'gunicorn.log'}.")
         raise

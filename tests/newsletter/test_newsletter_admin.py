@@ -197,7 +197,7 @@ def test_a_scheduled_post_can_go_out_at_its_publish_time(editor_client):
 
 
 def post_status_row(html: str) -> str:
-    match = re.search(r'<th scope="row">Post status</th><td>(.*?)</td>', html, re.S)
+    match = re.search(r'<th scope="row">On the site</th><td>(.*?)</td>', html, re.S)
     assert match, html
     return match.group(1)
 
@@ -209,7 +209,7 @@ def test_send_page_says_a_scheduled_post_that_went_live_is_published(editor_clie
 
     Post.objects.filter(pk=post.pk).update(published_at=timezone.now() - timedelta(minutes=5))
     response = editor_client.get(url)
-    assert post_status_row(response.content.decode()).startswith("Published")
+    assert post_status_row(response.content.decode()).startswith("Live since")
     # And it goes out now, not "at the publish time" that has passed.
     assert response.context["form"]["when"].initial == "now"
 

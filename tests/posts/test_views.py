@@ -148,7 +148,7 @@ def test_post_page_has_everything_a_reader_expects(client):
         "Related by tag",
         'id="thumbs-up"',
         "Enjoyed this? Get the next one by email",
-        'value="post"',  # the subscribe form says where it came from
+        f'value="post:{post.pk}"',  # the subscribe form says which post it came from
     ]:
         assert expected in html, expected
     # Body, then the poll's place, then the takeaway; the comments' place is after the article.
@@ -241,7 +241,7 @@ def test_anonymous_readers_see_the_opening_and_a_gate(client, members_post):
     assert "members-only conclusion" not in html and "Members-only takeaway." not in html
     assert "Keep reading with a free subscription" in html
     assert "/accounts/login/code/?next=%2Fp%2F" in html  # login comes back here
-    assert 'name="source" value="post"' in html
+    assert f'name="source" value="post:{members_post.pk}"' in html
 
 
 def test_logged_in_non_subscribers_are_offered_a_one_click_subscribe(client, members_post):

@@ -103,6 +103,15 @@ EXPECTED = {
         ]
     },
     "media": {"GET": everyone(NOT_FOUND), "POST": everyone(NOT_ALLOWED)},
+    # Analytics: editors only, through the admin's own door; the open pixel answers anyone.
+    **{
+        name: {
+            "GET": roles(anonymous=ADMIN_LOGIN, readers=ADMIN_LOGIN, staff=OK),
+            "POST": roles(anonymous=ADMIN_LOGIN, readers=ADMIN_LOGIN, staff=NOT_ALLOWED),
+        }
+        for name in ["analytics:overview", "analytics:post", "analytics:send"]
+    },
+    "analytics:open": {"GET": everyone(OK), "POST": everyone(NOT_ALLOWED)},
     # The reader's own pages.
     "accounts:account": {
         "GET": roles(anonymous=LOGIN, logged_in=OK),
@@ -407,7 +416,9 @@ ADMIN_ACCESS = {
     "posts_page": set(),  # the About page: editors get it when given its permissions
     "posts_post": ALL_ACTIONS
     | {"newsletter_test", "newsletter_send", "newsletter_preview", "newsletter_preview_email"}
-    | {"body_image"},
+    | {"body_image"}
+    | {"autosave", "discard_draft", "revisions", "compare", "restore"}
+    | {"web_preview", "web_preview_page"},
     "comments_comment": VIEW,
     "comments_commentreport": VIEW,
     "comments_commenter": VIEW,
@@ -432,6 +443,11 @@ ADMIN_ACCESS = {
 ADMIN_GET = {
     "object": Redirect("/admin/"),  # /admin/app/model/<id>/ redirects to its change page
     "newsletter_send": Redirect("/admin/newsletter/newslettersend/"),  # already sent
+    # Autosave, dropping a draft and restoring a revision are POSTs only.
+    "autosave": NOT_ALLOWED,
+    "discard_draft": NOT_ALLOWED,
+    "restore": NOT_ALLOWED,
+    "compare": Redirect("/admin/posts/post/"),  # no revisions chosen: back to the list
     "comments_commentsettings:changelist": Redirect("/admin/comments/commentsettings/"),
     "publication_publication:changelist": Redirect("/admin/publication/publication/1/change/"),
     "django_tasks_database_dbtaskresult:change": OK,

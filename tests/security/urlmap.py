@@ -36,7 +36,7 @@ from newsletter.models import (
     SubscriberTag,
 )
 from polls.services import vote_url
-from posts.models import Page
+from posts.models import Page, PostRevision
 from publication.models import Publication
 from tests.factories import (
     CommentFactory,
@@ -108,6 +108,9 @@ class World:
         self.commenter = Commenter.objects.create(user=self.writer)
         self.settings = CommentSettings.load()
         self.group = Group.objects.create(name="Editors")
+        self.revision = PostRevision.objects.create(
+            post=self.post, version=1, title=self.post.title, author=self.author
+        )
         self.send = NewsletterSend.objects.create(post=self.post, recipients_count=1)
         self.delivery = Delivery.objects.create(send=self.send, user=self.writer)
         self.newsletter = Newsletter.objects.default()
@@ -177,7 +180,11 @@ class World:
             "app_label": "posts",
             "url": "nowhere/",
             "action": "pause",
+            "revision_id": self.revision.pk,
             "content_type_id": ContentType.objects.get_for_model(self.post).pk,
+            "post_id": self.post.pk,
+            "send_id": self.send.pk,
+            "mark": "1.0:not-signed-here",
         }
         if pattern.name == "posts:tag":
             values["slug"] = self.tag.slug

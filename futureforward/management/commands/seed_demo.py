@@ -2,6 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from accounts import demo as accounts_demo
+from analytics import demo as analytics_demo
 from comments import demo as comments_demo
 from newsletter import demo as newsletter_demo
 from polls import demo as polls_demo
@@ -21,6 +22,7 @@ class Command(BaseCommand):
         polls = polls_demo.seed(posts=posts, readers=readers)
         newsletter_demo.seed(readers=readers, polls=polls)
         comments_demo.seed(posts=posts, readers=readers, editor=editor)
+        analytics_demo.seed(posts=posts, readers=readers, editor=editor)
         self.stdout.write(self.style.SUCCESS(f"Demo content ready: {len(posts)} posts."))
         self.stdout.write(
             f"Editor login for /admin/: {editor.email}, with the one-time code emailed to it "

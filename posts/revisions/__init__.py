@@ -1,0 +1,2 @@
+"""What editors wrote, kept: a revision per save, an autosaved working copy per editor, and the
+readable comparison of two revisions."""
