@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0006_address_and_name_rules'),
+        ('accounts', '0007_editor_notices'),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('newsletter', '0007_default_newsletter_named_after_publication'),
+        ('newsletter', '0009_first_welcome_step'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
