@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -12,7 +13,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import AvatarField, SubscriberImportForm, use_address_rule
-from accounts.models import Subscription, User
+from accounts.models import Referral, Referrer, Subscription, User
+from accounts.referrals import approve_referral, revoke_referral
 from accounts.services import (
     ImportFileError,
     export_rows,
@@ -230,3 +232,92 @@ class SubscriptionAdmin(admin.ModelAdmin):
             "invalid_shown": report.invalid[:100] if report else [],
         }
         return TemplateResponse(request, "accounts/admin/subscription_import.html", context)
+
+
+@admin.register(Referral)
+class ReferralAdmin(admin.ModelAdmin):
+    """Every referral, held ones first to look at: editors approve or revoke, nothing else."""
+
+    list_display = ["referrer", "referred", "created_at", "state", "counted_at"]
+    list_filter = ["held", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["referrer__email", "referred__email"]
+    ordering = ["-held", "-created_at"]
+    list_select_related = ["referrer", "referred"]
+    readonly_fields = ["referrer", "referred", "created_at", "counted_at", "held", "revoked_at"]
+    exclude = ["network"]
+    actions = ["approve", "revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=_("state"))
+    def state(self, obj):
+        return obj.state
+
+    @admin.action(description=_("Approve the selected held referrals"), permissions=["change"])
+    def approve(self, request, queryset):
+        approved = sum(1 for referral in queryset if approve_referral(referral=referral))
+        self.message_user(request, gettext("%(count)d referrals now count.") % {"count": approved})
+
+    @admin.action(description=_("Revoke the selected referrals"), permissions=["change"])
+    def revoke(self, request, queryset):
+        revoked = sum(1 for referral in queryset if revoke_referral(referral=referral))
+        self.message_user(
+            request,
+            gettext("%(count)d referrals revoked. Rewards already sent stay sent.")
+            % {"count": revoked},
+        )
+
+
+@admin.register(Referrer)
+class ReferrerAdmin(admin.ModelAdmin):
+    """The leaderboard: readers by counted referrals, with how many are held for review."""
+
+    list_display = ["email", "counted", "held", "revoked"]
+    search_fields = ["email"]
+    list_display_links = None
+
+    def get_queryset(self, request):
+        live = Q(referrals_made__revoked_at__isnull=True)
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                counted=Count(
+                    "referrals_made", filter=live & Q(referrals_made__counted_at__isnull=False)
+                ),
+                held=Count(
+                    "referrals_made",
+                    filter=live
+                    & Q(referrals_made__held=True, referrals_made__counted_at__isnull=True),
+                ),
+                revoked=Count("referrals_made", filter=Q(referrals_made__revoked_at__isnull=False)),
+                total=Count("referrals_made"),
+            )
+            .filter(total__gt=0)
+            .order_by("-counted", "-held", "email")
+        )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("accounts.view_referral")
+
+    @admin.display(description=_("counted"), ordering="counted")
+    def counted(self, obj):
+        return obj.counted
+
+    @admin.display(description=_("held"), ordering="held")
+    def held(self, obj):
+        return obj.held
+
+    @admin.display(description=_("revoked"), ordering="revoked")
+    def revoked(self, obj):
+        return obj.revoked

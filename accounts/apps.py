@@ -8,9 +8,16 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts import receivers  # noqa: F401  (connects allauth receivers)
-        from accounts.personal_data import account, email_addresses, register, subscription
+        from accounts.personal_data import (
+            account,
+            email_addresses,
+            referrals,
+            register,
+            subscription,
+        )
 
         # The reader's data export starts with what accounts stores; the apps above add theirs.
         register("account", account)
         register("email_addresses", email_addresses)
         register("subscription", subscription)
+        register("referrals", referrals)

@@ -77,6 +77,9 @@ class SubscribeForm(ListChoiceMixin, RequestLoginCodeForm):
     """Subscribe with only an email. New and known addresses get the same answer: a code."""
 
     source = forms.CharField(required=False, max_length=100, widget=forms.HiddenInput)
+    # The referral code of the /r/<code>/ link the reader came by, carried across the form so
+    # it works without cookies too; an unknown code is ignored (accounts.referrals).
+    ref = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

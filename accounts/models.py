@@ -302,3 +302,96 @@ class EditorNotice(models.Model):
 
     def __str__(self):
         return f"{self.key} to {self.editor_id}"
+
+
+class ReferralQuerySet(models.QuerySet):
+    def counted(self):
+        """Referrals that count towards their referrer's total: confirmed, not revoked."""
+        return self.filter(counted_at__isnull=False, revoked_at__isnull=True)
+
+    def held(self):
+        """Referrals kept aside as part of a burst, waiting for an editor."""
+        return self.filter(held=True, counted_at__isnull=True, revoked_at__isnull=True)
+
+
+class Referral(models.Model):
+    """A new reader who subscribed through another reader's referral link.
+
+    One per referred reader (the first link wins). It counts once the referred reader confirms
+    their address (counted_at), unless it is held as part of a burst from one network or an
+    editor revoked it.
+    """
+
+    referrer = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="referrals_made", verbose_name=_("referrer")
+    )
+    referred = models.OneToOneField(
+        User,
+        on_delete=models.CASCADE,
+        related_name="referred_by",
+        verbose_name=_("referred reader"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now, db_index=True)
+    counted_at = models.DateTimeField(
+        _("counted"),
+        null=True,
+        blank=True,
+        help_text=_("When the referred reader confirmed their address and the referral counted."),
+    )
+    held = models.BooleanField(
+        _("held"),
+        default=False,
+        help_text=_(
+            "One of a burst of signups from one network: not counted until an editor approves it."
+        ),
+    )
+    revoked_at = models.DateTimeField(
+        _("revoked"),
+        null=True,
+        blank=True,
+        help_text=_("Revoked by an editor: no longer counts. Rewards already sent stay sent."),
+    )
+    network = models.CharField(
+        _("network"),
+        max_length=32,
+        blank=True,
+        help_text=_(
+            "A keyed hash of the signup's network (IPv4 /24, IPv6 /64), to spot bursts. "
+            "The address itself is not stored."
+        ),
+    )
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("referral")
+        verbose_name_plural = _("referrals")
+        indexes = [models.Index(fields=["referrer", "network", "created_at"])]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(referrer=models.F("referred")),
+                name="accounts_referral_not_self",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.referrer} → {self.referred}"
+
+    @property
+    def state(self) -> str:
+        if self.revoked_at:
+            return _("revoked")
+        if self.counted_at:
+            return _("counted")
+        if self.held:
+            return _("held")
+        return _("waiting for confirmation")
+
+
+class Referrer(User):
+    """Readers seen as referrers, for the editors' leaderboard."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("referrer")
+        verbose_name_plural = _("referral leaderboard")

@@ -113,3 +113,25 @@ def subscription(user: User) -> dict[str, Any] | None:
         "unsubscribed": when(subscription.unsubscribed_at),
         "reason": subscription.status_reason,
     }
+
+
+def referrals(user: User) -> dict[str, Any]:
+    """The reader's referral link and the referrals they made, without the other readers'
+    addresses (their data, not this reader's)."""
+    from accounts.models import Referral
+    from accounts.referrals import referral_url
+
+    made = Referral.objects.filter(referrer=user).order_by("created_at")
+    return {
+        "link": referral_url(user),
+        "came_through_a_referral": Referral.objects.filter(referred=user).exists(),
+        "made": [
+            {
+                "created": when(r.created_at),
+                "counted": when(r.counted_at),
+                "held": r.held,
+                "revoked": when(r.revoked_at),
+            }
+            for r in made
+        ],
+    }

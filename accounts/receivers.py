@@ -4,7 +4,9 @@ AccountsConfig.ready)."""
 from allauth.account.signals import authentication_step_completed, email_confirmed
 from django.dispatch import receiver
 
+from accounts.referrals import credit_referral
 from accounts.services import confirm_subscription
+from accounts.signals import subscription_confirmed
 
 
 @receiver(email_confirmed)
@@ -21,3 +23,9 @@ def activate_subscription_on_login_code(sender, request, user, method, **kwargs)
     # subscription. Other login methods (an editor's password) prove nothing about the inbox.
     if method == "code" and kwargs.get("email"):
         confirm_subscription(user=user)
+
+
+@receiver(subscription_confirmed, dispatch_uid="accounts.credit_referral_on_confirmation")
+def credit_referral_on_confirmation(sender, subscription, user, first_time, **kwargs):
+    # The referred reader proved their address: the referral that brought them counts (once).
+    credit_referral(referred=user)

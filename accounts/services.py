@@ -19,7 +19,7 @@ from django.db import IntegrityError, InterfaceError, OperationalError, connecti
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import addresses, subscribe_options
+from accounts import addresses, referrals, subscribe_options
 from accounts.models import EditorNotice, Subscription, User, normalize_email
 from accounts.signals import subscription_confirmed, subscription_stopped
 
@@ -35,13 +35,21 @@ STOPPED = {
 
 
 @transaction.atomic
-def subscribe_reader(*, email: str, source: str = "", lists: list[str] | None = None) -> User:
+def subscribe_reader(
+    *,
+    email: str,
+    source: str = "",
+    lists: list[str] | None = None,
+    referral: str = "",
+    network: str = "",
+) -> User:
     """Return the reader for email, creating the account and a pending subscription if new.
 
     `lists` are the lists the reader ticked on the form (accounts.subscribe_options; None: the
     form offered no choice, so the defaults). A reader who unsubscribed earlier and subscribes
     again goes back to pending until they prove the address again with the emailed code.
-    Bounced and complained addresses stay as they are.
+    Bounced and complained addresses stay as they are. `referral` is the code of the referral
+    link they came by and `network` their network's hash (accounts.referrals).
     """
     email = normalize_email(email)
     user = User.objects.filter(email=email).first()
@@ -64,11 +72,19 @@ def subscribe_reader(*, email: str, source: str = "", lists: list[str] | None = 
         subscription.save(update_fields=["status", "source"])
     # Whoever typed the address has not proved it yet: lists the reader left stay left.
     subscribe_options.apply(user=user, chosen=lists, source=source, new=created, proven=False)
+    if referral:
+        referrals.record_referral(referred=user, code=referral, network=network)
     return user
 
 
 def subscribe_and_send_code(
-    *, email: str, source: str, code: str, lists: list[str] | None = None
+    *,
+    email: str,
+    source: str,
+    code: str,
+    lists: list[str] | None = None,
+    referral: str = "",
+    network: str = "",
 ) -> User:
     """The work subscribing leaves for after the answer (accounts.logincodes): make or find the
     reader, then email them the login code their browser is waiting for.
@@ -77,7 +93,9 @@ def subscribe_and_send_code(
     moment (a restart, a failover) is waited for rather than the work dropped.
     """
     user = until_the_database_answers(
-        lambda: subscribe_reader(email=email, source=source, lists=lists)
+        lambda: subscribe_reader(
+            email=email, source=source, lists=lists, referral=referral, network=network
+        )
     )
     send_login_code(email=user.email, code=code)
     return user

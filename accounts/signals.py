@@ -28,3 +28,13 @@ subscription_confirmed = Signal()
 #   subscription: the Subscription, now unsubscribed.
 #   user: its reader (accounts.User).
 subscription_stopped = Signal()
+
+# A referral counted: the reader it brought confirmed their address, and it is neither the
+# referrer themselves nor held as part of a burst (accounts.referrals). Sent once per referral,
+# once the transaction has committed.
+#
+# Arguments:
+#   sender: the Referral model class.
+#   referral: the Referral, now counted.
+#   referrer: the reader who gets the credit (accounts.User).
+referral_counted = Signal()

@@ -17,7 +17,12 @@ def purge_sessions(user_id: int) -> int:
 
 @task()
 def subscribe_and_send_code(
-    email: str, source: str, code: str, lists: list[str] | None = None
+    email: str,
+    source: str,
+    code: str,
+    lists: list[str] | None = None,
+    referral: str = "",
+    network: str = "",
 ) -> None:
     """Make or find the reader for a subscribe request and email them its login code.
 
@@ -27,4 +32,6 @@ def subscribe_and_send_code(
     """
     from accounts.services import subscribe_and_send_code
 
-    subscribe_and_send_code(email=email, source=source, code=code, lists=lists)
+    subscribe_and_send_code(
+        email=email, source=source, code=code, lists=lists, referral=referral, network=network
+    )

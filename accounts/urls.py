@@ -11,6 +11,7 @@ urlpatterns = [
     path("account/", views.account, name="account"),
     path("account/data/", views.data_export, name="data-export"),
     path("account/delete/", views.delete, name="delete"),
+    path("r/<str:code>/", views.referral, name="referral"),
     path("unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("unsubscribe/<str:token>/resubscribe/", views.resubscribe, name="resubscribe"),
 ]

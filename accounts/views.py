@@ -1,6 +1,8 @@
 import json
 from http import HTTPStatus
 
+from allauth.account.adapter import get_adapter
+
 # Private, as allauth 65 offers no public way to do either: email a verification *code* to a
 # logged-in reader's address (EmailAddress.send_confirmation mails a link, which our by-code
 # verification page cannot take; verified_email_required adds a ?next= we do not want), and
@@ -22,7 +24,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from accounts import logincodes, subscribe_options
+from accounts import logincodes, referrals, subscribe_options
 from accounts.forms import (
     DeleteAccountForm,
     NewsletterForm,
@@ -94,6 +96,13 @@ class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
     def get_form_class(self):
         return self.form_class
 
+    def get_initial(self):
+        initial = super().get_initial()
+        initial["ref"] = self.request.GET.get("ref") or self.request.session.get(
+            referrals.SESSION_KEY, ""
+        )
+        return initial
+
     def dispatch(self, request, *args, **kwargs):
         if request.user.is_authenticated and request.method == "POST":
             # Only the lists matter here: the reader is known, so the email field is not asked.
@@ -125,11 +134,18 @@ class SubscribeView(TooManyRequestsMixin, RequestLoginCodeView):
         # account and emails the code after the answer (accounts/logincodes.py).
         email = form.cleaned_data["email"]
         code = logincodes.start(self.request, email)
+        referral = form.cleaned_data.get("ref") or self.request.session.get(
+            referrals.SESSION_KEY, ""
+        )
         subscribe_and_send_code.enqueue(
             email=email,
-            source=form.cleaned_data.get("source") or "subscribe",
+            source=form.cleaned_data.get("source") or ("referral" if referral else "subscribe"),
             code=code,
             lists=chosen_lists(form),
+            referral=referral[:40],
+            network=referrals.network_bucket(get_adapter().get_client_ip(self.request))
+            if referral
+            else "",
         )
         # FormView's redirect to the code page, without allauth's form_valid, which would look
         # the account up and email the code itself.
@@ -181,6 +197,16 @@ def _confirm_address_first(request):
     return redirect("account_email_verification_sent")
 
 
+@require_safe
+def referral(request, code):
+    """A reader's personal referral link: remember who sent the visitor, then offer to
+    subscribe. An unknown code says so plainly and credits no one."""
+    if referrals.referrer_for_code(code) is None:
+        return render(request, "accounts/referral_invalid.html", status=404)
+    request.session[referrals.SESSION_KEY] = code
+    return redirect(f"{reverse('accounts:subscribe')}?ref={code}")
+
+
 @login_required
 def account(request):
     """The reader's own page: name, newsletter, log out, delete."""
@@ -218,6 +244,8 @@ def account(request):
             "newsletter_form": newsletter_form,
             "subscription": subscription,
             "delete_form": DeleteAccountForm(),
+            "referral_url": referrals.referral_url(request.user),
+            "referral_count": referrals.referral_count(request.user),
         },
     )
 

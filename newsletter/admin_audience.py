@@ -21,7 +21,14 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import Subscription
 from newsletter import audience
 from newsletter.admin_welcome import WelcomeStepInline
-from newsletter.models import Membership, Newsletter, Segment, SubscriberTag
+from newsletter.models import (
+    Membership,
+    Newsletter,
+    ReferralMilestone,
+    ReferralReward,
+    Segment,
+    SubscriberTag,
+)
 from newsletter.segments import ACTIVITY, segment_count, segment_readers, validate_conditions
 from polls.models import Choice
 
@@ -496,3 +503,34 @@ class SegmentAdmin(admin.ModelAdmin):
             "count": segment_count(segment.conditions),
         }
         return TemplateResponse(request, "newsletter/admin/segment_tag.html", context)
+
+
+class ReferralRewardInline(admin.TabularInline):
+    model = ReferralReward
+    extra = 0
+    fields = ["user", "reached_at", "sent_at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ReferralMilestone)
+class ReferralMilestoneAdmin(admin.ModelAdmin):
+    """Milestones editors set: a number of counted referrals and the reward email it sends."""
+
+    list_display = ["count", "subject", "is_active", "rewards_sent"]
+    list_editable = ["is_active"]
+    inlines = [ReferralRewardInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(sent=Count("rewards", filter=Q(rewards__sent_at__isnull=False)))
+        )
+
+    @admin.display(description=_("rewards sent"), ordering="sent")
+    def rewards_sent(self, obj):
+        return obj.sent

@@ -1,9 +1,26 @@
 """Demo audience for `manage.py seed_demo`: a second newsletter a few demo readers chose, with
-a welcome series of three emails, a subscriber tag, and a segment of the readers who voted for
-the first choice of the first poll."""
+a welcome series of three emails, a subscriber tag, a segment of the readers who voted for the
+first choice of the first poll, two referral milestones and a couple of counted referrals."""
 
+from django.utils import timezone
+
+from accounts.models import Referral
 from newsletter import audience
-from newsletter.models import Newsletter, Segment, SubscriberTag, WelcomeStep
+from newsletter.models import Newsletter, ReferralMilestone, Segment, SubscriberTag, WelcomeStep
+
+MILESTONES = [
+    {
+        "count": 3,
+        "subject": "Three friends joined: thank you!",
+        "body": "Three readers subscribed through your link. As a thank-you, reply to this email "
+        "and we will send you our sticker set.",
+    },
+    {
+        "count": 10,
+        "subject": "Ten friends: you are one of our ambassadors",
+        "body": "Ten readers came through your link. Reply to this email to get a signed print.",
+    },
+]
 
 SECOND = {
     "slug": "climate-digest",
@@ -53,6 +70,7 @@ def seed(*, readers, polls) -> Segment | None:
             WelcomeStep.objects.create(newsletter=digest, position=position, **step)
     early, _ = SubscriberTag.objects.get_or_create(name="Early reader")
     early.readers.add(*readers[:3])
+    seed_referrals(readers=readers)
     if not polls:
         return None
     first = polls[0]
@@ -65,3 +83,15 @@ def seed(*, readers, polls) -> Segment | None:
         },
     )
     return segment
+
+
+def seed_referrals(*, readers) -> None:
+    """Referral milestones, and the first demo reader credited with bringing the next two."""
+    for milestone in MILESTONES:
+        ReferralMilestone.objects.get_or_create(count=milestone["count"], defaults=milestone)
+    if len(readers) < 3:
+        return
+    for friend in readers[1:3]:
+        Referral.objects.get_or_create(
+            referred=friend, defaults={"referrer": readers[0], "counted_at": timezone.now()}
+        )

@@ -520,3 +520,60 @@ class WelcomeEmail(models.Model):
 
     def __str__(self):
         return self.subject
+
+
+class ReferralMilestone(models.Model):
+    """A number of counted referrals that earns a reader a reward email (accounts.Referral)."""
+
+    count = models.PositiveIntegerField(
+        _("referrals"),
+        unique=True,
+        help_text=_("Readers reach this milestone when this many of their referrals count."),
+    )
+    subject = models.CharField(_("reward email subject"), max_length=200)
+    body = models.TextField(
+        _("reward email body"),
+        help_text=_("Plain text. Sent once to each reader who reaches the milestone."),
+    )
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("Inactive milestones send nothing.")
+    )
+
+    class Meta:
+        ordering = ["count"]
+        verbose_name = _("referral milestone")
+        verbose_name_plural = _("referral milestones")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(count__gte=1), name="newsletter_referralmilestone_count_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.count}: {self.subject}"
+
+
+class ReferralReward(models.Model):
+    """A milestone reached by a reader: one row per reader and milestone, so its email goes
+    out once (sent_at is set in the same transaction that sends it, under the row's lock)."""
+
+    milestone = models.ForeignKey(
+        ReferralMilestone, on_delete=models.CASCADE, related_name="rewards"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="referral_rewards"
+    )
+    reached_at = models.DateTimeField(_("reached"), default=timezone.now)
+    sent_at = models.DateTimeField(_("email sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("referral reward")
+        verbose_name_plural = _("referral rewards")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["milestone", "user"], name="newsletter_referralreward_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} reached {self.milestone.count}"

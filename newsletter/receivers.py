@@ -33,3 +33,11 @@ def handle_mail_event(sender, event, esp_name, **kwargs):
         mark_bounced(user_id=user.pk, reason=reason, status=Subscription.Status.COMPLAINED)
     elif event.event_type == "unsubscribed":
         unsubscribe_reader(user=user, reason=reason)
+
+
+def reward_referrer(sender, referral, referrer, **kwargs):
+    """Queue the milestone check for a reader whose referral just counted."""
+    from newsletter.tasks import send_referral_rewards as send_referral_rewards_task
+
+    user_id = referrer.pk
+    transaction.on_commit(lambda: send_referral_rewards_task.enqueue(user_id=user_id))

@@ -27,6 +27,7 @@ from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from accounts.models import User
+from accounts.referrals import referral_url
 from accounts.services import unsubscribe_url
 from newsletter.links import leave_url, manage_url
 from newsletter.models import NewsletterSend
@@ -37,9 +38,10 @@ from publication.colors import accent_inks
 from publication.models import Publication
 
 # Personal links are left as placeholders in the shared render and filled in per subscriber.
-PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|manage|vote:(\d+):(\d+))%%")
+PLACEHOLDER_RE = re.compile(r"%%FF:(unsubscribe|manage|referral|vote:(\d+):(\d+))%%")
 UNSUBSCRIBE_PLACEHOLDER = "%%FF:unsubscribe%%"
 MANAGE_PLACEHOLDER = "%%FF:manage%%"
+REFERRAL_PLACEHOLDER = "%%FF:referral%%"
 
 
 # --- The palette: the site's own colours, read from its stylesheet -----------------------------
@@ -297,6 +299,7 @@ def newsletter_context(*, post, mode: str, teaser_words: int, newsletter=None) -
         "account_url": absolute_url("/account/"),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         "manage_url": MANAGE_PLACEHOLDER,
+        "referral_url": REFERRAL_PLACEHOLDER,
         "preheader": post.subtitle or Truncator(strip_tags(body)).words(25),
     }
 
@@ -439,6 +442,8 @@ def personalise(
                 links[key] = unsubscribe()
             elif key == "manage":
                 links[key] = manage_url(user.pk)
+            elif key == "referral":
+                links[key] = referral_url(user)
             else:
                 links[key] = polls_services.vote_url(
                     poll_id=int(match.group(2)), choice_id=int(match.group(3)), user_id=user.pk

@@ -29,6 +29,7 @@ from newsletter.conf import conf
 from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment
 from newsletter.rendering import (
     MANAGE_PLACEHOLDER,
+    REFERRAL_PLACEHOLDER,
     UNSUBSCRIBE_PLACEHOLDER,
     absolute_url,
     mark_send_links,
@@ -90,6 +91,7 @@ def welcome_email(*, user: User, publication: Publication | None = None) -> Emai
         "account_url": absolute_url("/account/"),
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         "manage_url": MANAGE_PLACEHOLDER,
+        "referral_url": REFERRAL_PLACEHOLDER,
     }
     return personalise(render_email("welcome", context), user=user)
 

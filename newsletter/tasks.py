@@ -68,3 +68,11 @@ def notify_editors_of_send(send_id: int, occasion: str) -> int:
     if send is None:
         return 0
     return services.notify_editors_of_send(send=send, occasion=occasion)
+
+
+@task()
+def send_referral_rewards(user_id: int) -> int:
+    """Send the referral milestone rewards a reader has reached (newsletter.referrals)."""
+    from newsletter.referrals import send_referral_rewards
+
+    return send_referral_rewards(user_id=user_id)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from accounts import ratelimits
+from accounts import ratelimits, referrals
 from polls.forms import VoteForm
 from polls.models import Choice, Poll, Vote
 from polls.selectors import (
@@ -37,7 +37,7 @@ def _poll_queryset(request):
     )
 
 
-def _render_panel(request, poll, *, status=HTTPStatus.OK, **panel_kwargs):
+def _render_panel(request, poll, *, status=HTTPStatus.OK, referral_url="", **panel_kwargs):
     """The poll alone for htmx, else a small page with the poll and a way back to the post."""
     # Fresh counts for the poll already loaded with its post: one query, not three.
     poll.__dict__.get("_prefetched_objects_cache", {}).pop("choices", None)
@@ -54,7 +54,8 @@ def _render_panel(request, poll, *, status=HTTPStatus.OK, **panel_kwargs):
     panel_kwargs.setdefault("my_choice_id", my_choice_id)
     panel = build_panel(poll=poll, user=request.user, **panel_kwargs)
     template = "polls/partials/_poll.html" if request.htmx else "polls/poll_detail.html"
-    response = render(request, template, {"panel": panel, "post": poll.post}, status=status)
+    context = {"panel": panel, "post": poll.post, "referral_url": referral_url}
+    response = render(request, template, context, status=status)
     return for_reader(response) if request.htmx else response
 
 
@@ -107,6 +108,10 @@ def vote(request, poll_id):
         message=message,
         message_level="success",
         my_choice_id=result.vote.choice_id,  # just recorded: no need to read it back
+        # A first vote is a good moment to invite a friend (signed: costs no query).
+        referral_url=(
+            referrals.referral_url(request.user) if result.outcome == VoteOutcome.CREATED else ""
+        ),
     )
 
 

@@ -16,6 +16,7 @@ def test_every_app_contributes_its_sections():
         "account",
         "email_addresses",
         "subscription",
+        "referrals",
         "thumbs_up",
         "poll_votes",
         "comments",

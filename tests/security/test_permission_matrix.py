@@ -138,6 +138,11 @@ EXPECTED = {
     # Signed links from emails: the token, not the session, is the authority.
     "accounts:unsubscribe": {"GET": everyone(OK), "POST": everyone(OK)},
     "accounts:resubscribe": {"GET": everyone(NOT_ALLOWED), "POST": everyone(OK)},
+    # A reader's referral link: remembered in the session, then the subscribe form.
+    "accounts:referral": {
+        "GET": everyone(Redirect("/subscribe/?ref=")),
+        "POST": everyone(NOT_ALLOWED),
+    },
     "comments:stop-replies": {"GET": everyone(OK), "POST": everyone(OK)},
     "newsletter:leave": {"GET": everyone(OK), "POST": everyone(OK)},
     "newsletter:manage": {
@@ -384,9 +389,12 @@ NOBODY = {
     "comments_comment": {"add", "delete"},
     "comments_commentreport": {"add"},
     "comments_commentsettings": {"add", "delete"},
+    "accounts_referral": {"add"},
+    "accounts_referrer": {"add", "delete"},
     "publication_publication": {"add", "delete"},
 }
 READ_ONLY = {
+    "accounts_referrer",
     "django_tasks_database_dbtaskresult",
     "newsletter_newslettersend",
     "newsletter_delivery",
@@ -422,6 +430,10 @@ ADMIN_ACCESS = {
     "newsletter_newsletter": set(),
     "newsletter_segment": set(),
     "newsletter_subscribertag": set(),
+    # Referrals and milestones, likewise.
+    "accounts_referral": set(),
+    "accounts_referrer": set(),
+    "newsletter_referralmilestone": set(),
     # Keys and webhooks reach outside the site: superusers only, unless given the permissions.
     "integrations_apikey": set(),
     "integrations_webhookendpoint": set(),

@@ -19,13 +19,22 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from accounts.models import Referral, Referrer
+from accounts.referrals import code_for
 from accounts.services import unsubscribe_token
 from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
 from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from integrations.services import confirm_token, create_api_key, create_endpoint
 from newsletter.links import leave_token, manage_token
-from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment, SubscriberTag
+from newsletter.models import (
+    Delivery,
+    Newsletter,
+    NewsletterSend,
+    ReferralMilestone,
+    Segment,
+    SubscriberTag,
+)
 from polls.services import vote_url
 from posts.models import Page, PostRevision
 from publication.models import Publication
@@ -126,8 +135,15 @@ class World:
         self.webhook_delivery = WebhookDelivery.objects.create(
             endpoint=self.endpoint, event="post.sent", message_id="msg_matrix", payload={}
         )
+        self.referral = Referral.objects.create(
+            referrer=self.writer, referred=SubscriptionFactory().user
+        )
+        self.milestone = ReferralMilestone.objects.create(count=3, subject="Thanks", body="x")
         self.models = {
             "auth_group": self.group,
+            "accounts_referral": self.referral,
+            "accounts_referrer": Referrer.objects.get(pk=self.writer.pk),
+            "newsletter_referralmilestone": self.milestone,
             "account_emailaddress": EmailAddress.objects.get(user=self.writer),
             "mfa_authenticator": self.authenticator,
             "django_tasks_database_dbtaskresult": self.task,
@@ -176,6 +192,8 @@ class World:
             values["slug"] = "about"
         elif pattern.name == "posts:author":
             values["pk"] = self.author.pk
+        elif pattern.name == "accounts:referral":
+            values["code"] = code_for(self.writer)
         elif pattern.name.startswith("accounts:") and "token" in pattern.arguments:
             values["token"] = unsubscribe_token(self.writer.pk)
         elif pattern.name.startswith("newsletter:manage") or pattern.name == (
