@@ -2,6 +2,8 @@
 and a mail provider's bounce and complaint webhooks (through django-anymail). Connected in
 NewsletterConfig.ready()."""
 
+from django.db import transaction
+
 from accounts.models import Subscription, User
 from accounts.services import mark_bounced, unsubscribe_reader
 
