@@ -175,6 +175,10 @@ class Publication(models.Model):
         validators=[validate_one_line],
         help_text=_("The name readers see in the From line of every email."),
     )
+    # The fixed welcome email's words, from before the welcome series: no longer on the
+    # settings page (welcome emails are each newsletter's WelcomeStep rows, and newsletter
+    # migration 0009 copied these into the default newsletter's first step). Kept because
+    # that migration reads them and newsletter.services.welcome_email still renders them.
     welcome_subject = models.CharField(
         _("welcome email subject"),
         max_length=150,

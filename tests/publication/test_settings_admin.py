@@ -6,7 +6,9 @@ from http import HTTPStatus
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from django.urls import NoReverseMatch, reverse
 
+from newsletter.models import Newsletter
 from publication.models import Publication
 from tests.factories import UserFactory
 from tests.posts.admin_forms import admin_form_data
@@ -37,7 +39,7 @@ def test_the_list_is_the_one_row_and_there_is_nothing_to_add_or_delete(editor_cl
     response = editor_client.get("/admin/publication/publication/")
     assert response.status_code == HTTPStatus.FOUND and response["Location"] == URL
     page = editor_client.get(URL).content.decode()
-    assert "Future Forward" in page and "Preview the welcome email" in page
+    assert "Future Forward" in page and "welcome series" in page
     assert editor_client.get("/admin/publication/publication/add/").status_code == 403
     assert editor_client.get(URL.replace("change", "delete")).status_code == 403
 
@@ -243,33 +245,30 @@ def test_social_profiles_must_be_on_their_network(editor_client, client):
     assert '<a href="https://social.example/@ff" rel="me noopener">Mastodon</a>' in footer
 
 
-def test_the_welcome_email_preview_shows_the_saved_words(editor_client):
-    post(editor_client, welcome_subject="Hello, new reader", welcome_body="First line.\n\nSecond.")
-    page = editor_client.get("/admin/publication/publication/welcome-preview/").content.decode()
-    assert "Hello, new reader" in page and "First line." in page
-    email = editor_client.get("/admin/publication/publication/welcome-preview/email/")
-    assert "sandbox" in email["Content-Security-Policy"]
-    html = email.content.decode()
-    assert '<p style="margin:0 0 18px;color:#1a1d21;">Second.</p>' in html
+def test_the_email_section_links_to_the_default_newsletters_welcome_series(editor_client):
+    newsletter = Newsletter.objects.default()
+    page = editor_client.get(URL).content.decode()
+    link = f'<a href="/admin/newsletter/newsletter/{newsletter.pk}/change/#welcome_steps-group">'
+    assert link in page and f"Edit the welcome series of “{newsletter.name}”" in page
+    for gone in ("welcome_subject", "welcome_body", "welcome-preview", "Preview these words"):
+        assert gone not in page
+    with pytest.raises(NoReverseMatch):
+        reverse("admin:publication_publication_welcome_preview")
+    # The page it points to is where the series is edited: the welcome steps inline.
+    series = editor_client.get(f"/admin/newsletter/newsletter/{newsletter.pk}/change/")
+    assert 'id="welcome_steps-group"' in series.content.decode()
 
 
-def test_the_typed_words_can_be_previewed_before_saving(editor_client):
-    data = admin_form_data(editor_client, URL)
-    data |= {"welcome_subject": "Draft hello", "welcome_body": "Only a draft.\n\nStill a draft."}
-    page = editor_client.post("/admin/publication/publication/welcome-preview/", data)
-    text = page.content.decode()
-    assert "in the words you typed, not saved yet" in text and "Draft hello" in text
-    frame = editor_client.get("/admin/publication/publication/welcome-preview/email/?draft=1")
-    assert ">Still a draft.</p>" in frame.content.decode()
-    assert fresh().welcome_subject == "Welcome to Future Forward"  # nothing saved
-    # Without ?draft the preview is of the saved words again.
-    saved = editor_client.get("/admin/publication/publication/welcome-preview/email/")
-    assert "Still a draft." not in saved.content.decode()
-
-
-def test_a_draft_too_long_to_send_is_not_previewed(editor_client):
-    data = admin_form_data(editor_client, URL) | {"welcome_subject": "x" * 151}
-    page = editor_client.post("/admin/publication/publication/welcome-preview/", data)
-    text = page.content.decode()
-    assert "Ensure this value has at most 150 characters (it has 151)." in text
-    assert "<iframe" not in text
+def test_posting_the_old_welcome_words_changes_nothing(editor_client):
+    before = fresh()
+    step = Newsletter.objects.default().welcome_steps.order_by("position", "pk").first()
+    step_words = (step.subject, step.body)
+    response = post(editor_client, welcome_subject="Ignored hello", welcome_body="Ignored.")
+    assert response.status_code == HTTPStatus.FOUND
+    after = fresh()
+    assert (after.welcome_subject, after.welcome_body) == (
+        before.welcome_subject,
+        before.welcome_body,
+    )
+    step.refresh_from_db()
+    assert (step.subject, step.body) == step_words
