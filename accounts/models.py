@@ -88,10 +88,12 @@ class User(AbstractUser):
         validators=[validate_new_avatar],
         help_text=_("A JPEG, PNG or WebP picture; stored upright, without its metadata."),
     )
-    # Editors' own choices of what the publication emails them about (staff only).
+    # Editors' own choices of what the publication emails them about (staff only). The database
+    # default keeps raw bulk inserts of readers (seed_bench) working without naming them.
     notify_review_queue = models.BooleanField(
         _("email me when comments wait for review"),
         default=False,
+        db_default=False,
         help_text=_(
             "A comment held for review or reported by a reader: one email an hour at most, "
             "listing everything that waits."
@@ -100,6 +102,7 @@ class User(AbstractUser):
     notify_sends = models.BooleanField(
         _("email me when a newsletter send finishes or fails"),
         default=False,
+        db_default=False,
         help_text=_("Sent when a send has reached everyone, or when it stops and needs you."),
     )
 

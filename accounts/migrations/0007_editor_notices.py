@@ -16,12 +16,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='user',
             name='notify_review_queue',
-            field=models.BooleanField(default=False, help_text='A comment held for review or reported by a reader: one email an hour at most, listing everything that waits.', verbose_name='email me when comments wait for review'),
+            field=models.BooleanField(db_default=False, default=False, help_text='A comment held for review or reported by a reader: one email an hour at most, listing everything that waits.', verbose_name='email me when comments wait for review'),
         ),
         migrations.AddField(
             model_name='user',
             name='notify_sends',
-            field=models.BooleanField(default=False, help_text='Sent when a send has reached everyone, or when it stops and needs you.', verbose_name='email me when a newsletter send finishes or fails'),
+            field=models.BooleanField(db_default=False, default=False, help_text='Sent when a send has reached everyone, or when it stops and needs you.', verbose_name='email me when a newsletter send finishes or fails'),
         ),
         migrations.CreateModel(
             name='EditorNotice',

@@ -60,7 +60,15 @@ def test_a_send_in_progress_survives_the_upgrade_and_finishes(
 ):
     OldSend = old_schema.get_model("accounts", "NewsletterSend")
     OldDelivery = old_schema.get_model("accounts", "Delivery")
-    readers = make_subscribers(30)
+    # Readers made with the old schema's models: today's User has columns that schema lacks.
+    OldUser = old_schema.get_model("accounts", "User")
+    OldSubscription = old_schema.get_model("accounts", "Subscription")
+    readers = OldUser.objects.bulk_create(
+        [OldUser(email=f"sub{index}@example.com", password="!") for index in range(30)]
+    )
+    OldSubscription.objects.bulk_create(
+        [OldSubscription(user_id=user.pk, status="active", source="test") for user in readers]
+    )
     done_post, running_post = PostFactory(), PostFactory()
     now = timezone.now()
     finished = OldSend.objects.create(
