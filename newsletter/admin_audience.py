@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Subscription
 from newsletter import audience
-from newsletter.admin_welcome import WelcomeStepInline
+from newsletter.admin_welcome import WelcomePreviewMixin, WelcomeStepInline
 from newsletter.models import (
     Membership,
     Newsletter,
@@ -47,7 +47,7 @@ class MoveMembersForm(forms.Form):
 
 
 @admin.register(Newsletter)
-class NewsletterAdmin(admin.ModelAdmin):
+class NewsletterAdmin(WelcomePreviewMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "slug",
