@@ -121,6 +121,8 @@ class WelcomePreviewMixin:
 
     def welcome_preview_view(self, request, step_id):
         """A welcome step's email as a chosen reader would get it; nothing is sent."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # before the method check: nothing said to who may not see
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET"])
         step, form = self._welcome_preview(request, step_id)
@@ -172,6 +174,8 @@ class WelcomePreviewMixin:
         the previewed email's own policy (inline styles, no script, sandboxed)."""
         from newsletter.admin import preview_policy  # newsletter.admin imports this module
 
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied  # before the method check: nothing said to who may not see
         if request.method != "GET":
             return HttpResponseNotAllowed(["GET"])
         step, form = self._welcome_preview(request, step_id)

@@ -34,6 +34,7 @@ from newsletter.models import (
     ReferralMilestone,
     Segment,
     SubscriberTag,
+    WelcomeStep,
 )
 from polls.services import vote_url
 from posts.models import Page, PostRevision
@@ -139,6 +140,9 @@ class World:
             referrer=self.writer, referred=SubscriptionFactory().user
         )
         self.milestone = ReferralMilestone.objects.create(count=3, subject="Thanks", body="x")
+        self.welcome_step = WelcomeStep.objects.create(
+            newsletter=self.newsletter, subject="Matrix welcome", body="<p>Hello.</p>"
+        )
         self.models = {
             "auth_group": self.group,
             "accounts_referral": self.referral,
@@ -184,6 +188,7 @@ class World:
             "content_type_id": ContentType.objects.get_for_model(self.post).pk,
             "post_id": self.post.pk,
             "send_id": self.send.pk,
+            "step_id": self.welcome_step.pk,
             "mark": "1.0:not-signed-here",
         }
         if pattern.name == "posts:tag":
