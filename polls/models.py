@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, F, Prefetch, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
@@ -233,6 +233,65 @@ class Choice(models.Model):
         return self.text
 
 
+# One round trip, one transaction (statements sent together run in one when none is open):
+# the vote is inserted or moved, then read back with the poll's tallies, which the tally
+# trigger has moved on by then. `created` is PostgreSQL's mark of a row this statement inserted
+# (xmax stays 0) rather than updated. When the reader's vote exists and stays (the same choice,
+# or changes not allowed), the upsert writes nothing, fires no version bump and returns no row.
+CAST_VOTE_SQL = """
+INSERT INTO polls_vote AS v (poll_id, choice_id, user_id, created_at, updated_at)
+VALUES (%(poll)s, %(choice)s, %(user)s, %(now)s, %(now)s)
+ON CONFLICT ON CONSTRAINT polls_vote_one_per_reader DO UPDATE
+    SET choice_id = EXCLUDED.choice_id, updated_at = EXCLUDED.updated_at
+    WHERE %(may_change)s AND v.choice_id <> EXCLUDED.choice_id
+RETURNING (v.xmax = 0) AS created;
+SELECT v.id, v.choice_id FROM polls_vote v WHERE v.poll_id = %(poll)s AND v.user_id = %(user)s;
+SELECT c.id, c.tally FROM polls_choice c WHERE c.poll_id = %(poll)s;
+"""
+
+
+@dataclass(frozen=True)
+class CastVote:
+    """What one cast of a vote did: written (created or moved) or not, the reader's vote as it
+    is now, and every choice's tally right after it."""
+
+    written: bool
+    created: bool
+    vote_id: int
+    choice_id: int
+    tallies: dict[int, int]
+
+
+class VoteQuerySet(models.QuerySet):
+    def cast(self, *, poll_id: int, choice_id: int, user_id: int, may_change: bool) -> CastVote:
+        """Record user_id's vote for choice_id, or move it there when may_change; return what
+        happened and the tallies that include it, in one round trip to PostgreSQL.
+
+        Raises IntegrityError when choice_id is not a choice of poll_id (the database's
+        composite foreign key decides)."""
+        params = {
+            "poll": poll_id,
+            "choice": choice_id,
+            "user": user_id,
+            "now": timezone.now(),
+            "may_change": may_change,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(CAST_VOTE_SQL, params)
+            written = cursor.fetchone()
+            cursor.nextset()
+            vote_id, current_choice = cursor.fetchone()
+            cursor.nextset()
+            tallies = dict(cursor.fetchall())
+        return CastVote(
+            written=written is not None,
+            created=bool(written and written[0]),
+            vote_id=vote_id,
+            choice_id=current_choice,
+            tallies=tallies,
+        )
+
+
 class Vote(models.Model):
     """A reader's vote. One per reader per poll, enforced by the database."""
 
@@ -258,6 +317,8 @@ class Vote(models.Model):
     )
     created_at = models.DateTimeField(_("voted"), default=timezone.now)
     updated_at = models.DateTimeField(_("changed"), default=timezone.now)
+
+    objects = VoteQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("vote")
