@@ -246,26 +246,27 @@ ON CONFLICT ON CONSTRAINT polls_vote_one_per_reader DO UPDATE
     WHERE %(may_change)s AND v.choice_id <> EXCLUDED.choice_id
 RETURNING (v.xmax = 0) AS created;
 SELECT v.id, v.choice_id FROM polls_vote v WHERE v.poll_id = %(poll)s AND v.user_id = %(user)s;
-SELECT c.id, c.tally FROM polls_choice c WHERE c.poll_id = %(poll)s;
+SELECT c.id, c.text, c.position, c.tally FROM polls_choice c WHERE c.poll_id = %(poll)s
+ORDER BY c.position, c.id;
 """
 
 
 @dataclass(frozen=True)
 class CastVote:
     """What one cast of a vote did: written (created or moved) or not, the reader's vote as it
-    is now, and every choice's tally right after it."""
+    is now, and the poll's choices in order with their tallies right after it (vote_count)."""
 
     written: bool
     created: bool
     vote_id: int
     choice_id: int
-    tallies: dict[int, int]
+    choices: list
 
 
 class VoteQuerySet(models.QuerySet):
     def cast(self, *, poll_id: int, choice_id: int, user_id: int, may_change: bool) -> CastVote:
         """Record user_id's vote for choice_id, or move it there when may_change; return what
-        happened and the tallies that include it, in one round trip to PostgreSQL.
+        happened and the choices with the tallies that include it, in one round trip.
 
         Raises IntegrityError when choice_id is not a choice of poll_id (the database's
         composite foreign key decides)."""
@@ -282,13 +283,17 @@ class VoteQuerySet(models.QuerySet):
             cursor.nextset()
             vote_id, current_choice = cursor.fetchone()
             cursor.nextset()
-            tallies = dict(cursor.fetchall())
+            choices = []
+            for pk, text, position, tally in cursor.fetchall():
+                choice = Choice(pk=pk, poll_id=poll_id, text=text, position=position, tally=tally)
+                choice.vote_count = tally  # as Choice.objects.with_vote_counts() gives it
+                choices.append(choice)
         return CastVote(
             written=written is not None,
             created=bool(written and written[0]),
             vote_id=vote_id,
             choice_id=current_choice,
-            tallies=tallies,
+            choices=choices,
         )
 
 

@@ -51,8 +51,9 @@ class VoteOutcome(enum.Enum):
 class VoteResult:
     vote: Vote
     outcome: VoteOutcome
-    # Each choice's tally right after the vote, read in the same transaction.
-    tallies: dict[int, int] = field(default_factory=dict)
+    # The poll's choices in order, each with its tally right after the vote (vote_count), read
+    # in the same transaction.
+    choices: list[Choice] = field(default_factory=list)
 
 
 def check_poll_takes_votes(poll: Poll) -> None:
@@ -94,9 +95,9 @@ def cast_vote(*, poll: Poll, choice_id: int, user) -> VoteResult:
     vote = Vote(pk=cast.vote_id, poll=poll, choice_id=cast.choice_id, user=user)
     if cast.written:
         outcome = VoteOutcome.CREATED if cast.created else VoteOutcome.CHANGED
-        return VoteResult(vote, outcome, cast.tallies)
+        return VoteResult(vote, outcome, cast.choices)
     if cast.choice_id == choice_id:
-        return VoteResult(vote, VoteOutcome.UNCHANGED, cast.tallies)
+        return VoteResult(vote, VoteOutcome.UNCHANGED, cast.choices)
     raise VoteError(_("You already voted in this poll, and votes cannot be changed."), status=409)
 
 

@@ -38,18 +38,18 @@ def _poll_queryset(request):
 
 
 def _render_panel(
-    request, poll, *, status=HTTPStatus.OK, referral_url="", tallies=None, **panel_kwargs
+    request, poll, *, status=HTTPStatus.OK, referral_url="", choices=None, **panel_kwargs
 ):
     """The poll alone for htmx, else a small page with the poll and a way back to the post.
 
-    tallies (choice id -> votes), read right after the reader's vote, saves reading them again."""
-    prefetched = poll.__dict__.get("_prefetched_objects_cache", {})
-    if tallies is not None and "choices" in prefetched:
-        for choice in poll.choices.all():
-            choice.vote_count = tallies.get(choice.pk, 0)
+    choices (with vote_count), read right after the reader's vote, saves reading them again."""
+    if choices:
+        queryset = poll.choices.all()
+        queryset._result_cache, queryset._prefetch_done = list(choices), True
+        poll._prefetched_objects_cache = {"choices": queryset}
     else:
         # Fresh counts for the poll already loaded with its post: one query, not three.
-        prefetched.pop("choices", None)
+        poll.__dict__.get("_prefetched_objects_cache", {}).pop("choices", None)
         prefetch_related_objects(
             [poll], Prefetch("choices", queryset=Choice.objects.with_vote_counts())
         )
@@ -72,14 +72,7 @@ def _render_panel(
 @vary_on_headers("HX-Request")
 def vote(request, poll_id):
     """Record the logged-in reader's vote, then show the results (or why not)."""
-    # The choices come with the poll (the form checks the pick against them); the vote itself
-    # returns the tallies the results show, so answering costs no further query.
-    poll = get_object_or_404(
-        _poll_queryset(request).prefetch_related(
-            Prefetch("choices", queryset=Choice.objects.with_vote_counts())
-        ),
-        pk=poll_id,
-    )
+    poll = get_object_or_404(_poll_queryset(request), pk=poll_id)
     if not can_participate(request.user):
         return _render_panel(
             request,
@@ -96,7 +89,7 @@ def vote(request, poll_id):
             message=_("Too many votes in a short time. Please wait a minute and try again."),
             message_level="error",
         )
-    form = VoteForm(request.POST, poll=poll)
+    form = VoteForm(request.POST)
     if not form.is_valid():
         return _render_panel(
             request,
@@ -106,6 +99,8 @@ def vote(request, poll_id):
             message_level="error",
         )
     try:
+        # The vote comes back with the poll's choices and their tallies, which include it: the
+        # answer costs no further query.
         result = cast_vote(poll=poll, choice_id=form.cleaned_data["choice"], user=request.user)
     except VoteError as error:
         return _render_panel(
@@ -124,7 +119,7 @@ def vote(request, poll_id):
         message=message,
         message_level="success",
         my_choice_id=result.vote.choice_id,  # just recorded: no need to read it back
-        tallies=result.tallies,
+        choices=result.choices,
         # A first vote is a good moment to invite a friend (signed: costs no query).
         referral_url=(
             referrals.referral_url(request.user) if result.outcome == VoteOutcome.CREATED else ""
