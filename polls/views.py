@@ -32,8 +32,12 @@ from posts.models import Post
 
 
 def _poll_queryset(request):
-    return Poll.objects.select_related("post").filter(
-        post__in=Post.objects.visible_to(request.user)
+    # The post's long text columns stay in the database: a vote never shows them, and the big
+    # post's body alone is tens of kilobytes to send and decode on every vote.
+    return (
+        Poll.objects.select_related("post")
+        .defer("post__body", "post__body_text", "post__body_opening")
+        .filter(post__in=Post.objects.visible_to(request.user))
     )
 
 
