@@ -233,7 +233,8 @@ class Choice(models.Model):
         return self.text
 
 
-# One round trip, one transaction (statements sent together run in one when none is open):
+# One round trip, one transaction (statements sent together run in one when none is open;
+# Django binds parameters on the client by default, which lets one execute() carry several):
 # the vote is inserted or moved, then read back with the poll's tallies, which the tally
 # trigger has moved on by then. `created` is PostgreSQL's mark of a row this statement inserted
 # (xmax stays 0) rather than updated. When the reader's vote exists and stays (the same choice,

@@ -499,7 +499,8 @@ class Post(models.Model):
         return self.cover.url if self.cover else ""
 
 
-# Statements sent together run as one transaction: the write, then the count that includes it.
+# Statements sent together run as one transaction: the write, then the count that includes it
+# (one execute() may carry both: Django binds parameters on the client by default).
 # The insert skips an existing row (the unique constraint decides) and deleting a missing row
 # does nothing, so repeating either is harmless.
 _GIVE_THUMBS_UP = """
