@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.db import models
+from django.db import connection, models
 from django.db.models import Count, F, Prefetch, Q
 from django.db.models.functions import TruncDate
 from django.urls import reverse
@@ -233,6 +233,71 @@ class Choice(models.Model):
         return self.text
 
 
+# One round trip, one transaction (statements sent together run in one when none is open;
+# Django binds parameters on the client by default, which lets one execute() carry several):
+# the vote is inserted or moved, then read back with the poll's tallies, which the tally
+# trigger has moved on by then. `created` is PostgreSQL's mark of a row this statement inserted
+# (xmax stays 0) rather than updated. When the reader's vote exists and stays (the same choice,
+# or changes not allowed), the upsert writes nothing, fires no version bump and returns no row.
+CAST_VOTE_SQL = """
+INSERT INTO polls_vote AS v (poll_id, choice_id, user_id, created_at, updated_at)
+VALUES (%(poll)s, %(choice)s, %(user)s, %(now)s, %(now)s)
+ON CONFLICT ON CONSTRAINT polls_vote_one_per_reader DO UPDATE
+    SET choice_id = EXCLUDED.choice_id, updated_at = EXCLUDED.updated_at
+    WHERE %(may_change)s AND v.choice_id <> EXCLUDED.choice_id
+RETURNING (v.xmax = 0) AS created;
+SELECT v.id, v.choice_id FROM polls_vote v WHERE v.poll_id = %(poll)s AND v.user_id = %(user)s;
+SELECT c.id, c.text, c.position, c.tally FROM polls_choice c WHERE c.poll_id = %(poll)s
+ORDER BY c.position, c.id;
+"""
+
+
+@dataclass(frozen=True)
+class CastVote:
+    """What one cast of a vote did: written (created or moved) or not, the reader's vote as it
+    is now, and the poll's choices in order with their tallies right after it (vote_count)."""
+
+    written: bool
+    created: bool
+    vote_id: int
+    choice_id: int
+    choices: list
+
+
+class VoteQuerySet(models.QuerySet):
+    def cast(self, *, poll_id: int, choice_id: int, user_id: int, may_change: bool) -> CastVote:
+        """Record user_id's vote for choice_id, or move it there when may_change; return what
+        happened and the choices with the tallies that include it, in one round trip.
+
+        Raises IntegrityError when choice_id is not a choice of poll_id (the database's
+        composite foreign key decides)."""
+        params = {
+            "poll": poll_id,
+            "choice": choice_id,
+            "user": user_id,
+            "now": timezone.now(),
+            "may_change": may_change,
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(CAST_VOTE_SQL, params)
+            written = cursor.fetchone()
+            cursor.nextset()
+            vote_id, current_choice = cursor.fetchone()
+            cursor.nextset()
+            choices = []
+            for pk, text, position, tally in cursor.fetchall():
+                choice = Choice(pk=pk, poll_id=poll_id, text=text, position=position, tally=tally)
+                choice.vote_count = tally  # as Choice.objects.with_vote_counts() gives it
+                choices.append(choice)
+        return CastVote(
+            written=written is not None,
+            created=bool(written and written[0]),
+            vote_id=vote_id,
+            choice_id=current_choice,
+            choices=choices,
+        )
+
+
 class Vote(models.Model):
     """A reader's vote. One per reader per poll, enforced by the database."""
 
@@ -258,6 +323,8 @@ class Vote(models.Model):
     )
     created_at = models.DateTimeField(_("voted"), default=timezone.now)
     updated_at = models.DateTimeField(_("changed"), default=timezone.now)
+
+    objects = VoteQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("vote")

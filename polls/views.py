@@ -32,18 +32,31 @@ from posts.models import Post
 
 
 def _poll_queryset(request):
-    return Poll.objects.select_related("post").filter(
-        post__in=Post.objects.visible_to(request.user)
+    # The post's long text columns stay in the database: a vote never shows them, and the big
+    # post's body alone is tens of kilobytes to send and decode on every vote.
+    return (
+        Poll.objects.select_related("post")
+        .defer("post__body", "post__body_text", "post__body_opening")
+        .filter(post__in=Post.objects.visible_to(request.user))
     )
 
 
-def _render_panel(request, poll, *, status=HTTPStatus.OK, referral_url="", **panel_kwargs):
-    """The poll alone for htmx, else a small page with the poll and a way back to the post."""
-    # Fresh counts for the poll already loaded with its post: one query, not three.
-    poll.__dict__.get("_prefetched_objects_cache", {}).pop("choices", None)
-    prefetch_related_objects(
-        [poll], Prefetch("choices", queryset=Choice.objects.with_vote_counts())
-    )
+def _render_panel(
+    request, poll, *, status=HTTPStatus.OK, referral_url="", choices=None, **panel_kwargs
+):
+    """The poll alone for htmx, else a small page with the poll and a way back to the post.
+
+    choices (with vote_count), read right after the reader's vote, saves reading them again."""
+    if choices:
+        queryset = poll.choices.all()
+        queryset._result_cache, queryset._prefetch_done = list(choices), True
+        poll._prefetched_objects_cache = {"choices": queryset}
+    else:
+        # Fresh counts for the poll already loaded with its post: one query, not three.
+        poll.__dict__.get("_prefetched_objects_cache", {}).pop("choices", None)
+        prefetch_related_objects(
+            [poll], Prefetch("choices", queryset=Choice.objects.with_vote_counts())
+        )
     my_choice_id = None
     if request.user.is_authenticated and "my_choice_id" not in panel_kwargs:
         my_choice_id = (
@@ -80,7 +93,7 @@ def vote(request, poll_id):
             message=_("Too many votes in a short time. Please wait a minute and try again."),
             message_level="error",
         )
-    form = VoteForm(request.POST, poll=poll)
+    form = VoteForm(request.POST)
     if not form.is_valid():
         return _render_panel(
             request,
@@ -90,6 +103,8 @@ def vote(request, poll_id):
             message_level="error",
         )
     try:
+        # The vote comes back with the poll's choices and their tallies, which include it: the
+        # answer costs no further query.
         result = cast_vote(poll=poll, choice_id=form.cleaned_data["choice"], user=request.user)
     except VoteError as error:
         return _render_panel(
@@ -108,6 +123,7 @@ def vote(request, poll_id):
         message=message,
         message_level="success",
         my_choice_id=result.vote.choice_id,  # just recorded: no need to read it back
+        choices=result.choices,
         # A first vote is a good moment to invite a friend (signed: costs no query).
         referral_url=(
             referrals.referral_url(request.user) if result.outcome == VoteOutcome.CREATED else ""

@@ -17,7 +17,7 @@ from django.contrib.postgres.search import (
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
@@ -499,6 +499,32 @@ class Post(models.Model):
         return self.cover.url if self.cover else ""
 
 
+# Statements sent together run as one transaction: the write, then the count that includes it
+# (one execute() may carry both: Django binds parameters on the client by default).
+# The insert skips an existing row (the unique constraint decides) and deleting a missing row
+# does nothing, so repeating either is harmless.
+_GIVE_THUMBS_UP = """
+INSERT INTO posts_thumbsup (post_id, user_id, created_at) VALUES (%(post)s, %(user)s, %(now)s)
+ON CONFLICT ON CONSTRAINT posts_thumbsup_one_per_reader DO NOTHING;
+SELECT count(*) FROM posts_thumbsup WHERE post_id = %(post)s;
+"""
+_TAKE_BACK_THUMBS_UP = """
+DELETE FROM posts_thumbsup WHERE post_id = %(post)s AND user_id = %(user)s;
+SELECT count(*) FROM posts_thumbsup WHERE post_id = %(post)s;
+"""
+
+
+class ThumbsUpQuerySet(models.QuerySet):
+    def set_given(self, *, post_id: int, user_id: int, given: bool) -> int:
+        """Give (or take back) user_id's thumbs up on post_id; return the post's count right
+        after, in one round trip to PostgreSQL."""
+        sql = _GIVE_THUMBS_UP if given else _TAKE_BACK_THUMBS_UP
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"post": post_id, "user": user_id, "now": timezone.now()})
+            cursor.nextset()
+            return cursor.fetchone()[0]
+
+
 class ThumbsUp(models.Model):
     """One reader's thumbs up on one post."""
 
@@ -512,6 +538,8 @@ class ThumbsUp(models.Model):
         verbose_name=_("reader"),
     )
     created_at = models.DateTimeField(_("given"), default=timezone.now)
+
+    objects = ThumbsUpQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("thumbs up")

@@ -64,18 +64,14 @@ def _save_status(*, post: Post, by: User | None) -> None:
     record_revision(post=current, author=by, previous=before, kind=PostRevision.Kind.STATUS)
 
 
-@transaction.atomic
-def set_thumbs_up(*, post: Post, user: User, given: bool) -> bool:
-    """Give or take back user's thumbs up on post; return whether it is given now.
+def set_thumbs_up(*, post: Post, user: User, given: bool) -> int:
+    """Give or take back user's thumbs up on post; return the post's count right after, which
+    includes this reader's change (one round trip, one short transaction).
 
     Safe under concurrency and repetition: the insert skips an existing row (the database's
     unique constraint decides), and deleting a missing row does nothing.
     """
-    if given:
-        ThumbsUp.objects.bulk_create([ThumbsUp(post=post, user=user)], ignore_conflicts=True)
-    else:
-        ThumbsUp.objects.filter(post=post, user=user).delete()
-    return given
+    return ThumbsUp.objects.set_given(post_id=post.pk, user_id=user.pk, given=given)
 
 
 # --- Revisions, autosave and optimistic locking ---

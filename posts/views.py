@@ -176,18 +176,18 @@ def thumbs_up(request, slug):
             message=_("That was a lot of thumbs in a short time. Please wait a minute."),
             status=HTTPStatus.TOO_MANY_REQUESTS,
         )
-    given = set_thumbs_up(post=post, user=user, given=form.cleaned_data["given"])
-    if request.htmx:
-        _count_thumbs_up(post, user, given=given)
+    given = form.cleaned_data["given"]
+    # The count comes back with the write, and includes it: the reader sees theirs counted.
+    post.thumbs_up_count = set_thumbs_up(post=post, user=user, given=given)
+    post.viewer_gave_thumbs_up = given
     return _thumbs_up_response(request, post)
 
 
-def _count_thumbs_up(post, user, *, given=None) -> None:
-    """Set what the thumbs-up box shows on post: the count, and whether user gave one (pass
-    given when it is known). Two small queries rather than the page's annotated one."""
+def _count_thumbs_up(post, user) -> None:
+    """Set what the thumbs-up box shows on post: the count, and whether user gave one. Two
+    small queries rather than the page's annotated one."""
     post.thumbs_up_count = ThumbsUp.objects.filter(post=post).count()
-    if given is None:
-        given = user.is_authenticated and ThumbsUp.objects.filter(post=post, user=user).exists()
+    given = user.is_authenticated and ThumbsUp.objects.filter(post=post, user=user).exists()
     post.viewer_gave_thumbs_up = given
 
 

@@ -16,6 +16,14 @@ PostgreSQL restarts. On top of that:
 
 The failures are ``OperationalError``s as before. The breaker's state is the time of a small
 file per database in the temporary folder, shared by this machine's processes.
+
+And one change to the health check (CONN_HEALTH_CHECKS): Django's asks PostgreSQL ``SELECT 1``
+before the first query of every request, a whole round trip that was a quarter to a third of an
+anonymous page's time (py-spy, `make bench`). An idle connection has nothing to read, so here
+the check looks at the socket first: nothing waiting means nothing happened to the connection
+and no query is sent. A server that shuts down or ends this backend says so on the socket (an
+error message, then end of file), which is then read by the real ``SELECT 1``, the connection
+is closed and the request opens a new one, as before.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import select
 import tempfile
 import time
 from pathlib import Path
@@ -118,3 +127,23 @@ class DatabaseWrapper(base.DatabaseWrapper):
                 logger.info("PostgreSQL is not accepting connections yet (%s); retrying.", error)
                 time.sleep(delay)
                 delay = min(delay * 2, 1.0)
+
+    def close_if_health_check_failed(self):
+        """Django's health check, without a round trip while the connection looks healthy."""
+        if self.connection is None or not self.health_check_enabled or self.health_check_done:
+            return
+        if not self._looks_usable() and not self.is_usable():
+            self.close()
+        self.health_check_done = True
+
+    def _looks_usable(self) -> bool:
+        """Return True if the connection is idle, open and has nothing waiting to be read
+        (no query sent); False means: ask PostgreSQL."""
+        conn = self.connection
+        if conn.closed or conn.broken:
+            return False
+        if conn.info.transaction_status != self.Database.pq.TransactionStatus.IDLE:
+            return False
+        poller = select.poll()
+        poller.register(conn.pgconn.socket, select.POLLIN | select.POLLERR | select.POLLHUP)
+        return not poller.poll(0)

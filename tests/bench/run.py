@@ -15,11 +15,14 @@
 Prints a table, writes bench-results.json, and stops everything it started, whatever happens.
 Every figure is a ratio to its ceiling measured in the same run, because absolute numbers depend
 on the machine and on whatever else runs on it.
-FF_BENCH_SECONDS and FF_BENCH_CONNECTIONS change the wrk runs.
+FF_BENCH_SECONDS and FF_BENCH_CONNECTIONS change the wrk runs. FF_BENCH_PROFILE=1 profiles the
+first measured turn of each web scenario (py-spy on the workers, PostgreSQL's waits:
+tests/bench/profile.py) and keeps the profiles in bench-profiles/.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -35,7 +38,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.bench import harness
+from tests.bench import harness, profile
 
 SECONDS = float(os.environ.get("FF_BENCH_SECONDS", "8"))
 # The send to 100,000 is measured for at most this long (over what arrived by then), so the whole
@@ -52,6 +55,8 @@ CONNECTIONS = int(os.environ.get("FF_BENCH_CONNECTIONS", "4"))
 THREADS = 2
 WORKERS = os.cpu_count() or 1
 RESULTS = harness.PROJECT_DIR / "bench-results.json"
+PROFILE = os.environ.get("FF_BENCH_PROFILE", "") not in {"", "0"}
+PROFILES = harness.PROJECT_DIR / "bench-profiles"
 
 FULL = {"posts": 200, "subscribers": 100_000, "votes": 20_000, "comments": 1_000}
 # Enough top-level comments (a quarter of them) for a second page of 20.
@@ -617,8 +622,19 @@ def main() -> int:
                 harness.run_wrk(url, seconds=WARM_UP_SECONDS, **options)
                 ceilings = [harness.run_wrk(ceiling_url, seconds=SECONDS / 4, **wrk)]
                 runs = []
-                for _turn in range(2):
-                    runs.append(harness.run_wrk(url, seconds=SECONDS / 2, **options))
+                for turn in range(2):
+                    with (
+                        profile.profiled(
+                            row.key,
+                            pids=server.worker_pids(),
+                            database_url=database_url,
+                            seconds=SECONDS / 2,
+                            directory=PROFILES,
+                        )
+                        if PROFILE and turn == 0 and profile.available()
+                        else contextlib.nullcontext()
+                    ):
+                        runs.append(harness.run_wrk(url, seconds=SECONDS / 2, **options))
                     ceilings.append(harness.run_wrk(ceiling_url, seconds=SECONDS / 4, **wrk))
                 row.result = combined(runs)
                 row.ceiling_rps = combined(ceilings).requests_per_second

@@ -1,5 +1,6 @@
 """Votes arriving at the same moment, on real PostgreSQL connections in real threads."""
 
+import re
 from http import HTTPStatus
 
 import pytest
@@ -106,3 +107,35 @@ def test_one_reader_posting_many_times_at_once_through_the_site_gets_one_vote():
     assert set(outcomes) <= {HTTPStatus.FOUND, HTTPStatus.TOO_MANY_REQUESTS}, outcomes
     assert HTTPStatus.FOUND in outcomes
     assert Vote.objects.filter(poll=poll).count() == 1
+
+
+def test_readers_voting_at_once_in_place_each_see_their_own_vote_counted():
+    """htmx votes from real threads: every answer's results include the reader's own vote (the
+    tallies come back with it), the tallies end exact, and the post's page moved on."""
+    from polls.models import Choice
+    from posts.pagecache import numbers, post_key
+
+    poll = PollFactory()
+    readers = UserFactory.create_batch(12)
+    clients = [_logged_in_client(reader) for reader in readers]
+    ids = choice_ids(poll)
+    url = f"/polls/{poll.pk}/vote/"
+    before = numbers().get(post_key(poll.post_id), 0)
+
+    responses = run_at_once(
+        12,
+        lambda i: clients[i].post(url, {"choice": ids[i % len(ids)]}, HTTP_HX_REQUEST="true"),
+    )
+
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    for index, response in enumerate(responses):
+        assert response.status_code == HTTPStatus.OK
+        page = response.content.decode()
+        assert "Thanks, your vote is counted." in page
+        assert "Your vote" in page
+        # Whoever went first saw 1 voter, the last 12: never fewer than their own vote.
+        shown = int(re.search(r"(\d+) voters?\b", page).group(1))
+        assert 1 <= shown <= 12, (index, shown)
+    tallies = dict(Choice.objects.filter(poll=poll).values_list("pk", "tally"))
+    assert tallies == {pk: sum(1 for i in range(12) if ids[i % len(ids)] == pk) for pk in ids}
+    assert numbers()[post_key(poll.post_id)] > before

@@ -1,5 +1,6 @@
 """Thumbs up: one per reader per post, for readers who may participate, with or without htmx."""
 
+import re
 from http import HTTPStatus
 
 import pytest
@@ -152,3 +153,34 @@ def test_thumbs_up_is_rate_limited(auth_client, post, settings):
     assert htmx["X-Reader-Error"] == "1"
     assert "X-Reader-Error" not in limited  # a whole page, not a fragment to swap in
     assert ThumbsUp.objects.filter(post=post).count() == 1  # the refused "0" did nothing
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_giving_thumbs_up_at_once_each_see_theirs_counted():
+    """htmx thumbs up from real threads: every answer's count includes the reader's own, the
+    final count is exact, and the post's page moved on."""
+    from posts.pagecache import numbers, post_key
+    from tests.concurrency import run_at_once
+    from tests.factories import ensure_default_newsletter
+
+    ensure_default_newsletter()
+    post = PostFactory()
+    readers = UserFactory.create_batch(10)
+    clients = []
+    for reader in readers:
+        client = Client()
+        client.force_login(reader)
+        clients.append(client)
+    before = numbers().get(post_key(post.pk), 0)
+
+    responses = run_at_once(10, lambda i: clients[i].post(url(post), {"given": "1"}, **HTMX))
+
+    assert not [r for r in responses if isinstance(r, Exception)], responses
+    for response in responses:
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "you included" in page
+        shown = int(re.search(r'class="thumbs-number">(\d+)<', page).group(1))
+        assert 1 <= shown <= 10
+    assert ThumbsUp.objects.filter(post=post).count() == 10
+    assert numbers()[post_key(post.pk)] > before
