@@ -118,7 +118,7 @@ def _claim(send: NewsletterSend, worker_id: str) -> list[Delivery]:
     with transaction.atomic():
         ids = list(
             send.deliveries.claimable()
-            .order_by("pk")
+            .order_by("available_at", "pk")  # the order of the accounts_delivery_claim_free index
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[: conf("NEWSLETTER_BATCH_SIZE")]
         )
