@@ -35,7 +35,6 @@ from html import escape
 from django.conf import settings
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
-
 from django.urls import reverse
 
 from accounts.referrals import code_for
