@@ -159,6 +159,9 @@ class SubscriptionAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     paginator = LargeTablePaginator
     show_full_result_count = False
+    # "Show counts" would count every filter choice over the whole list; the counts by status
+    # stand above the list already.
+    show_facets = admin.ShowFacets.NEVER
     readonly_fields = ["status_reason"]
     actions = ["export_selected", "unsubscribe_selected"]
     change_list_template = "accounts/admin/subscription_change_list.html"
