@@ -351,6 +351,21 @@ TASKS = {
         "QUEUES": ["default"],
     }
 }
+# TASKS_BACKEND=rq moves the queue to Redis (django-tasks-rq; `python -m futureforward.worker`
+# then runs RQ's worker): for sends too large for the PostgreSQL queue (README "Deploying").
+TASKS_BACKEND = env("TASKS_BACKEND", "database")
+if TASKS_BACKEND == "rq":
+    _tasks_redis = env("TASKS_REDIS_URL") or env("REDIS_URL")
+    if not _tasks_redis:
+        raise ImproperlyConfigured("TASKS_BACKEND=rq needs TASKS_REDIS_URL or REDIS_URL.")
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    # A job that runs longer than this is stopped; a send's batch takes seconds.
+    RQ_QUEUES = {"default": {"URL": _tasks_redis, "DEFAULT_TIMEOUT": 900}}
+    TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default"]}}
+elif TASKS_BACKEND != "database":
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND is {TASKS_BACKEND!r}; it must be 'database' (the default) or 'rq'."
+    )
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("DJANGO_TIME_ZONE", "UTC")

@@ -9,6 +9,9 @@ database: each claims a task with SELECT ... FOR UPDATE SKIP LOCKED, so no task 
 It takes tasks from every queue unless given `--queue-name` (db_worker's own default is only
 "default"), so a queue added later is never left without a worker.
 
+With TASKS_BACKEND=rq the queue is in Redis and this runs RQ's worker instead (django-rq's
+`rqworker`, with its scheduler and django-tasks-rq's job class), each task in this process.
+
 SIGTERM or Ctrl-C stops it the stock way: after the task in hand, or at once when idle.
 """
 
@@ -32,9 +35,26 @@ def main(argv: list[str]) -> int:
 
     django.setup()
 
+    from django.conf import settings
     from django.core.management import call_command
     from django.db import InterfaceError, OperationalError, connections
 
+    if settings.TASKS_BACKEND == "rq":
+        # The queue lives in Redis (TASKS_BACKEND=rq): RQ's worker, with its scheduler for the
+        # tasks that run later, and the job class through which django-tasks runs a task. The
+        # simple worker runs each task in this process, as db_worker does: RQ's default forks
+        # a process per task, which costs more than a send's batch of short tasks gains.
+        call_command(
+            "rqworker",
+            "--job-class",
+            "django_tasks_rq.Job",
+            "--worker-class",
+            "rq.worker.SimpleWorker",
+            "--with-scheduler",
+            *argv,
+            "default",
+        )
+        return 0
     if not any(arg.startswith("--queue-name") for arg in argv):
         argv = ["--queue-name", "*", *argv]
     delay = RETRY_FIRST_DELAY

@@ -33,6 +33,7 @@ import time
 from datetime import timedelta
 
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import DatabaseError, connection, transaction
 from django.db.models import Min
 from django.db.models.functions import Now
@@ -42,6 +43,7 @@ from django.utils.translation import gettext as _
 from accounts.services import mark_bounced
 from newsletter.conf import conf
 from newsletter.models import Delivery, Membership, NewsletterSend
+from newsletter.prepared import prepare
 from newsletter.rendering import Rendered, personalise
 from newsletter.services import (
     TROUBLE_AFTER_FAILURES,
@@ -116,7 +118,7 @@ def _claim(send: NewsletterSend, worker_id: str) -> list[Delivery]:
     with transaction.atomic():
         ids = list(
             send.deliveries.claimable()
-            .order_by("pk")
+            .order_by("available_at", "pk")  # the order of the accounts_delivery_claim_free index
             .select_for_update(skip_locked=True)
             .values_list("pk", flat=True)[: conf("NEWSLETTER_BATCH_SIZE")]
         )
@@ -165,6 +167,21 @@ def _renew(ids: list[int], worker_id: str) -> set[int]:
 
 def _mark(delivery: Delivery, **fields) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(**fields)
+
+
+# The one statement a send runs per message, written out once instead of compiled by the ORM
+# for every message. The table name comes from our model.
+_SENT_SQL = (
+    f'UPDATE "{Delivery._meta.db_table}" SET "status" = %s, "sent_at" = %s, '  # noqa: S608  # nosec
+    '"attempts" = %s, "last_error" = \'\' WHERE "id" = %s'
+)
+
+
+def _mark_sent(delivery: Delivery) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _SENT_SQL, [Delivery.Status.SENT, timezone.now(), delivery.attempts + 1, delivery.pk]
+        )
 
 
 def _retry_later(delivery: Delivery, reason: str, *, delay: float | None = None) -> None:
@@ -221,8 +238,20 @@ def _deliver(send: NewsletterSend, rows: list[Delivery], worker_id: str) -> floa
                 cursor.execute("RESET synchronous_commit")
 
 
+def _prepare(send: NewsletterSend, rendered: Rendered):
+    """Return the send's message as finished bytes with slots (newsletter.prepared), built once
+    per batch (a few milliseconds, like one message built the slow way), or None."""
+    try:
+        return prepare(rendered, newsletter=send.newsletter)
+    except Exception:
+        # The slow way builds each message on its own and reports what is wrong with it.
+        logger.exception("Newsletter send %s: cannot prepare the message's bytes", send.pk)
+        return None
+
+
 def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: str) -> float:
     rendered = Rendered(subject=send.subject, html=send.html_body, text=send.text_body)
+    prepared = _prepare(send, rendered) if isinstance(mail, SMTPBackend) else None
     remaining = [row.pk for row in rows]
     lease = conf("NEWSLETTER_LEASE_SECONDS")
     # Renew at half the lease: a single message takes far less than that, so this worker never
@@ -245,16 +274,24 @@ def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: s
                 if row.pk not in owned:
                     continue
             try:
-                message = personalise(
-                    rendered, user=row.user, connection=mail, newsletter=send.newsletter
-                )
+                # Over SMTP, the send's finished bytes with this reader's values put in; a
+                # reader they cannot take, and any other mail backend, get a message built
+                # through the email package.
+                built = prepared.render(row.user) if prepared is not None else None
+                message = None
+                if built is None:
+                    message = personalise(
+                        rendered, user=row.user, connection=mail, newsletter=send.newsletter
+                    )
             except Exception as exc:
                 logger.exception("Newsletter send %s: cannot build message %s", send.pk, row.pk)
                 _mark(row, status=Delivery.Status.FAILED, attempts=row.attempts + 1,
                       last_error=f"Could not build the message: {exc!r}"[:500])  # fmt: skip
                 continue
             try:
-                if not mail.send_messages([message]):
+                if built is not None:
+                    mail.connection.sendmail(prepared.envelope_from, [built[0]], built[1])
+                elif not mail.send_messages([message]):
                     # A backend that reports nothing sent without raising (fail_silently).
                     raise OSError("The mail backend did not accept the message.")
             except Exception as exc:
@@ -278,8 +315,7 @@ def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: s
                     return _pause_for_transport(send, reason)
             else:
                 # Its own small transaction, right after the server's 250: see the module notes.
-                _mark(row, status=Delivery.Status.SENT, sent_at=timezone.now(),
-                      attempts=row.attempts + 1, last_error="")  # fmt: skip
+                _mark_sent(row)
                 sent_any = True
     finally:
         # The connection may already be dead; there is nothing left to keep from it.

@@ -294,10 +294,14 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["send", "status"], name="accounts_delivery_progress"),
-            # Workers claim the lowest pending ids of a send: this index walks them in order.
+            # Workers claim the pending rows of a send that became free first (lowest id first
+            # among equals): this index walks exactly those, in that order. Ordered by id alone,
+            # PostgreSQL may walk the primary key instead and step over every row already sent
+            # (a send's first rows go first), which grows with the send: 8 ms per claim after
+            # 6,100 of 100,000 were sent.
             models.Index(
-                fields=["send", "id"],
-                name="accounts_delivery_claim",
+                fields=["send", "available_at", "id"],
+                name="accounts_delivery_claim_free",
                 condition=models.Q(status="pending"),
             ),
         ]

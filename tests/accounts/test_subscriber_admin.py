@@ -168,3 +168,47 @@ def test_import_page_needs_permission(auth_client):
     response = auth_client.get(IMPORT)
     assert response.status_code == HTTPStatus.FOUND
     assert "/login/" in response.url
+
+
+def counting_subscriptions(queries) -> list[str]:
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if "COUNT(" in query["sql"].upper() and 'FROM "accounts_subscription"' in query["sql"]
+    ]
+
+
+def test_a_long_list_is_paged_without_counting_the_whole_table(editor_client, settings):
+    # A list counts as long from 40 readers here (50,000 by default): the first page reads
+    # PostgreSQL's estimate of the table, a search counts its matches only up to a cap, and
+    # no page counts every row.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.ADMIN_LARGE_TABLE_ROWS = 40
+    make_subscribers(45)
+    make_subscribers(5, status=Subscription.Status.UNSUBSCRIBED, prefix="gone")
+    make_subscribers(1, prefix="needle", status=Subscription.Status.BOUNCED)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE accounts_subscription")
+    with CaptureQueriesContext(connection) as queries:
+        response = editor_client.get(CHANGELIST)
+    assert response.status_code == HTTPStatus.OK
+    assert response.context["cl"].result_count == 51
+    assert len(response.context["cl"].result_list) == 51
+    assert "counted within the last minute" in response.content.decode()
+    counted = counting_subscriptions(queries)
+    # Only the status summary counts, and only this once a minute (it is cached now).
+    assert len(counted) == 1 and "GROUP BY" in counted[0]
+    with CaptureQueriesContext(connection) as queries:
+        searched = editor_client.get(CHANGELIST, {"q": "needle0@"})
+    assert searched.context["cl"].result_count == 1
+    assert [str(row.user) for row in searched.context["cl"].result_list] == ["needle0@example.com"]
+    counted = counting_subscriptions(queries)
+    assert counted and all("LIMIT 10001" in sql for sql in counted)
+    filtered = editor_client.get(CHANGELIST, {"source": "test", "status__exact": "unsubscribed"})
+    assert filtered.context["cl"].result_count == 5
+    # A filter value nobody has shows an empty page, not an error.
+    empty = editor_client.get(CHANGELIST, {"source": "nowhere"})
+    assert empty.status_code == HTTPStatus.OK
+    assert empty.context["cl"].result_count == 0

@@ -233,7 +233,7 @@ def _seed_people(*, subscribers: int, now) -> tuple[list[User], list[int]]:
                                 email, display_name, bio, avatar)
             SELECT '!' || md5(n::text || random()::text), false, false, true,
                    %(now)s - (n %% 700) * interval '1 hour',
-                   'reader' || lpad(n::text, 6, '0') || %(domain)s,
+                   'reader' || lpad(n::text, greatest(6, length(n::text)), '0') || %(domain)s,
                    CASE WHEN n %% 3 = 0 THEN '' ELSE 'Reader ' || n END, '', ''
             FROM generate_series(1, %(n)s) AS n
             ORDER BY n
