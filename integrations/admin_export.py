@@ -12,6 +12,7 @@ from django.db.models import Count, Q
 from django.http import StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.http import require_GET
 
 from accounts.admin import may_export_subscribers
 from accounts.models import Subscription, User
@@ -25,6 +26,7 @@ def _check(request) -> None:
         raise PermissionDenied
 
 
+@require_GET
 def export_page(request):
     """What an export holds, counted, with the two downloads."""
     _check(request)
@@ -54,6 +56,7 @@ def export_page(request):
     return TemplateResponse(request, "integrations/admin/export.html", context)
 
 
+@require_GET
 def ghost_export_view(request):
     """The Ghost JSON file, streamed as it is read."""
     _check(request)
