@@ -88,6 +88,24 @@ def test_a_hanging_receiver_times_out_and_is_retried(receiver, loopback_hooks, d
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_receiver_trickling_its_answer_is_cut_off_and_retried(
+    receiver, loopback_hooks, db_tasks
+):
+    endpoint_for(receiver, WebhookEvent.POST_PUBLISHED)
+    receiver.answers = ["trickle", 200]
+    publish_post(post=PostFactory(status=Post.Status.DRAFT, published_at=None))
+    run_worker()
+
+    delivery = WebhookDelivery.objects.get()
+    first, second = delivery.attempt_log.all()
+    # Every byte came quickly, so no single read timed out; the whole answer was too slow.
+    assert first.status_code is None
+    assert "no full answer within 1 s" in first.error
+    assert second.status_code == 200
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
 def test_private_address_is_refused_without_a_request(receiver, settings, db_tasks):
     settings.WEBHOOK_RETRY_SECONDS = 0
     settings.WEBHOOK_MAX_ATTEMPTS = 2
