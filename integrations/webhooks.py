@@ -17,6 +17,7 @@ that hangs, or trickles its status line and headers a byte at a time, never hold
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -171,10 +172,8 @@ def _cut(connection: http.client.HTTPConnection, fired: threading.Event) -> None
     fired.set()
     sock = connection.sock
     if sock is not None:
-        try:
+        with contextlib.suppress(OSError):  # already closed
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass  # already closed
 
 
 def _read_some(response: http.client.HTTPResponse, *, deadline: float) -> str:

@@ -1,5 +1,6 @@
 """A real HTTP receiver for webhook tests: a server on 127.0.0.1 in a thread that answers each
-POST as told (a status code, "hang", or "trickle": a 200 sent a byte at a time) and keeps what it received."""
+POST as told (a status code, "hang", or "trickle": a 200 sent a byte at a time) and keeps what
+it received."""
 
 from __future__ import annotations
 
