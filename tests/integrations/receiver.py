@@ -1,6 +1,6 @@
 """A real HTTP receiver for webhook tests: a server on 127.0.0.1 in a thread that answers each
-POST as told (a status code, "hang", or "trickle": a 200 sent a byte at a time) and keeps what
-it received."""
+POST as told (a status code, "hang", "trickle": a 200 sent a byte at a time, or
+"redirect:<url>": a 307 to url) and keeps what it received."""
 
 from __future__ import annotations
 
@@ -49,6 +49,12 @@ class Receiver:
                         time.sleep(TRICKLE_SECONDS)
                     self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
                     self.wfile.flush()
+                    return
+                if isinstance(answer, str) and answer.startswith("redirect:"):
+                    self.send_response(307)
+                    self.send_header("Location", answer.removeprefix("redirect:"))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 self.send_response(answer)
                 self.send_header("Content-Type", "text/plain")

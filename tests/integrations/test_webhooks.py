@@ -105,6 +105,25 @@ def test_a_receiver_trickling_its_answer_is_cut_off_and_retried(receiver, loopba
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_redirect_is_a_failed_attempt_and_never_followed(receiver, loopback_hooks, db_tasks):
+    from tests.integrations.receiver import Receiver
+
+    elsewhere = Receiver().start()
+    try:
+        endpoint_for(receiver, WebhookEvent.POST_PUBLISHED)
+        receiver.answers = [f"redirect:{elsewhere.url}", 200]
+        publish_post(post=PostFactory(status=Post.Status.DRAFT, published_at=None))
+        run_worker()
+    finally:
+        elsewhere.stop()
+
+    assert elsewhere.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert [a.status_code for a in delivery.attempt_log.all()] == [307, 200]
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
 def test_private_address_is_refused_without_a_request(receiver, settings, db_tasks):
     settings.WEBHOOK_RETRY_SECONDS = 0
     settings.WEBHOOK_MAX_ATTEMPTS = 2
