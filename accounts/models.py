@@ -209,6 +209,12 @@ class Subscription(models.Model):
     class Meta:
         verbose_name = _("subscription")
         verbose_name_plural = _("subscriptions")
+        permissions = [
+            (
+                "export_subscribers",
+                _("Can export every subscriber's address (CSV, whole-publication export)"),
+            ),
+        ]
 
     def __str__(self):
         return f"{self.user.email} ({self.get_status_display()})"

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import addresses, referrals, subscribe_options
+from accounts.csvfiles import csv_safe
 from accounts.models import EditorNotice, Subscription, User, normalize_email
 from accounts.signals import subscription_confirmed, subscription_stopped
 
@@ -472,19 +473,37 @@ def _import_chunk(emails: list[str], *, source: str, report: ImportReport) -> No
     )
 
 
-EXPORT_COLUMNS = ["email", "status", "source", "created", "confirmed", "unsubscribed", "reason"]
+EXPORT_COLUMNS = [
+    "email",
+    "status",
+    "source",
+    "created",
+    "confirmed",
+    "unsubscribed",
+    "reason",
+    "name",
+]
+EXPORT_CHUNK = 2000
 
 
-def _csv_safe(value) -> str:
-    """Return value as a CSV cell a spreadsheet will not run as a formula."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
+@dataclass(frozen=True)
+class ExportColumn:
+    """A column an app above accounts adds to the subscribers CSV: its header, and a function
+    that returns the cell of each reader of one chunk ({user id: text}) in a fixed number of
+    queries, so the export costs the same few queries per chunk however long the list is."""
+
+    header: str
+    cells: Callable[[list[int]], dict[int, str]]
 
 
-def export_rows(queryset) -> Iterable[list[str]]:
-    """Yield the header and one row per subscription, reading the table in chunks."""
-    yield EXPORT_COLUMNS
+def export_rows(queryset, *, columns: Iterable[ExportColumn] = ()) -> Iterable[list[str]]:
+    """Yield the header and one row per subscription, reading the table in chunks.
+
+    Every cell is made safe for spreadsheets (a name like "=HYPERLINK(…)" stays text)."""
+    columns = list(columns)
+    yield EXPORT_COLUMNS + [column.header for column in columns]
     rows = queryset.order_by("pk").values_list(
+        "user_id",
         "user__email",
         "status",
         "source",
@@ -492,11 +511,27 @@ def export_rows(queryset) -> Iterable[list[str]]:
         "confirmed_at",
         "unsubscribed_at",
         "status_reason",
+        "user__display_name",
     )
-    for row in rows.iterator(chunk_size=2000):
-        yield [
-            _csv_safe(value.isoformat() if hasattr(value, "isoformat") else value) for value in row
-        ]
+    chunk: list[tuple] = []
+
+    def flush(chunk):
+        user_ids = [row[0] for row in chunk]
+        extra = [column.cells(user_ids) for column in columns]
+        for user_id, *values in chunk:
+            cells = [
+                value.isoformat() if hasattr(value, "isoformat") else value for value in values
+            ]
+            cells += [found.get(user_id, "") for found in extra]
+            yield [csv_safe(cell) for cell in cells]
+
+    for row in rows.iterator(chunk_size=EXPORT_CHUNK):
+        chunk.append(row)
+        if len(chunk) == EXPORT_CHUNK:
+            yield from flush(chunk)
+            chunk = []
+    if chunk:
+        yield from flush(chunk)
 
 
 # --- Editors' notices ---------------------------------------------------------------------------

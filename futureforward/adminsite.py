@@ -33,6 +33,9 @@ class Section:
     # Filtered lists shown as entries of their own: (name, "app_label.ModelName", query
     # string); shown to those who may view that model.
     extra_links: tuple[tuple[str, str, str], ...] = field(default=())
+    # Pages of the admin site that are no model's: (name, URL name, "app_label.codename" of the
+    # permission that shows them).
+    pages: tuple[tuple[str, str, str], ...] = field(default=())
 
 
 SECTIONS = (
@@ -70,6 +73,7 @@ SECTIONS = (
             "django_tasks_database",
         ),
         extra_links=((_("Staff"), "accounts.User", "is_staff__exact=1"),),
+        pages=((_("Export"), "admin:export", "accounts.export_subscribers"),),
     ),
 )
 FALLBACK_SECTION = "settings"
@@ -180,6 +184,19 @@ class EditorsAdminSite(admin.AdminSite):
                     "view_only": True,
                 }
             )
+        for name, url_name, permission in section.pages:
+            if not request.user.has_perm(permission):
+                continue
+            links.append(
+                {
+                    "name": name,
+                    "object_name": str(name).replace(" ", ""),
+                    "key": f"{section.key}.{name}",
+                    "admin_url": reverse(url_name, current_app=self.name),
+                    "add_url": None,
+                    "view_only": True,
+                }
+            )
         return links
 
     def each_context(self, request):
@@ -200,9 +217,12 @@ class EditorsAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from futureforward.admin_notices import notices_view
+        from integrations.admin_export import export_page, ghost_export_view
 
         return [
             path("notices/", self.admin_view(notices_view), name="notices"),
+            path("export/", self.admin_view(export_page), name="export"),
+            path("export/ghost.json", self.admin_view(ghost_export_view), name="export-ghost"),
             *super().get_urls(),
         ]
 

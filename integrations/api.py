@@ -1,4 +1,5 @@
-"""The Content API: read-only JSON for published posts, tags and authors at /api/v1/, and one
+"""The Content API: read-only JSON for published posts, tags, authors and the newsletters
+readers may choose at /api/v1/, and one
 write, a pending subscription for keys with the subscribers:write scope.
 
 Anyone may read what the site shows anyone: a subscribers-only post comes with its public part
@@ -22,6 +23,7 @@ from accounts import addresses, ratelimits
 from accounts.models import User
 from integrations import services
 from integrations.models import ApiKey
+from newsletter.models import Newsletter
 from posts.models import Post, Tag
 
 SLUG_PATTERN = r"^[-a-zA-Z0-9_]{1,200}$"
@@ -157,6 +159,13 @@ class PostOut(Schema):
     authors: list[AuthorOut]
 
 
+class NewsletterOut(Schema):
+    slug: str
+    name: str
+    description: str
+    is_default: bool = Field(description="New subscribers get it unless they untick it.")
+
+
 class Page(Schema):
     count: int = Field(description="Items matching, on every page.")
     page: int
@@ -174,6 +183,10 @@ class TagPage(Page):
 
 class AuthorPage(Page):
     items: list[AuthorOut]
+
+
+class NewsletterPage(Page):
+    items: list[NewsletterOut]
 
 
 class Paging(Schema):
@@ -249,6 +262,15 @@ def post_out(post: Post, caller) -> dict:
     }
 
 
+def newsletter_out(newsletter: Newsletter) -> dict:
+    return {
+        "slug": newsletter.slug,
+        "name": newsletter.name,
+        "description": newsletter.description,
+        "is_default": newsletter.is_default,
+    }
+
+
 def page_of(queryset, paging: Paging, render) -> dict:
     count = queryset.count()
     start = (paging.page - 1) * paging.page_size
@@ -309,6 +331,20 @@ def list_authors(request, paging: Query[Paging]):
     wrote = Post.objects.published().filter(authors=OuterRef("pk"))
     authors = User.objects.filter(Exists(wrote)).order_by(Lower("display_name"), "pk")
     return page_of(authors, paging, author_out)
+
+
+@api.get(
+    "/newsletters",
+    response={200: NewsletterPage, 401: Message, 429: Message},
+    tags=["newsletters"],
+    **READ,
+)
+def list_newsletters(request, paging: Query[Paging]):
+    """The newsletters readers may choose when they subscribe, in the site's order (archived
+    and editor-only newsletters are left out)."""
+    return page_of(
+        Newsletter.objects.choosable().order_by("position", "name", "pk"), paging, newsletter_out
+    )
 
 
 @api.post(

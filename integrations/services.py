@@ -32,6 +32,7 @@ from integrations.tasks import sweep_events as sweep_events_task
 from publication.models import Publication
 
 CONFIRM_SALT = "integrations.confirm-subscription"
+ENDPOINT_PERMISSION = "integrations.change_webhookendpoint"
 CONFIRM_MAX_AGE = timedelta(days=7)
 
 
@@ -266,7 +267,9 @@ def _disable(endpoint: WebhookEndpoint, *, reason: str) -> None:
 
 
 def email_editors_endpoint_disabled(*, endpoint_id: int) -> None:
-    """Tell every active editor that an endpoint was turned off, and why."""
+    """Tell the editors who can turn an endpoint back on (superusers, and staff given the
+    permission to change endpoints) that it was turned off, and why. Staff who cannot see
+    webhooks are not sent its address."""
     endpoint = WebhookEndpoint.objects.get(pk=endpoint_id)
     publication = Publication.objects.current()
     path = reverse("admin:integrations_webhookendpoint_change", args=[endpoint.pk])
@@ -277,7 +280,8 @@ def email_editors_endpoint_disabled(*, endpoint_id: int) -> None:
     }
     subject = render_to_string("integrations/email/endpoint_disabled_subject.txt", context).strip()
     body = render_to_string("integrations/email/endpoint_disabled_message.txt", context)
-    editors = User.objects.filter(is_staff=True, is_active=True).values_list("email", flat=True)
+    staff = User.objects.filter(is_staff=True, is_active=True).order_by("pk")
+    editors = [user.email for user in staff if user.has_perm(ENDPOINT_PERMISSION)]
     for email in editors:
         EmailMessage(subject, body, from_email=publication.sender(), to=[email]).send()
 

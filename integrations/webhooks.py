@@ -10,18 +10,21 @@ connection is made to that checked address, so a DNS answer that changes between
 and the connection (DNS rebinding) cannot send it elsewhere. Redirects are not followed: a
 3xx is a failed attempt like any other non-2xx, so a redirect cannot lead to an address that
 was never checked. Connecting and each read wait at most WEBHOOK_TIMEOUT_SECONDS, and the
-whole answer at most twice that, so a receiver that hangs or trickles never holds a worker.
+whole exchange at most twice that: a timer cuts the connection at that deadline, so a receiver
+that hangs, or trickles its status line and headers a byte at a time, never holds a worker.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -137,16 +140,40 @@ def post(*, url: str, secret: str, message_id: str, body: bytes) -> Outcome:
     }
     kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = kind(host, port, address=address, timeout=timeout)
+    # Each read has its own timeout, but a status line and headers sent a byte at a time never
+    # trip it: the timer ends the exchange at the deadline whatever the receiver does.
+    fired = threading.Event()
+    cutter = threading.Timer(2 * timeout, _cut, args=(connection, fired))
+    cutter.daemon = True
+    cutter.start()
     try:
         connection.request("POST", path, body=body, headers=headers)
         response = connection.getresponse()
+        if fired.is_set():
+            # Cut while the headers were still arriving: what was parsed is not an answer.
+            raise TimeoutError
         snippet = _read_some(response, deadline=started + 2 * timeout)
         return outcome(status=response.status, snippet=snippet)
     except (OSError, http.client.HTTPException) as exc:
-        reason = "timed out" if isinstance(exc, TimeoutError) else str(exc) or type(exc).__name__
+        if fired.is_set():
+            reason = f"timed out (no full answer within {2 * timeout:g} s)"
+        elif isinstance(exc, TimeoutError):
+            reason = "timed out"
+        else:
+            reason = str(exc) or type(exc).__name__
         return outcome(error=f"No answer: {reason}")
     finally:
+        cutter.cancel()
         connection.close()
+
+
+def _cut(connection: http.client.HTTPConnection, fired: threading.Event) -> None:
+    """End a connection from another thread: a read blocked on it returns at once."""
+    fired.set()
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):  # already closed
+            sock.shutdown(socket.SHUT_RDWR)
 
 
 def _read_some(response: http.client.HTTPResponse, *, deadline: float) -> str:

@@ -3,14 +3,12 @@ count, CSV export, tag everyone) and subscriber tags. Registered from newsletter
 
 from __future__ import annotations
 
-import csv
 import json
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -18,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.csvfiles import csv_safe, streaming_csv
 from accounts.models import Subscription
 from newsletter import audience
 from newsletter.admin_welcome import WelcomePreviewMixin, WelcomeStepInline
@@ -331,11 +330,6 @@ def fields_from_conditions(conditions) -> dict:
     return initial
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 def export_segment_rows(segment: Segment):
     """Yield the CSV header and one row per reader in the segment, read in chunks."""
     yield ["email", "display name", "status", "source", "signed up", "tags"]
@@ -363,7 +357,7 @@ def export_segment_rows(segment: Segment):
         for pk, *values in rows:
             created = values[-1]
             yield [
-                _csv_safe(value)
+                csv_safe(value)
                 for value in [
                     *values[:-1],
                     created.isoformat() if created else "",
@@ -378,11 +372,6 @@ def export_segment_rows(segment: Segment):
             chunk = []
     if chunk:
         yield from flush(chunk)
-
-
-def _csv_safe(value) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text[:1] in {"=", "+", "-", "@", "\t", "\r"} else text
 
 
 class TagChoiceForm(forms.Form):
@@ -513,14 +502,8 @@ class SegmentAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         segment = get_object_or_404(Segment, pk=object_id)
-        writer = csv.writer(_Echo())
-        response = StreamingHttpResponse(
-            (writer.writerow(row) for row in export_segment_rows(segment)),
-            content_type="text/csv; charset=utf-8",
-        )
         filename = f"segment-{segment.pk}-{timezone.localdate().isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return streaming_csv(export_segment_rows(segment), filename)
 
     def tag_view(self, request, object_id):
         """Put one tag on everyone in the segment (one statement)."""

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from accounts.services import ExportColumn
 from comments.models import Comment
 from newsletter import audience
 from newsletter.admin_audience import TagChoiceForm
@@ -100,6 +101,14 @@ class SubscriberAdminMixin:
 
     def get_readonly_fields(self, request, obj=None):
         return [*super().get_readonly_fields(request, obj), "history"]
+
+    def export_columns(self) -> list[ExportColumn]:
+        """The CSV adds each reader's newsletters and tags, a query per chunk for each."""
+        return [
+            *super().export_columns(),
+            ExportColumn("newsletters", audience.newsletter_names_by_reader),
+            ExportColumn("tags", audience.tag_names_by_reader),
+        ]
 
     def get_list_display(self, request):
         return [*super().get_list_display(request), "tag_names"]

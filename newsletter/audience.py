@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from accounts.models import Subscription, User
 from accounts.subscribe_options import Option
-from newsletter.models import Membership, Newsletter, Segment
+from newsletter.models import Membership, Newsletter, Segment, SubscriberTag
 from newsletter.segments import conditions_q
 
 
@@ -171,3 +171,33 @@ def untag_readers(*, tag, user_ids: Iterable[int]) -> int:
     return SubscriberTag.readers.through.objects.filter(
         subscribertag=tag, user_id__in=list(user_ids)
     ).delete()[0]
+
+
+# --- Columns of the subscribers CSV (accounts.services.ExportColumn) --------------------------
+
+
+def newsletter_names_by_reader(user_ids: list[int]) -> dict[int, str]:
+    """Return {user id: "Name; Name"}: the newsletters each reader is subscribed to (one
+    query for the whole chunk)."""
+    found: dict[int, list[str]] = {}
+    rows = (
+        Membership.objects.filter(user_id__in=user_ids, status=Membership.Status.SUBSCRIBED)
+        .order_by("newsletter__position", "newsletter__name")
+        .values_list("user_id", "newsletter__name")
+    )
+    for user_id, name in rows:
+        found.setdefault(user_id, []).append(name)
+    return {user_id: "; ".join(names) for user_id, names in found.items()}
+
+
+def tag_names_by_reader(user_ids: list[int]) -> dict[int, str]:
+    """Return {user id: "tag; tag"}: each reader's subscriber tags, by name (one query)."""
+    found: dict[int, list[str]] = {}
+    rows = (
+        SubscriberTag.readers.through.objects.filter(user_id__in=user_ids)
+        .order_by("subscribertag__name")
+        .values_list("user_id", "subscribertag__name")
+    )
+    for user_id, name in rows:
+        found.setdefault(user_id, []).append(name)
+    return {user_id: "; ".join(names) for user_id, names in found.items()}

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from accounts.csvfiles import csv_safe
 from polls.forms import PollAdminForm
 from polls.models import Poll
 from posts.widgets import LabelledSplitDateTime
@@ -133,21 +134,15 @@ class PollAdmin(admin.ModelAdmin):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="poll-{poll.pk}-results.csv"'
         writer = csv.writer(response)
-        writer.writerow(["question", _csv_safe(poll.question)])
-        writer.writerow(["post", _csv_safe(poll.post.title)])
+        writer.writerow(["question", csv_safe(poll.question)])
+        writer.writerow(["post", csv_safe(poll.post.title)])
         writer.writerow(["total voters", results.total])
         writer.writerow([])
         writer.writerow(["position", "choice", "votes", "percent"])
         for row in results.rows:
-            writer.writerow([row.position + 1, _csv_safe(row.text), row.votes, row.percent])
+            writer.writerow([row.position + 1, csv_safe(row.text), row.votes, row.percent])
         writer.writerow([])
         writer.writerow(["day", "first votes"])
         for day, count in poll.votes_per_day():
             writer.writerow([day.isoformat(), count])
         return response
-
-
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas: a cell starting with = + - @ would be run as one."""
-    value = str(value)
-    return "'" + value if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value

@@ -126,11 +126,14 @@ BODY_IMAGE_FALLBACK_WIDTH = 1200
 MORE_DIVIDER = '<hr class="more">'
 # What editors type for it, "<!--more-->" as in other blogging tools: as a comment (HTML source,
 # imports) or as text in a paragraph of its own (typed in the editor), dashes made typographic
-# or not. Either becomes MORE_DIVIDER when the body is saved.
+# or not. Either becomes MORE_DIVIDER when the body is saved. Ghost writes its paywall as the
+# comment "<!--members-only-->" (and our Ghost export writes the divider so), which means the
+# same: the part before it is what everyone may read.
 _DASHES = "[-\u2013\u2014]+"
+_MORE_WORD = r"(?:more|members-only)"
 _MORE_MARKER = re.compile(
-    rf"(?:<p>\s*)?<!{_DASHES}\s*more\s*{_DASHES}>(?:\s*</p>)?"
-    rf"|<p>\s*&lt;!{_DASHES}\s*more\s*{_DASHES}&gt;\s*</p>",
+    rf"(?:<p>\s*)?<!{_DASHES}\s*{_MORE_WORD}\s*{_DASHES}>(?:\s*</p>)?"
+    rf"|<p>\s*&lt;!{_DASHES}\s*{_MORE_WORD}\s*{_DASHES}&gt;\s*</p>",
     re.IGNORECASE,
 )
 _MORE_DIVIDER_RE = re.compile(r'<hr class="more"\s*/?>')

@@ -101,6 +101,7 @@ def test_the_editors_admin_pages_are_valid(site):
         "/admin/posts/post/?audience__exact=everyone",
         "/admin/comments/comment/?queue=review",
         "/admin/notices/",
+        "/admin/export/",
     ]:
         response = client.get(path)
         assert response.status_code == 200, path

@@ -1,5 +1,6 @@
 """A real HTTP receiver for webhook tests: a server on 127.0.0.1 in a thread that answers each
-POST as told (a status code, or "hang") and keeps what it received."""
+POST as told (a status code, "hang", "trickle": a 200 sent a byte at a time, or
+"redirect:<url>": a 307 to url) and keeps what it received."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 HANG_SECONDS = 3
+TRICKLE_SECONDS = 0.1
 
 
 @dataclass
@@ -35,6 +37,24 @@ class Receiver:
                 answer = receiver.answers.pop(0) if receiver.answers else 200
                 if answer == "hang":
                     time.sleep(HANG_SECONDS)
+                    return
+                if answer == "trickle":
+                    # A status line, then a header a byte at a time: no single read waits
+                    # long, the whole answer takes HANG_SECONDS, and it ends in a 200.
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                    self.wfile.flush()
+                    for byte in b"X-Slow: " + b"a" * int(HANG_SECONDS / TRICKLE_SECONDS):
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(TRICKLE_SECONDS)
+                    self.wfile.write(b"\r\nContent-Length: 0\r\n\r\n")
+                    self.wfile.flush()
+                    return
+                if isinstance(answer, str) and answer.startswith("redirect:"):
+                    self.send_response(307)
+                    self.send_header("Location", answer.removeprefix("redirect:"))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 self.send_response(answer)
                 self.send_header("Content-Type", "text/plain")

@@ -9,8 +9,15 @@ from django.utils import timezone
 
 from accounts.models import Subscription, User
 from integrations.models import ApiKey
+from newsletter.models import Newsletter
 from posts.models import Post
-from tests.factories import EditorFactory, PostFactory, SubscriptionFactory, TagFactory
+from tests.factories import (
+    EditorFactory,
+    PostFactory,
+    SubscriptionFactory,
+    TagFactory,
+    ensure_default_newsletter,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -127,6 +134,51 @@ def test_bad_query_is_a_clear_422(client, query):
     assert response.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
     field = next(iter(query))
     assert field in str(response.json()["detail"])
+
+
+def test_newsletters_lists_only_those_readers_may_choose(client):
+    ensure_default_newsletter()
+    Newsletter.objects.update(position=5)
+    Newsletter.objects.create(
+        name="Weekly digest", slug="weekly", description="Sundays.", position=1, is_default=False
+    )
+    Newsletter.objects.create(name="Old series", slug="old", is_archived=True)
+    Newsletter.objects.create(name="Staff only", slug="staff", is_choosable=False)
+    response = client.get("/api/v1/newsletters")
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert [item["slug"] for item in body["items"]] == ["weekly", "newsletter"]
+    assert body["items"][0] == {
+        "slug": "weekly",
+        "name": "Weekly digest",
+        "description": "Sundays.",
+        "is_default": False,
+    }
+    assert body["count"] == 2 and body["next_page"] is None
+    second = client.get("/api/v1/newsletters", {"page_size": 1, "page": 2}).json()
+    assert [item["slug"] for item in second["items"]] == ["newsletter"]
+
+
+def test_newsletters_answer_304_until_one_changes(client):
+    newsletter = ensure_default_newsletter()
+    etag = client.get("/api/v1/newsletters")["ETag"]
+    again = client.get("/api/v1/newsletters", HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == HTTPStatus.NOT_MODIFIED
+    newsletter.is_archived = True
+    newsletter.save()
+    changed = client.get("/api/v1/newsletters", HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == HTTPStatus.OK
+    assert changed.json()["items"] == []
+
+
+def test_newsletters_refuse_a_bad_key_and_a_huge_page(client):
+    forged = {"HTTP_AUTHORIZATION": "Bearer ffk_000000000000_" + "x" * 43}
+    response = client.get("/api/v1/newsletters", **forged)
+    assert response.status_code == HTTPStatus.UNAUTHORIZED
+    assert response.json() == {"detail": "Invalid API key."}
+    huge = client.get("/api/v1/newsletters", {"page_size": 101})
+    assert huge.status_code == HTTPStatus.UNPROCESSABLE_ENTITY
+    assert "page_size" in str(huge.json()["detail"])
 
 
 def test_etag_answers_304_until_something_changes(client):

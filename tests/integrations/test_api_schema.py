@@ -13,8 +13,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from integrations.models import ApiKey
 from integrations.services import create_api_key
+from newsletter.models import Newsletter
 from posts.models import Post
-from tests.factories import EditorFactory, PostFactory, TagFactory
+from tests.factories import EditorFactory, PostFactory, TagFactory, ensure_default_newsletter
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,9 @@ def api_schema(db):
         post = PostFactory(audience=audience)
         post.tags.add(tag)
         post.authors.add(author)
+    ensure_default_newsletter()
+    Newsletter.objects.create(name="Weekly", slug="weekly", description="On Sundays.")
+    Newsletter.objects.create(name="Old", slug="old", is_archived=True)
     # As Django's test client does: a request that ends must not close the test's connection.
     signals.request_started.disconnect(close_old_connections)
     signals.request_finished.disconnect(close_old_connections)
@@ -52,7 +56,13 @@ def full_key(db):
 def test_api_answers_as_its_schema_says(api_schema, full_key, settings_fixture, with_key):
     headers = {"Authorization": f"Bearer {full_key}"} if with_key else {}
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert {operation.path for operation in operations} >= {"/api/v1/posts", "/api/v1/tags"}
+    assert {operation.path for operation in operations} >= {
+        "/api/v1/posts",
+        "/api/v1/tags",
+        "/api/v1/authors",
+        "/api/v1/newsletters",
+        "/api/v1/subscriptions",
+    }
     for operation in operations:
         run_examples(operation, headers)
 

@@ -2,6 +2,7 @@
 once) and reading a webhook's delivery log. Screenshots go to FF_SCREENSHOT_DIR when it is set
 (the README's come from there), else to the test's temporary folder."""
 
+import json
 import os
 import re
 from pathlib import Path
@@ -82,3 +83,43 @@ def test_webhook_delivery_log(
     expect(attempts).to_have_count(3)
     expect(page.locator("#attempt_log-group")).to_contain_text("receiver broke")
     page.screenshot(path=shots / "webhook-delivery-log-1280.png", full_page=True)
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_export_page_downloads_the_ghost_file(browser, live_server, shots, width, tmp_path):
+    from accounts.models import Subscription
+    from tests.factories import SubscriptionFactory, ensure_default_newsletter
+
+    ensure_default_newsletter()
+    PostFactory(title="Cities after cars")
+    SubscriptionFactory(user__email="kept@example.com", status=Subscription.Status.ACTIVE)
+    SubscriptionFactory(user__email="left@example.com", status=Subscription.Status.UNSUBSCRIBED)
+    client = Client()
+    client.force_login(EditorFactory(display_name="Morgan"))
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": width, "height": 800}, accept_downloads=True
+    )
+    context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
+    )
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto("/admin/")
+    if width < 768:
+        page.get_by_text("Menu").first.click()
+    page.get_by_role("link", name="Export", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Export the publication")).to_be_visible()
+    expect(page.get_by_text("unsubscribed: 1")).to_be_visible()
+    page.screenshot(path=shots / f"export-{width}.png", full_page=True)
+
+    with page.expect_download() as waiting:
+        page.get_by_role("link", name="Download the Ghost JSON file").click()
+    saved = tmp_path / "export.json"
+    waiting.value.save_as(saved)
+    assert waiting.value.suggested_filename.endswith(".ghost.json")
+    members = json.loads(saved.read_text())["db"][0]["data"]["members"]
+    assert {member["email"]: member["subscribed"] for member in members} == {
+        "kept@example.com": True,
+        "left@example.com": False,
+    }
+    context.close()

@@ -27,6 +27,7 @@ from tests.factories import (
     PollFactory,
     PostFactory,
     SubscriptionFactory,
+    UserFactory,
     VoteFactory,
 )
 from tests.integrations.conftest import run_worker
@@ -88,6 +89,41 @@ def test_a_hanging_receiver_times_out_and_is_retried(receiver, loopback_hooks, d
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_receiver_trickling_its_answer_is_cut_off_and_retried(receiver, loopback_hooks, db_tasks):
+    endpoint_for(receiver, WebhookEvent.POST_PUBLISHED)
+    receiver.answers = ["trickle", 200]
+    publish_post(post=PostFactory(status=Post.Status.DRAFT, published_at=None))
+    run_worker()
+
+    delivery = WebhookDelivery.objects.get()
+    first, second = delivery.attempt_log.all()
+    # Every byte came quickly, so no single read timed out; the whole answer was too slow.
+    assert first.status_code is None
+    assert "no full answer within 1 s" in first.error
+    assert second.status_code == 200
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_redirect_is_a_failed_attempt_and_never_followed(receiver, loopback_hooks, db_tasks):
+    from tests.integrations.receiver import Receiver
+
+    elsewhere = Receiver().start()
+    try:
+        endpoint_for(receiver, WebhookEvent.POST_PUBLISHED)
+        receiver.answers = [f"redirect:{elsewhere.url}", 200]
+        publish_post(post=PostFactory(status=Post.Status.DRAFT, published_at=None))
+        run_worker()
+    finally:
+        elsewhere.stop()
+
+    assert elsewhere.received == []
+    delivery = WebhookDelivery.objects.get()
+    assert [a.status_code for a in delivery.attempt_log.all()] == [307, 200]
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+
+
+@pytest.mark.django_db(transaction=True)
 def test_private_address_is_refused_without_a_request(receiver, settings, db_tasks):
     settings.WEBHOOK_RETRY_SECONDS = 0
     settings.WEBHOOK_MAX_ATTEMPTS = 2
@@ -111,6 +147,8 @@ def test_endpoint_is_turned_off_after_failing_again_and_again(
     settings.WEBHOOK_DISABLE_AFTER = 3
     settings.WEBHOOK_MAX_ATTEMPTS = 10
     editor = EditorFactory()
+    # Staff who may not see webhooks are not sent the endpoint's address.
+    UserFactory(is_staff=True, email="moderator@example.com")
     endpoint, _ = endpoint_for(receiver, WebhookEvent.POST_PUBLISHED)
     receiver.answers = [503] * 10
     publish_post(post=PostFactory(status=Post.Status.DRAFT, published_at=None))

@@ -35,6 +35,7 @@ CSRF_EXEMPT |= {
     "api:get_post",
     "api:list_tags",
     "api:list_authors",
+    "api:list_newsletters",
     "api:create_subscription",
 }
 
