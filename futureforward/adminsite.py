@@ -46,6 +46,7 @@ SECTIONS = (
             "newsletter.Newsletter",
             "newsletter.Segment",
             "newsletter.SubscriberTag",
+            "imports.Import",
             "newsletter.NewsletterSend",
             "newsletter.Delivery",
             "newsletter",
