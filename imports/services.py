@@ -409,6 +409,8 @@ def _attributes(tag: str) -> dict[str, str]:
 
 def _absolute(url: str, base_url: str) -> str:
     url = (url or "").strip()
+    if not url:
+        return ""
     if base_url:
         url = urljoin(
             base_url.rstrip("/") + "/", url.replace("__GHOST_URL__", base_url.rstrip("/"))
