@@ -356,8 +356,9 @@ IMPORTS_MAX_UNPACKED_BYTES = int(env("IMPORTS_MAX_UNPACKED_MB", "500")) * 1024 *
 # Fetching imported posts' images: seconds per connection and read, largest image accepted.
 IMPORTS_FETCH_TIMEOUT_SECONDS = float(env("IMPORTS_FETCH_TIMEOUT_SECONDS", "10"))
 # Images on loopback, private and link-local addresses are refused (an imported post must not
-# make the site fetch from its own network). Only the tests turn this on, for a local server.
-IMPORTS_FETCH_ALLOW_PRIVATE = False
+# make the site fetch from its own network). Only the tests allow loopback, for a local server;
+# private and link-local addresses stay refused even then.
+IMPORTS_FETCH_ALLOW_LOOPBACK = False
 
 # --- Background tasks: django-tasks with the database backend; `manage.py db_worker` runs them.
 TASKS = {

@@ -735,7 +735,7 @@ def fetch_image(*, image_id: int) -> bool:
             image.url,
             max_bytes=settings.POSTS_IMAGE_MAX_BYTES,
             timeout=settings.IMPORTS_FETCH_TIMEOUT_SECONDS,
-            allow_private=settings.IMPORTS_FETCH_ALLOW_PRIVATE,
+            allow_loopback=settings.IMPORTS_FETCH_ALLOW_LOOPBACK,
         )
         if not fetched.content_type.startswith("image/"):
             raise remote.FetchRefused(

@@ -45,7 +45,13 @@ def is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_global and not address.is_multicast
 
 
-def resolve(url: str, *, allow_private: bool = False) -> tuple[str, int, str]:
+def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def resolve(url: str, *, allow_loopback: bool = False) -> tuple[str, int, str]:
     """Return (host, port, checked address) for an http(s) url, or raise FetchRefused."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -59,7 +65,7 @@ def resolve(url: str, *, allow_private: bool = False) -> tuple[str, int, str]:
     except (socket.gaierror, UnicodeError):
         raise FetchRefused(f"The host {parts.hostname} could not be found.") from None
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    refused = [str(a) for a in addresses if not (allow_private or is_public(a))]
+    refused = [str(a) for a in addresses if not (is_public(a) or (allow_loopback and _loopback(a)))]
     if not addresses or refused:
         raise FetchRefused(
             f"{parts.hostname} resolves to an address that is not on the public internet "
@@ -88,12 +94,12 @@ class _PinnedHTTPSConnection(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
-def fetch(url: str, *, max_bytes: int, timeout: float, allow_private: bool = False) -> Fetched:
+def fetch(url: str, *, max_bytes: int, timeout: float, allow_loopback: bool = False) -> Fetched:
     """GET url (following a few redirects, each checked) and return its body, or raise
     FetchRefused with the reason in words."""
     started = time.monotonic()
     for _hop in range(MAX_REDIRECTS + 1):
-        host, port, address = resolve(url, allow_private=allow_private)
+        host, port, address = resolve(url, allow_loopback=allow_loopback)
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection

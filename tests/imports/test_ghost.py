@@ -15,8 +15,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _export(**overrides):
-    parts = dict(
-        posts=[
+    parts = {
+        "posts": [
             ghost_post(
                 "p1",
                 "welcome-home",
@@ -33,15 +33,15 @@ def _export(**overrides):
             ghost_post("p4", "in-progress", "In progress", status="draft", published_at=None),
             ghost_post("p5", "about-us", "About us", type="page"),
         ],
-        tags=[
+        "tags": [
             {"id": "t1", "name": "Climate", "slug": "climate", "description": None},
             {"id": "t2", "name": "#internal", "slug": "hash-internal", "description": None},
         ],
-        posts_tags=[
+        "posts_tags": [
             {"id": "pt1", "post_id": "p1", "tag_id": "t1", "sort_order": 0},
             {"id": "pt2", "post_id": "p1", "tag_id": "t2", "sort_order": 1},
         ],
-        users=[
+        "users": [
             {
                 "id": "u1",
                 "name": "Mina Okafor",
@@ -51,18 +51,18 @@ def _export(**overrides):
                 "status": "active",
             }
         ],
-        posts_authors=[
+        "posts_authors": [
             {"id": "pa1", "post_id": "p1", "author_id": "u1", "sort_order": 0},
             {"id": "pa2", "post_id": "p2", "author_id": "u1", "sort_order": 0},
         ],
-        members=[
+        "members": [
             ghost_member("m1", "reader.one@example.net", name="Reader One"),
             ghost_member("m2", "reader.two@example.net"),
             ghost_member("m3", "bounced@example.net", email_disabled=True),
         ],
-        labels=[{"id": "l1", "name": "VIP", "slug": "vip"}],
-        members_labels=[{"id": "ml1", "member_id": "m1", "label_id": "l1", "sort_order": 0}],
-        newsletters=[
+        "labels": [{"id": "l1", "name": "VIP", "slug": "vip"}],
+        "members_labels": [{"id": "ml1", "member_id": "m1", "label_id": "l1", "sort_order": 0}],
+        "newsletters": [
             {
                 "id": "n1",
                 "uuid": "n1",
@@ -78,12 +78,12 @@ def _export(**overrides):
                 "status": "active",
             },
         ],
-        members_newsletters=[
+        "members_newsletters": [
             {"id": "mn1", "member_id": "m1", "newsletter_id": "n1"},
             {"id": "mn2", "member_id": "m1", "newsletter_id": "n2"},
             {"id": "mn3", "member_id": "m3", "newsletter_id": "n1"},
         ],
-    )
+    }
     parts.update(overrides)
     return ghost_export(**parts)
 
