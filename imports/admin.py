@@ -39,7 +39,9 @@ class ImportAdmin(admin.ModelAdmin):
     def add_view(self, request, form_url="", extra_context=None):
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = ImportUploadForm(request.POST or None, request.FILES or None)
+        form = ImportUploadForm(
+            request.POST or None, request.FILES or None, kind=request.GET.get("kind", "")
+        )
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             job = create_import(
@@ -111,7 +113,7 @@ class ImportAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, job):
             raise PermissionDenied
         if start_import(job=job):
-            messages.success(request, gettext("The import is running."))
+            messages.success(request, gettext("The import has started."))
         else:
             messages.error(request, gettext("This import is running already or cannot run."))
         return HttpResponseRedirect(reverse("admin:imports_import_change", args=[job.pk]))

@@ -532,6 +532,48 @@ def read_beehiiv(data: bytes, *, filename: str = "") -> Bundle:
     return bundle
 
 
+EMAIL_HEADERS = ("email", "email address", "e-mail", "mail")
+
+
+def read_address_list(data: bytes, *, filename: str = "") -> Bundle:
+    """Read a list of addresses from any other tool: the column named "email" (or "email
+    address", "e-mail", "mail", any case) when the first row is a header, else the first
+    column. Commas, semicolons or tabs."""
+    what = filename or "The file"
+    text = decode_text(data, what=what)
+    if "\x00" in text:
+        raise FileRefused(f"{what} contains NUL bytes: it is not a CSV text file.")
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    bundle = Bundle()
+    column = 0
+    try:
+        for number, row in enumerate(csv.reader(io.StringIO(text, newline=""), dialect), 1):
+            if number > MAX_ROWS + 1:
+                raise FileRefused(f"{what} has more than {MAX_ROWS:,} rows; split it.")
+            cells = [cell.strip() for cell in row]
+            if not any(cells):
+                continue
+            if number == 1:
+                lowered = [cell.lower() for cell in cells]
+                named = [name for name in EMAIL_HEADERS if name in lowered]
+                if named:
+                    column = lowered.index(named[0])
+                    continue
+                if "@" not in (cells[0] if cells else ""):
+                    raise FileRefused(
+                        f"{what} has no column named email, and its first column holds no "
+                        f"address. Columns found: {', '.join(cells[:12])}."
+                    )
+            email = cells[column] if column < len(cells) else ""
+            bundle.subscribers.append(SubscriberRow(where=f"line {number}", email=email))
+    except csv.Error as exc:
+        raise FileRefused(f"{what} is not a readable CSV file ({exc}).") from None
+    return bundle
+
+
 def read(kind: str, data: bytes, *, filename: str = "") -> Bundle:
     """Return the bundle in data read as the given format, or raise FileRefused."""
     if not data:
@@ -548,4 +590,6 @@ def read(kind: str, data: bytes, *, filename: str = "") -> Bundle:
         return read_mailchimp(data, filename=filename)
     if kind == "beehiiv":
         return read_beehiiv(data, filename=filename)
+    if kind == "csv":
+        return read_address_list(data, filename=filename)
     raise FileRefused(f"Unknown format {kind!r}.")

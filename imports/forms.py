@@ -37,7 +37,7 @@ class ImportUploadForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, kind: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         limit = filesizeformat(settings.IMPORTS_MAX_UPLOAD_BYTES)
         self.fields["file"].help_text = _(
@@ -46,6 +46,8 @@ class ImportUploadForm(forms.Form):
         ) % {"limit": limit}
         if not self.is_bound:
             self.fields["newsletter"].initial = Newsletter.objects.default().pk
+            if kind in Import.Kind.values:
+                self.fields["kind"].initial = kind
 
     def clean_file(self):
         upload = self.cleaned_data["file"]

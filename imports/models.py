@@ -19,6 +19,7 @@ class Import(models.Model):
         GHOST = "ghost", _("Ghost export (.json)")
         MAILCHIMP = "mailchimp", _("Mailchimp audience (.csv or .zip)")
         BEEHIIV = "beehiiv", _("beehiiv subscribers (.csv)")
+        CSV = "csv", _("A list of addresses from any other tool (.csv)")
 
     class Status(models.TextChoices):
         CHECKING = "checking", _("Checking (dry run)")

@@ -54,7 +54,7 @@ def test_upload_dry_run_confirm_and_done(editor_client, django_capture_on_commit
     page = editor_client.get(response["Location"]).content.decode()
     assert "Dry run done: nothing is imported yet" in page
     assert "What the import would do" in page and "Import now" in page
-    assert "new subscriber." in page
+    assert "New subscriber." in page
     assert not Post.objects.filter(slug="hello-there").exists()
 
     with django_capture_on_commit_callbacks(execute=True):
