@@ -2,8 +2,8 @@
 the imports app's (tests/imports/test_address_list.py)."""
 
 import csv
-import re
 import io
+import re
 from http import HTTPStatus
 
 import pytest
