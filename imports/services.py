@@ -316,7 +316,9 @@ def _write_post(job: Import, row: formats.PostRow) -> Decision:
     if authors:
         post.authors.set(authors)
     post.tags.set(_tags(row.tags))
-    if row.old_path and row.old_path != post.get_absolute_url():
+    # Only an address that differs from ours needs remembering (Substack's /p/<slug> is ours
+    # when the slug was free: the missing slash is CommonMiddleware's redirect).
+    if row.old_path and row.old_path.rstrip("/") != post.get_absolute_url().rstrip("/"):
         OldAddress.objects.bulk_create(
             [OldAddress(path=row.old_path[:300], post=post)], ignore_conflicts=True
         )

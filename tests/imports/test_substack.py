@@ -63,6 +63,8 @@ def test_posts_and_subscribers_import_with_gate_drafts_and_no_email(
     assert Post.objects.get(slug="founders").audience == Post.Audience.SUBSCRIBERS
     assert Post.objects.get(slug="unfinished").status == Post.Status.DRAFT
     assert client.get("/p/first-light/").status_code == HTTPStatus.OK
+    old = client.get("/p/first-light")  # Substack's address: ours, without the slash
+    assert (old.status_code, old["Location"]) == (HTTPStatus.MOVED_PERMANENTLY, "/p/first-light/")
 
     ada = Subscription.objects.get(user__email="ada@example.com")
     assert (ada.status, ada.source) == (Subscription.Status.ACTIVE, "import")
