@@ -74,6 +74,7 @@ def _import_through_the_admin(page, *, kind_label: str, filename: str, data: byt
     _shoot(page, f"{shot}-dry-run")
     page.get_by_role("button", name="Import now").click()
     page.get_by_text("Imported. Below is what the import did.").wait_for()
+    page.reload()  # the image list below the progress box is drawn with the page
     bar = page.locator("#import-progress progress")
     assert bar.get_attribute("value") == bar.get_attribute("max")
     _shoot(page, f"{shot}-done")
@@ -103,7 +104,17 @@ def test_substack_and_ghost_exports_import_end_to_end(browser, live_server, work
     )
 
     ghost = ghost_export(
-        posts=[ghost_post("g1", "orchard-diary", "Orchard diary", custom_excerpt="Spring rows")],
+        posts=[
+            ghost_post(
+                "g1",
+                "orchard-diary",
+                "Orchard diary",
+                custom_excerpt="Spring rows",
+                feature_image="https://images.example.org/orchard.jpg",
+                html='<p>Rows of pear trees.</p><img src="https://images.example.org/pears.jpg" '
+                'alt="Pears on a branch">',
+            )
+        ],
         members=[ghost_member("m1", "orchard.reader@example.com", name="Orchard Reader")],
     )
     _import_through_the_admin(
