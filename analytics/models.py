@@ -5,7 +5,7 @@ of address and browser under a salt that lives for one day (DailySalt); the hash
 (SeenVisitor) only answer "counted already?" and both go when the day is over.
 """
 
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 
 
@@ -127,6 +127,33 @@ class OpenDay(models.Model):
         return f"send {self.send_id} {self.day}: {self.opens}"
 
 
+class SubscriberDayQuerySet(models.QuerySet):
+    def rebuild(self) -> None:
+        """Recount every day from the subscriptions' own dates, as the triggers would have
+        written them had they run on those days: joined on the day of confirming, left on the
+        day of unsubscribing (bounces and complaints record that day too). Used by the demo,
+        whose readers arrive with a past; migration 0001 keeps its own frozen copy."""
+        self.all().delete()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO analytics_subscriberday (day, source, joined, departed)
+                SELECT day, source, sum(j), sum(d) FROM (
+                    SELECT (coalesce(confirmed_at, created_at) AT TIME ZONE 'UTC')::date AS day,
+                           source, 1 AS j, 0 AS d
+                    FROM accounts_subscription
+                    WHERE status = 'active'
+                       OR (confirmed_at IS NOT NULL AND unsubscribed_at IS NOT NULL)
+                    UNION ALL
+                    SELECT (unsubscribed_at AT TIME ZONE 'UTC')::date, source, 0, 1
+                    FROM accounts_subscription
+                    WHERE status <> 'active' AND confirmed_at IS NOT NULL
+                      AND unsubscribed_at IS NOT NULL
+                ) history GROUP BY day, source
+                """
+            )
+
+
 class SubscriberDay(models.Model):
     """Subscribers who joined (became active) and left on one day, by the subscription's source
     ("post:<id>" for a post's page or gate). Kept by triggers on accounts_subscription
@@ -136,6 +163,8 @@ class SubscriberDay(models.Model):
     source = models.CharField(_("source"), max_length=100, blank=True)
     joined = models.PositiveIntegerField(_("joined"), default=0)
     departed = models.PositiveIntegerField(_("left"), default=0)
+
+    objects = SubscriberDayQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("subscribers per day")

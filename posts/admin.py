@@ -201,7 +201,7 @@ class PostAdmin(PostEditingAdminMixin, admin.ModelAdmin):
     def author_names(self, post):
         return ", ".join(author.public_name for author in post.author_list)
 
-    @admin.display(description=_("👍"), ordering="thumbs_up_count")
+    @admin.display(description=_("thumbs up"), ordering="thumbs_up_count")
     def thumbs_up_count(self, post):
         return post.thumbs_up_count
 
