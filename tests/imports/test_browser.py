@@ -35,9 +35,9 @@ def worker(settings, tmp_path):
     running.stop()
 
 
-def _editor_page(browser, live_server, editor, width):
+def _editor_page(browser, live_server, editor, width, *, bypass_csp=False):
     context = browser.new_context(
-        base_url=live_server.url, viewport={"width": width, "height": 900}
+        base_url=live_server.url, viewport={"width": width, "height": 900}, bypass_csp=bypass_csp
     )
     client = Client()
     client.force_login(editor)
@@ -148,3 +148,45 @@ def test_substack_and_ghost_exports_import_end_to_end(browser, live_server, work
         phone.get_by_role("link", name="export.zip").click()
         _shoot(phone, "substack-375-done")
         context.close()
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_import_pages_have_no_serious_accessibility_violations(browser, live_server, width):
+    from imports.models import Import
+    from tests.a11y.test_axe import violations
+
+    ensure_default_newsletter()
+    editor = EditorFactory()
+    job = Import.objects.create(
+        kind="ghost",
+        filename="ghost.json",
+        data=b"{}",
+        status=Import.Status.CHECKED,
+        created_by=editor,
+        counts={"post": {"create": 1, "problem": 1}},
+        progress_total=2,
+        report=[
+            {
+                "what": "post",
+                "where": "post 1",
+                "key": "a",
+                "action": "create",
+                "message": "new post (published).",
+            },
+            {
+                "what": "post",
+                "where": "post 2",
+                "key": "b",
+                "action": "problem",
+                "message": "a Ghost page, not a post; left out.",
+            },
+        ],
+    )
+    # The Content-Security-Policy would refuse the injected checker; bypassed for it only.
+    context, page = _editor_page(browser, live_server, editor, width, bypass_csp=True)
+    found = {}
+    for path in ["/admin/imports/import/add/", f"/admin/imports/import/{job.pk}/change/"]:
+        page.goto(path)
+        found[path] = violations(page)
+    context.close()
+    assert {path: v for path, v in found.items() if v} == {}
