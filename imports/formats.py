@@ -405,7 +405,8 @@ def _ghost_post(number, raw, tags, users, post_tags, post_authors) -> PostRow:
         title=str(raw.get("title") or "")[:200],
         subtitle=str(raw.get("custom_excerpt") or "")[:300],
         html=str(raw.get("html") or ""),
-        is_published=raw.get("status") in {"published", "sent"},
+        # A scheduled post keeps its time and appears by itself then (Post's own rule).
+        is_published=raw.get("status") in {"published", "sent", "scheduled"},
         published_at=parse_date(raw.get("published_at")),
         for_subscribers=raw.get("visibility", "public") not in {"public", None},
         feature_image=str(raw.get("feature_image") or ""),

@@ -458,6 +458,9 @@ def prepare_body(
 
     body = _IMG.sub(replace, source or "")
     body = _FIGURE.sub(lambda m: "</div>" if m.group(1) else "<div>", body)
+    # Ghost writes links to its own pages as __GHOST_URL__/<slug>/: on this site that path is
+    # the old address, which leads to the imported post.
+    body = body.replace('href="__GHOST_URL__/', 'href="/')
     return body, images
 
 

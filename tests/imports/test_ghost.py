@@ -31,6 +31,14 @@ def _export(**overrides):
             ghost_post("p2", "members-only", "Members only", visibility="members"),
             ghost_post("p3", "paid-only", "Paid only", visibility="paid"),
             ghost_post("p4", "in-progress", "In progress", status="draft", published_at=None),
+            ghost_post(
+                "p6",
+                "coming-soon",
+                "Coming soon",
+                status="scheduled",
+                published_at="2099-01-01T08:00:00.000Z",
+                html='<p>See <a href="__GHOST_URL__/welcome-home/">the first post</a>.</p>',
+            ),
             ghost_post("p5", "about-us", "About us", type="page"),
         ],
         "tags": [
@@ -92,7 +100,10 @@ def test_posts_tags_authors_members_labels_and_newsletters(import_file, run, mai
     job = run(import_file("ghost", _export(), old_site_url="https://old.example.org"))
 
     assert job.status == Import.Status.DONE
-    assert job.counts["post"] == {"create": 4, "problem": 1}
+    assert job.counts["post"] == {"create": 5, "problem": 1}
+    soon = Post.objects.get(slug="coming-soon")
+    assert soon.status == Post.Status.SCHEDULED and soon.published_at.year == 2099
+    assert 'href="/welcome-home/"' in soon.body  # the old address, which redirects
     welcome = Post.objects.get(slug="welcome-home")
     assert welcome.subtitle == "An opening note"
     assert list(welcome.tags.values_list("name", flat=True)) == ["Climate"]
@@ -149,7 +160,7 @@ def test_old_ghost_addresses_redirect_permanently(import_file, run, client):
 def test_a_top_level_meta_and_data_file_is_read_too(import_file, run):
     job = run(import_file("ghost", _export(wrapped=False)))
 
-    assert job.counts["post"]["create"] == 4
+    assert job.counts["post"]["create"] == 5
 
 
 def test_running_it_again_updates_without_duplicates(import_file, run):
@@ -164,7 +175,7 @@ def test_running_it_again_updates_without_duplicates(import_file, run):
 
     job = run(import_file("ghost", _export()))
 
-    assert job.counts["post"] == {"update": 4, "problem": 1}
+    assert job.counts["post"] == {"update": 5, "problem": 1}
     assert counts[:3] == (Post.objects.count(), User.objects.count(), Membership.objects.count())
     assert Newsletter.objects.count() == counts[4]
 
