@@ -22,6 +22,11 @@ class ImportAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status"]
     date_hierarchy = "created_at"
 
+    def get_queryset(self, request):
+        # The uploaded file (up to IMPORTS_MAX_UPLOAD_MB) stays in the database until a task
+        # reads it; the pages, the list and the progress polling never need it.
+        return super().get_queryset(request).defer("data")
+
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
@@ -101,7 +106,7 @@ class ImportAdmin(admin.ModelAdmin):
 
     def progress_view(self, request, pk):
         """The progress box alone, for htmx to swap in while the task runs."""
-        job = get_object_or_404(Import, pk=pk)
+        job = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         return TemplateResponse(
@@ -109,7 +114,7 @@ class ImportAdmin(admin.ModelAdmin):
         )
 
     def start_view(self, request, pk):
-        job = get_object_or_404(Import, pk=pk)
+        job = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, job):
             raise PermissionDenied
         if start_import(job=job):
@@ -119,7 +124,7 @@ class ImportAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:imports_import_change", args=[job.pk]))
 
     def fetch_images_view(self, request, pk):
-        job = get_object_or_404(Import, pk=pk)
+        job = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, job):
             raise PermissionDenied
         if start_fetching_images(job=job):

@@ -19,7 +19,7 @@ import html
 import logging
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
 from allauth.account.models import EmailAddress
@@ -177,13 +177,14 @@ def run_import(*, import_id: int) -> Import:
         bundle = _read(job)
         report = Report()
         targets = _target_newsletters(bundle, job)
+        state = _RunState()
         for decision, row, _extra in _decide_posts(bundle.posts, job):
             if decision.action in {"create", "update"}:
                 decision = _apply_post(job, row, decision)
             report.add(decision)
             _advance(job, 1)
         for chunk in _chunks(bundle.subscribers):
-            report_rows = _apply_subscribers(job, chunk, targets)
+            report_rows = _apply_subscribers(job, chunk, targets, state)
             for decision in report_rows:
                 report.add(decision)
             _advance(job, len(chunk))
@@ -562,18 +563,21 @@ def _newsletters_named(pairs: Iterable[tuple[str, str]], cache: dict) -> list[Ne
     return found
 
 
+@dataclass
+class _RunState:
+    """What one run remembers from chunk to chunk: addresses seen, newsletters found."""
+
+    seen: set[str] = field(default_factory=set)
+    newsletters: dict[str, Newsletter] = field(default_factory=dict)
+
+
 def _apply_subscribers(
-    job: Import, rows: list[formats.SubscriberRow], fallback: Newsletter | None
+    job: Import, rows: list[formats.SubscriberRow], fallback: Newsletter | None, state: _RunState
 ) -> list[Decision]:
     """Import one chunk of subscriber rows in one transaction; return the decisions."""
     now = timezone.now()
     reason = f"Imported from {Import.Kind(job.kind).label.split(' (')[0]}."
-    cache = getattr(job, "_newsletter_cache", None)
-    if cache is None:
-        cache = job._newsletter_cache = {}
-    seen = getattr(job, "_seen_emails", None)
-    if seen is None:
-        seen = job._seen_emails = set()
+    cache, seen = state.newsletters, state.seen
     with transaction.atomic():
         decided = list(_decide_subscribers(rows, seen))
         acting = [(d, row, extra) for d, row, extra in decided if d.action in {"create", "update"}]

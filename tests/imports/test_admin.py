@@ -152,3 +152,24 @@ def test_the_admin_navigation_has_an_import_entry(editor_client):
     page = editor_client.get("/admin/").content.decode()
 
     assert 'href="/admin/imports/import/"' in page
+
+
+def test_the_pages_and_the_polling_never_load_the_uploaded_file(editor_client, editor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    job = Import.objects.create(
+        kind="substack",
+        filename="x.zip",
+        data=b"x" * 100_000,
+        status=Import.Status.RUNNING,
+        created_by=editor,
+    )
+    with CaptureQueriesContext(connection) as queries:
+        for path in [
+            "/admin/imports/import/",
+            f"/admin/imports/import/{job.pk}/change/",
+            f"/admin/imports/import/{job.pk}/progress/",
+        ]:
+            assert editor_client.get(path).status_code == HTTPStatus.OK
+    assert not [q["sql"] for q in queries.captured_queries if '"imports_import"."data"' in q["sql"]]
