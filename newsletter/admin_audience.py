@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Subscription
 from newsletter import audience
-from newsletter.admin_welcome import WelcomeStepInline
+from newsletter.admin_welcome import WelcomePreviewMixin, WelcomeStepInline
 from newsletter.models import (
     Membership,
     Newsletter,
@@ -29,7 +29,14 @@ from newsletter.models import (
     Segment,
     SubscriberTag,
 )
-from newsletter.segments import ACTIVITY, segment_count, segment_readers, validate_conditions
+from newsletter.segments import (
+    ACTIVITY,
+    MAX_REFERRALS,
+    describe_conditions,
+    segment_count,
+    segment_readers,
+    validate_conditions,
+)
 from polls.models import Choice
 
 
@@ -40,7 +47,7 @@ class MoveMembersForm(forms.Form):
 
 
 @admin.register(Newsletter)
-class NewsletterAdmin(admin.ModelAdmin):
+class NewsletterAdmin(WelcomePreviewMixin, admin.ModelAdmin):
     list_display = [
         "name",
         "slug",
@@ -195,6 +202,24 @@ class SegmentForm(forms.ModelForm):
         queryset=Choice.objects.select_related("poll").order_by("-poll__created_at", "position"),
         required=False,
     )
+    referrals_made = forms.IntegerField(
+        label=_("Made at least (referrals)"),
+        min_value=1,
+        max_value=MAX_REFERRALS,
+        required=False,
+        help_text=_("Counted referrals only: held and revoked ones do not count."),
+        error_messages={
+            "invalid": _("Write the number of referrals as a whole number, 1 or more."),
+            "min_value": _("Write the number of referrals as a whole number, 1 or more."),
+        },
+    )
+    referrals_days = forms.IntegerField(
+        label=_("… counted in the last (days)"),
+        min_value=1,
+        max_value=36500,
+        required=False,
+        help_text=_("Leave empty to count every referral ever made."),
+    )
     more_conditions = forms.CharField(
         label=_("More conditions (JSON)"),
         required=False,
@@ -252,6 +277,15 @@ class SegmentForm(forms.ModelForm):
         if data.get("poll_answer"):
             choice = data["poll_answer"]
             conditions.append({"kind": "poll_answer", "poll": choice.poll_id, "choice": choice.pk})
+        if data.get("referrals_made"):
+            referrals = {"kind": "referrals", "count": data["referrals_made"]}
+            if data.get("referrals_days"):
+                referrals["days"] = data["referrals_days"]
+            conditions.append(referrals)
+        elif data.get("referrals_days"):
+            self.add_error(
+                "referrals_made", gettext("Say how many referrals, or leave the days empty.")
+            )
         try:
             conditions += validate_conditions(data.get("more_conditions") or [])
             self.instance.conditions = validate_conditions(conditions)
@@ -287,6 +321,9 @@ def fields_from_conditions(conditions) -> dict:
                 initial["poll_answer"] = condition["choice"]
             else:
                 rest.append(condition)
+        elif kind == "referrals" and "referrals_made" not in initial:
+            initial["referrals_made"] = condition["count"]
+            initial["referrals_days"] = condition.get("days")
         else:
             rest.append(condition)
     if rest:
@@ -372,7 +409,7 @@ class TagChoiceForm(forms.Form):
 @admin.register(Segment)
 class SegmentAdmin(admin.ModelAdmin):
     form = SegmentForm
-    list_display = ["name", "description", "subscribers", "updated_at", "tools"]
+    list_display = ["name", "description", "who", "subscribers", "updated_at", "tools"]
     search_fields = ["name"]
     change_form_template = "newsletter/admin/segment_change_form.html"
     fieldsets = [
@@ -388,11 +425,16 @@ class SegmentAdmin(admin.ModelAdmin):
                     "source",
                     ("activity", "activity_days"),
                     "poll_answer",
+                    ("referrals_made", "referrals_days"),
                     "more_conditions",
                 ]
             },
         ),
     ]
+
+    @admin.display(description=_("who is in it"))
+    def who(self, obj) -> str:
+        return describe_conditions(obj.conditions)
 
     @admin.display(description=_("subscribers now"))
     def subscribers(self, obj) -> int:
@@ -448,7 +490,7 @@ class SegmentAdmin(admin.ModelAdmin):
         form.is_valid()
         errors = [
             error
-            for name in ("more_conditions", "activity_days")
+            for name in ("more_conditions", "activity_days", "referrals_made", "referrals_days")
             for error in form.errors.get(name, [])
         ]
         count = None if errors else segment_count(form.instance.conditions)
@@ -461,6 +503,7 @@ class SegmentAdmin(admin.ModelAdmin):
                 "opts": self.opts,
                 "title": gettext("Segment preview"),
                 "conditions": form.instance.conditions,
+                "description": "" if errors else describe_conditions(form.instance.conditions),
             }
         )
         return TemplateResponse(request, "newsletter/admin/segment_preview.html", context)

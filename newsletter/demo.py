@@ -71,6 +71,13 @@ def seed(*, readers, polls) -> Segment | None:
     early, _ = SubscriberTag.objects.get_or_create(name="Early reader")
     early.readers.add(*readers[:3])
     seed_referrals(readers=readers)
+    Segment.objects.get_or_create(
+        name="Brought two friends or more",
+        defaults={
+            "description": "Readers with at least two counted referrals.",
+            "conditions": [{"kind": "referrals", "count": 2}],
+        },
+    )
     if not polls:
         return None
     first = polls[0]

@@ -147,8 +147,8 @@ class NewsletterSendForm(NewsletterContentForm):
         return newsletter, segment
 
 
-class NewsletterPreviewForm(NewsletterContentForm):
-    """Whose copy of the email to preview, in which form, at which width (a GET form)."""
+class ReaderPreviewForm(forms.Form):
+    """Whose copy of an email to preview, at which width, in light or dark (a GET form)."""
 
     DESKTOP = "desktop"
     PHONE = "phone"
@@ -178,8 +178,6 @@ class NewsletterPreviewForm(NewsletterContentForm):
         widget=forms.HiddenInput,
     )
 
-    field_order = ["subscriber", "mode", "teaser_words", "width", "scheme"]
-
     def __init__(self, data=None, *, editor, **kwargs):
         # Unbound fields take their initial values, so the first visit shows a preview at once.
         values = {name: field.initial for name, field in self.base_fields.items()}
@@ -208,6 +206,35 @@ class NewsletterPreviewForm(NewsletterContentForm):
 
     def clean_scheme(self):
         return self.cleaned_data["scheme"] or self.LIGHT
+
+
+class NewsletterPreviewForm(ReaderPreviewForm, NewsletterContentForm):
+    """A post's email as one reader gets it: whose copy, in full or as a teaser, width, scheme."""
+
+    field_order = ["subscriber", "mode", "teaser_words", "width", "scheme"]
+
+
+class WelcomePreviewForm(ReaderPreviewForm):
+    """A welcome step's email as one reader gets it (the help names the links it carries)."""
+
+    def __init__(self, data=None, *, editor, may_choose_reader: bool = True, **kwargs):
+        super().__init__(data, editor=editor, **kwargs)
+        self.may_choose_reader = may_choose_reader
+        self.fields["subscriber"].help_text = _(
+            "A subscriber's email address: the preview carries their own unsubscribe, "
+            "subscription and invitation links. Leave empty to see your own copy."
+        )
+
+    def clean_subscriber(self):
+        chosen = super().clean_subscriber()
+        if chosen != self.editor and not self.may_choose_reader:
+            raise forms.ValidationError(
+                _(
+                    "Only editors who may change newsletters see a reader's copy, as it "
+                    "carries their personal links. Leave it empty to see your own."
+                )
+            )
+        return chosen
 
 
 class ListsForm(forms.Form):

@@ -10,6 +10,8 @@ A segment's `conditions` is a list of objects, each with a "kind":
     {"kind": "source", "source": "import"}                  signup source (any case)
     {"kind": "activity", "action": "voted", "days": 30}     or "commented", "thumbs_up"
     {"kind": "poll_answer", "poll": 2, "choice": 7}         answered poll 2 with choice 7
+    {"kind": "referrals", "count": 2}                       made at least 2 counted referrals
+    {"kind": "referrals", "count": 2, "days": 30}           ... counted in the last 30 days
 
 `validate_conditions()` checks the shape (refusing unknown kinds and keys, wrong types, too
 many conditions); `conditions_q()` turns them into one Q over readers, each condition an
@@ -25,11 +27,12 @@ import json
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from accounts.models import Subscription, User
+from accounts.models import Referral, Subscription, User
 from comments.models import Comment
 from polls.models import Vote
 from posts.models import ThumbsUp
@@ -37,6 +40,7 @@ from posts.models import ThumbsUp
 MAX_CONDITIONS = 20
 MAX_JSON_CHARS = 5000
 MAX_DAYS = 36500
+MAX_REFERRALS = 100000
 
 ACTIVITY = {
     "voted": (Vote, "user", "created_at"),
@@ -56,6 +60,14 @@ def _id(value: Any) -> int:
 def _days(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_DAYS:
         raise ValueError(_("a number of days from 1 to %(max)d") % {"max": MAX_DAYS})
+    return value
+
+
+def _referrals(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_REFERRALS:
+        raise ValueError(
+            _("a whole number of referrals from 1 to %(max)d") % {"max": MAX_REFERRALS}
+        )
     return value
 
 
@@ -95,6 +107,7 @@ SHAPES = {
     "source": {"source": _text},
     "activity": {"action": _choice(*ACTIVITY), "days": _days},
     "poll_answer": {"poll": _id, "choice": _id},
+    "referrals": {"count": _referrals, "days": _days},
 }
 
 
@@ -138,6 +151,8 @@ def validate_conditions(conditions: Any) -> list[dict[str, Any]]:
             needed = {"when", "days" if condition.get("when") == "within" else "date"}
         if kind == "tag":
             needed = {"tag"}
+        if kind == "referrals":
+            needed = {"count"}
         if missing := needed - keys:
             raise ValidationError(
                 _("Condition %(n)d (%(kind)s): %(keys)s missing.")
@@ -145,7 +160,8 @@ def validate_conditions(conditions: Any) -> list[dict[str, Any]]:
                 code="missing",
             )
         clean = {"kind": kind}
-        for key in sorted(keys & (needed | {"has"})):
+        optional = {"tag": {"has"}, "referrals": {"days"}}.get(kind, set())
+        for key in sorted(keys & (needed | optional)):
             try:
                 clean[key] = shape[key](condition[key])
             except ValueError as exc:
@@ -213,6 +229,18 @@ def condition_q(condition: dict[str, Any]) -> Q:
                 )
             )
         )
+    if kind == "referrals":
+        # The referrer's counted referrals (confirmed, neither held nor revoked), counted in a
+        # correlated subquery: still one SQL query for the whole segment.
+        made = Referral.objects.counted().filter(referrer=reader)
+        if "days" in condition:
+            since = timezone.now() - datetime.timedelta(days=condition["days"])
+            made = made.filter(counted_at__gte=since)
+        count = made.order_by().values("referrer").annotate(n=Count("pk")).values("n")
+        # A reader with none gets NULL from the subquery, which is never >= count (count >= 1).
+        return Q(
+            GreaterThanOrEqual(Subquery(count, output_field=IntegerField()), condition["count"])
+        )
     raise ValueError(kind)  # validate_conditions lets no other kind through
 
 
@@ -232,3 +260,73 @@ def segment_readers(conditions: Any) -> QuerySet[User]:
 def segment_count(conditions: Any) -> int:
     """Return how many subscribers match, in one SQL query."""
     return segment_readers(conditions).count()
+
+
+def describe_condition(condition: dict[str, Any]) -> str:
+    """Return one validated condition in words, for editors."""
+    kind = condition["kind"]
+    if kind == "newsletter":
+        from newsletter.models import Newsletter
+
+        name = Newsletter.objects.filter(pk=condition["newsletter"]).values_list("name", flat=True)
+        return _("on the newsletter “%(name)s”") % {"name": name.first() or condition["newsletter"]}
+    if kind == "status":
+        return _("subscription %(status)s") % {
+            "status": Subscription.Status(condition["status"]).label
+        }
+    if kind == "tag":
+        from newsletter.models import SubscriberTag
+
+        tag = SubscriberTag.objects.filter(pk=condition["tag"]).values_list("name", flat=True)
+        words = _("tagged “%(tag)s”") if condition.get("has", True) else _("not tagged “%(tag)s”")
+        return words % {"tag": tag.first() or condition["tag"]}
+    if kind == "signup":
+        if condition["when"] == "within":
+            return _("signed up in the last %(days)d days") % {"days": condition["days"]}
+        if condition["when"] == "before":
+            return _("signed up before %(date)s") % {"date": condition["date"]}
+        return _("signed up after %(date)s") % {"date": condition["date"]}
+    if kind == "source":
+        return _("signup source “%(source)s”") % {"source": condition["source"]}
+    if kind == "activity":
+        actions = {
+            "voted": _("voted"),
+            "commented": _("commented"),
+            "thumbs_up": _("gave a thumbs up"),
+        }
+        return _("%(action)s in the last %(days)d days") % {
+            "action": actions[condition["action"]],
+            "days": condition["days"],
+        }
+    if kind == "poll_answer":
+        from polls.models import Choice
+
+        choice = Choice.objects.filter(pk=condition["choice"], poll_id=condition["poll"])
+        found = choice.select_related("poll").first()
+        if found is None:
+            return _("answered a poll that no longer exists")
+        return _("answered “%(question)s” with “%(choice)s”") % {
+            "question": found.poll.question,
+            "choice": found.text,
+        }
+    if kind == "referrals":
+        words = {"count": condition["count"], "days": condition.get("days")}
+        if condition["count"] == 1:
+            text = _("made at least 1 referral")
+        else:
+            text = _("made at least %(count)d referrals") % words
+        if condition.get("days"):
+            text += " " + _("counted in the last %(days)d days") % words
+        return text
+    raise ValueError(kind)
+
+
+def describe_conditions(conditions: Any) -> str:
+    """Return a segment's conditions in words, joined by "and" (no condition: everyone)."""
+    try:
+        cleaned = validate_conditions(conditions)
+    except ValidationError:
+        return _("conditions that are no longer valid")
+    if not cleaned:
+        return _("every subscriber")
+    return _(" and ").join(describe_condition(condition) for condition in cleaned)

@@ -28,13 +28,8 @@ from newsletter.audience import recipient_count, recipients
 from newsletter.conf import conf
 from newsletter.models import Delivery, Newsletter, NewsletterSend, Segment
 from newsletter.rendering import (
-    MANAGE_PLACEHOLDER,
-    REFERRAL_PLACEHOLDER,
-    UNSUBSCRIBE_PLACEHOLDER,
-    absolute_url,
     mark_send_links,
     personalise,
-    render_email,
     render_newsletter,
 )
 from newsletter.signals import send_finished
@@ -75,34 +70,6 @@ def preview_email(*, post, as_user: User, mode: str, teaser_words: int) -> Email
     links), without sending or storing anything."""
     rendered = render_newsletter(post=post, mode=mode, teaser_words=teaser_words)
     return personalise(rendered, user=as_user)
-
-
-def welcome_email(*, user: User, publication: Publication | None = None) -> EmailMultiAlternatives:
-    """Return the welcome email for user in the publication's words (Settings in the admin),
-    or in those of `publication`, an editor's unsaved draft, without sending it."""
-    publication = publication or Publication.objects.current()
-    latest = Post.objects.published().first()
-    context = {
-        "publication": publication,
-        "site_url": settings.SITE_URL,
-        "user": user,
-        "latest": latest,
-        "latest_url": absolute_url(latest.get_absolute_url()) if latest else "",
-        "account_url": absolute_url("/account/"),
-        "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
-        "manage_url": MANAGE_PLACEHOLDER,
-        "referral_url": REFERRAL_PLACEHOLDER,
-    }
-    return personalise(render_email("welcome", context), user=user)
-
-
-def send_welcome_email(*, user: User) -> bool:
-    """Send the welcome email to a newly confirmed subscriber; return False if not subscribed."""
-    subscription = Subscription.objects.filter(user=user).first()
-    if subscription is None or not subscription.is_active:
-        return False
-    welcome_email(user=user).send()
-    return True
 
 
 # --- Starting, pausing and resuming a send ------------------------------------------------------

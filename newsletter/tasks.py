@@ -7,7 +7,6 @@ queued task: moving or renaming one needs a migration like 0003_queued_task_path
 
 from django_tasks import TaskContext, task
 
-from accounts.models import User
 from newsletter import delivery, services
 
 
@@ -34,29 +33,6 @@ def send_welcome_steps(context: TaskContext) -> dict[str, int]:
     from newsletter import welcome
 
     return welcome.run_due(worker_id=_worker_id(context)[:64])
-
-
-WELCOME_ATTEMPTS = 4
-
-
-@task()
-def send_welcome_email(user_id: int, attempt: int = 1) -> bool:
-    """Welcome a newly confirmed subscriber; retry later if the mail server is unreachable."""
-    user = User.objects.filter(pk=user_id).first()
-    if user is None:
-        return False
-    try:
-        return services.send_welcome_email(user=user)
-    except OSError:  # smtplib's errors are OSErrors too
-        if attempt >= WELCOME_ATTEMPTS:
-            raise
-        services.enqueue_later(
-            send_welcome_email,
-            delay=delivery.backoff(attempt),
-            user_id=user_id,
-            attempt=attempt + 1,
-        )
-        return False
 
 
 @task()

@@ -31,6 +31,7 @@ from newsletter.conf import conf
 from newsletter.models import Membership, Newsletter, WelcomeEmail, WelcomeProgress, WelcomeStep
 from newsletter.rendering import (
     MANAGE_PLACEHOLDER,
+    REFERRAL_PLACEHOLDER,
     UNSUBSCRIBE_PLACEHOLDER,
     absolute_url,
     email_body_html,
@@ -145,7 +146,8 @@ def _update(progress: WelcomeProgress, worker_id: str, **fields) -> int:
 
 
 def render_step(step: WelcomeStep, *, user: User, newsletter: Newsletter):
-    """Return the email of one step for one reader, ready to send."""
+    """Return the email of one step for one reader, ready to send (the admin's preview shows
+    this same message, unsent)."""
     latest = Post.objects.published().first() if step.show_latest_post else None
     context = {
         "site_url": settings.SITE_URL,
@@ -156,7 +158,9 @@ def render_step(step: WelcomeStep, *, user: User, newsletter: Newsletter):
         "latest_url": absolute_url(latest.get_absolute_url()) if latest else "",
         "unsubscribe_url": UNSUBSCRIBE_PLACEHOLDER,
         "manage_url": MANAGE_PLACEHOLDER,
+        "referral_url": REFERRAL_PLACEHOLDER,
         "newsletter": newsletter,
+        "newsletter_name": newsletter.name,
     }
     rendered = render_email("welcome_step", context)
     return personalise(rendered, user=user, newsletter=newsletter)

@@ -2,6 +2,7 @@ import csv
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
@@ -13,6 +14,7 @@ from django.utils.translation import ngettext
 
 from polls.forms import PollAdminForm
 from polls.models import Poll
+from posts.widgets import LabelledSplitDateTime
 
 POLL_FIELDS = [
     "question",
@@ -48,6 +50,7 @@ class PollInline(admin.StackedInline):
     extra = 0
     fields = POLL_FIELDS
     readonly_fields = ["results_link"]
+    formfield_overrides = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
     show_change_link = True
 
     def get_queryset(self, request):

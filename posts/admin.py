@@ -3,6 +3,7 @@ from http import HTTPStatus
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.storage import default_storage
+from django.db import models
 from django.http import JsonResponse
 from django.template.defaultfilters import filesizeformat
 from django.urls import path
@@ -19,6 +20,7 @@ from posts.models import Page, Post, Tag
 from posts.revisions.admin import PostEditingAdminMixin
 from posts.richtext import BODY_IMAGE_FALLBACK_WIDTH
 from posts.services import publish_post, store_body_image, unpublish_post
+from posts.widgets import LabelledSplitDateTime
 
 # Room for the multipart envelope around one image at the size limit.
 UPLOAD_ENVELOPE_BYTES = 64 * 1024
@@ -86,6 +88,7 @@ class PostAdmin(PostEditingAdminMixin, admin.ModelAdmin):
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["authors", "tags"]
+    formfield_overrides = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
     readonly_fields = [
         "state",
         "preview_link",
@@ -121,7 +124,7 @@ class PostAdmin(PostEditingAdminMixin, admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/posts-admin.css"]}
-        js = ["js/post-autosave.js"]
+        js = ["js/post-autosave.js", "js/admin-filters.js"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).for_cards().with_thumbs_up()

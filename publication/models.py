@@ -31,12 +31,6 @@ DEFAULT_TAGLINE = (
 DEFAULT_DESCRIPTION = "Future Forward: analysis of what is next, with reader polls and discussion."
 DEFAULT_FOOTER = "Written by people, for readers."
 DEFAULT_NAVIGATION = [("Posts", "/archive/"), ("Search", "/search/")]
-DEFAULT_WELCOME_BODY = (
-    "Your subscription is confirmed. New posts will arrive in this inbox, with the Daily "
-    "Takeaway and the reader poll: you can vote straight from the email.\n\n"
-    "On the site you can vote in polls and join the discussion. To log in, ask for a one-time "
-    "code with this email address; there is no password to remember."
-)
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -175,25 +169,6 @@ class Publication(models.Model):
         validators=[validate_one_line],
         help_text=_("The name readers see in the From line of every email."),
     )
-    # The fixed welcome email's words, from before the welcome series: no longer on the
-    # settings page (welcome emails are each newsletter's WelcomeStep rows, and newsletter
-    # migration 0009 copied these into the default newsletter's first step). Kept because
-    # that migration reads them and newsletter.services.welcome_email still renders them.
-    welcome_subject = models.CharField(
-        _("welcome email subject"),
-        max_length=150,
-        default="Welcome to Future Forward",
-        validators=[validate_one_line],
-    )
-    welcome_body = models.TextField(
-        _("welcome email text"),
-        max_length=3000,
-        default=DEFAULT_WELCOME_BODY,
-        help_text=_(
-            "Plain text; a blank line starts a new paragraph. The latest post, the unsubscribe "
-            "link and the account link are added below it."
-        ),
-    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = PublicationManager()
@@ -223,11 +198,6 @@ class Publication(models.Model):
         """Return the From of every email: the sender name with DEFAULT_FROM_EMAIL's address."""
         address = parseaddr(settings.DEFAULT_FROM_EMAIL)[1] or settings.DEFAULT_FROM_EMAIL
         return formataddr((self.sender_name, address)) if self.sender_name else address
-
-    def welcome_paragraphs(self) -> list[str]:
-        """Return the welcome email's text split into paragraphs, each on one line."""
-        blocks = self.welcome_body.replace("\r\n", "\n").split("\n\n")
-        return [" ".join(block.split()) for block in blocks if block.strip()]
 
 
 class NavigationLink(models.Model):

@@ -154,3 +154,20 @@ def make_subscribers(count: int, *, status=Subscription.Status.ACTIVE, prefix="s
         [Subscription(user=user, status=status, source="test") for user in users]
     )
     return users
+
+
+def welcome_due(*readers, subject: str = "Welcome aboard") -> None:
+    """Make each reader due for the default newsletter's first welcome step now (the step is
+    made if the newsletter has none, as after a test flushed the database)."""
+    from newsletter.models import WelcomeProgress, WelcomeStep
+
+    newsletter = ensure_default_newsletter()
+    step = newsletter.welcome_steps.filter(is_active=True).order_by("position", "pk").first()
+    if step is None:
+        step = WelcomeStep.objects.create(
+            newsletter=newsletter, subject=subject, body="<p>Glad you are here.</p>"
+        )
+    for reader in readers:
+        WelcomeProgress.objects.create(
+            user=reader, newsletter=newsletter, next_position=step.position
+        )

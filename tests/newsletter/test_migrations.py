@@ -213,3 +213,42 @@ def test_every_subscriber_moves_to_the_default_newsletter_and_nobody_who_left_co
     # From now on, a new subscription (whoever inserts it) joins the default newsletters.
     newcomer = make_subscribers(1, prefix="after")[0]
     assert Membership.objects.filter(user=newcomer, newsletter=default).exists()
+
+
+# The schema before the welcome series' first step was made from the publication's words.
+BEFORE_FIRST_STEP = [
+    ("newsletter", "0008_welcome_series"),
+    ("publication", "0002_todays_settings"),
+]
+
+
+def test_the_old_welcome_words_become_the_first_step_before_they_are_dropped():
+    old = migrate(BEFORE_FIRST_STEP)
+    try:
+        Publication = old.get_model("publication", "Publication")
+        Publication.objects.update_or_create(
+            pk=1,
+            defaults={
+                "name": "The Long View",
+                "welcome_subject": "Hello from The Long View",
+                "welcome_body": "Thanks for joining.\n\nReply to this email   to say hello.",
+            },
+        )
+        # Migrating back leaves the step made before; this database is one from before it.
+        old.get_model("newsletter", "WelcomeStep").objects.all().delete()
+    finally:
+        migrate(None)
+    from newsletter.models import Newsletter
+
+    (step,) = Newsletter.objects.default().welcome_steps.all()
+    assert step.subject == "Hello from The Long View"
+    assert step.body == "<p>Thanks for joining.</p><p>Reply to this email to say hello.</p>"
+    assert (step.delay_hours, step.show_latest_post, step.is_active) == (0, True, True)
+    with connection.cursor() as cursor:
+        columns = {
+            column.name
+            for column in connection.introspection.get_table_description(
+                cursor, "publication_publication"
+            )
+        }
+    assert "welcome_subject" not in columns and "welcome_body" not in columns

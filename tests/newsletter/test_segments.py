@@ -323,3 +323,6 @@ def test_seed_demo_brings_a_second_newsletter_and_a_poll_segment():
     assert Newsletter.objects.filter(slug="climate-digest").count() == 1
     segment = Segment.objects.get(name__startswith="Voted")
     assert segment_count(segment.conditions) > 0
+    # The first demo reader brought two friends: the referral segment has them.
+    referrers = Segment.objects.get(name="Brought two friends or more")
+    assert segment_count(referrers.conditions) == 1

@@ -13,7 +13,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from tests.factories import SubscriptionFactory
+from tests.factories import SubscriptionFactory, welcome_due
 from tests.production.procs import (
     PROJECT_DIR,
     PYTHON,
@@ -40,7 +40,7 @@ def db_tasks(settings):
 def test_worker_waits_for_an_unreachable_database_and_then_works(db_tasks, smtp_server, tmp_path):
     from django_tasks_db.models import DBTaskResult
 
-    from newsletter.tasks import send_welcome_email
+    from newsletter.tasks import send_welcome_steps
 
     reader = SubscriptionFactory().user
     db = settings.DATABASES["default"]
@@ -62,7 +62,8 @@ def test_worker_waits_for_an_unreachable_database_and_then_works(db_tasks, smtp_
 
         socket_name = f".s.PGSQL.{db['PORT']}"
         (socket_dir / socket_name).symlink_to(Path(db["HOST"]) / socket_name)
-        result = send_welcome_email.enqueue(user_id=reader.pk)
+        welcome_due(reader)
+        result = send_welcome_steps.enqueue()
         wait_until(
             lambda: DBTaskResult.objects.get(id=result.id).status == "SUCCESSFUL",
             timeout=40,
@@ -201,7 +202,7 @@ def test_make_serve_restarts_a_killed_worker_and_ends_cleanly_without_gunicorn(
     next task. kill -9 of gunicorn's master: make serve stops the worker and exits with 1."""
     from django_tasks_db.models import DBTaskResult
 
-    from newsletter.tasks import send_welcome_email
+    from newsletter.tasks import send_welcome_steps
 
     reader = SubscriptionFactory().user
     port = free_port()
@@ -248,7 +249,8 @@ def test_make_serve_restarts_a_killed_worker_and_ends_cleanly_without_gunicorn(
         started.append(second)
         assert "task worker" in log_path.read_text() and "SIGKILL" in log_path.read_text()
 
-        result = send_welcome_email.enqueue(user_id=reader.pk)
+        welcome_due(reader)
+        result = send_welcome_steps.enqueue()
         wait_until(
             lambda: DBTaskResult.objects.get(id=result.id).status == "SUCCESSFUL",
             timeout=60,

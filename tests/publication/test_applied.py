@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.test import Client
 from django.utils import timezone
 
-from newsletter import rendering, services
+from newsletter import rendering
 from newsletter.models import NewsletterSend
 from publication import colors
 from publication.models import Publication, PublicationManager
@@ -178,20 +178,26 @@ def test_the_newsletter_email_has_the_name_logo_accent_and_sender(publication):
 
 
 def test_the_welcome_email_is_in_the_editors_words(publication, mailoutbox):
-    change(
-        publication,
-        welcome_subject="Hello from The Long View",
-        welcome_body="Thanks for joining.\n\nReply to this email to say hello.",
-        sender_name="The Long View",
+    from newsletter import welcome
+    from newsletter.models import Newsletter
+
+    change(publication, name="The Long View", sender_name="The Long View")
+    # The words are the welcome series' first step, edited on the newsletter's page.
+    newsletter = Newsletter.objects.default()
+    newsletter.welcome_steps.update(
+        subject="Hello from The Long View",
+        body="<p>Thanks for joining.</p><p>Reply to this email to say hello.</p>",
     )
     subscription = SubscriptionFactory()
-    assert services.send_welcome_email(user=subscription.user)
+    welcome.enter_series(user=subscription.user, newsletter=newsletter)
+    assert welcome.run_due(worker_id="w") == {"sent": 1}
     (message,) = mailoutbox
     assert message.subject == "Hello from The Long View"
     assert parseaddr(message.from_email)[0] == "The Long View"
     assert "Thanks for joining.\n\nReply to this email to say hello." in message.body
     html = message.alternatives[0][0]
     assert ">Thanks for joining.</p>" in html and ">Reply to this email to say hello.</p>" in html
+    assert "The Long View</span>" in html
 
 
 def test_the_login_code_email_has_the_name_and_sender(client, subscriber, publication, mailoutbox):

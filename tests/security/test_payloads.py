@@ -14,7 +14,9 @@ from django.utils import timezone
 from accounts.models import Subscription
 from comments.models import Commenter, CommentReport
 from comments.services import send_reply_notification
-from newsletter.services import send_test_email, send_welcome_email
+from newsletter import welcome as welcome_series
+from newsletter.models import Newsletter
+from newsletter.services import send_test_email
 from polls.models import Choice
 from tests.factories import (
     CommentFactory,
@@ -183,9 +185,10 @@ def test_admin_pages(hostile):
 def test_emails(hostile, mailoutbox):
     # The newsletter, as subscribers get it.
     send_test_email(post=hostile.post, to_user=hostile.author, mode="full", teaser_words=150)
-    # The welcome email names the latest post.
+    # The welcome series' first email names the latest post.
     Subscription.objects.filter(user=hostile.reader).update(confirmed_at=timezone.now())
-    assert send_welcome_email(user=hostile.reader)
+    welcome_series.enter_series(user=hostile.reader, newsletter=Newsletter.objects.default())
+    assert welcome_series.run_due(worker_id="w") == {"sent": 1}
     # The reply notification quotes the replier and their words.
     assert send_reply_notification(comment=hostile.reply)
     newsletter, welcome, reply = mailoutbox

@@ -252,6 +252,23 @@ export const BodyFigure = Node.create({
     const editor = this.editor
     const url = this.options.uploadUrl
     return [
+      // The editable area takes its name from the field's label, as the textarea it stands
+      // in for did: screen readers announce "Body, edit text", not just "edit text".
+      new Plugin({
+        view(view) {
+          let box = view.dom.parentElement
+          while (box && !box.querySelector("textarea")) box = box.parentElement
+          const field = box && box.querySelector("textarea")
+          const label = field && field.id && document.querySelector(`label[for="${field.id}"]`)
+          if (label) {
+            label.id = label.id || `${field.id}-label`
+            view.dom.setAttribute("aria-labelledby", label.id)
+          } else {
+            view.dom.setAttribute("aria-label", gettext("Body"))
+          }
+          return {}
+        },
+      }),
       new Plugin({
         props: {
           handlePaste(_view, event) {
