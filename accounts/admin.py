@@ -4,7 +4,6 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -12,13 +11,11 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.admin_paging import LargeTablePaginator, cached_summary
 from accounts.csvfiles import streaming_csv
-from accounts.forms import AvatarField, SubscriberImportForm, use_address_rule
+from accounts.forms import AvatarField, use_address_rule
 from accounts.models import Referral, Referrer, Subscription, User
 from accounts.referrals import approve_referral, revoke_referral
 from accounts.services import (
-    ImportFileError,
     export_rows,
-    import_subscribers,
     unsubscribe_reader,
 )
 
@@ -167,11 +164,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.export_view),
                 name="{}_{}_export".format(*info),
             ),
-            path(
-                "import/",
-                self.admin_site.admin_view(self.import_view),
-                name="{}_{}_import".format(*info),
-            ),
             *super().get_urls(),
         ]
 
@@ -236,46 +228,6 @@ class SubscriptionAdmin(admin.ModelAdmin):
             raise PermissionDenied
         changelist = self.get_changelist_instance(request)
         return self._export(request, changelist.get_queryset(request))
-
-    def import_view(self, request):
-        if not self.has_add_permission(request):
-            raise PermissionDenied
-        report = None
-        form = SubscriberImportForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                report = import_subscribers(
-                    data=form.cleaned_data["file"], source=form.cleaned_data["source"]
-                )
-            except ImportFileError as exc:
-                form.add_error("file", str(exc))
-            else:
-                messages.success(
-                    request,
-                    gettext(
-                        "Import done: %(created)d new, %(activated)d existing readers "
-                        "subscribed, %(active)d already subscribed, %(left)d left alone "
-                        "(unsubscribed, bounced or complained), %(dup)d duplicates, "
-                        "%(invalid)d invalid."
-                    )
-                    % {
-                        "created": report.created,
-                        "activated": report.activated,
-                        "active": report.already_active,
-                        "left": report.left_alone,
-                        "dup": report.duplicates,
-                        "invalid": len(report.invalid),
-                    },
-                )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": gettext("Import subscribers"),
-            "form": form,
-            "report": report,
-            "invalid_shown": report.invalid[:100] if report else [],
-        }
-        return TemplateResponse(request, "accounts/admin/subscription_import.html", context)
 
 
 @admin.register(Referral)

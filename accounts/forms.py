@@ -163,34 +163,3 @@ class DeleteAccountForm(forms.Form):
         if value != "DELETE":  # exactly as the label says: a deliberate act, not a near miss
             raise forms.ValidationError(_("Type DELETE to confirm."))
         return value
-
-
-class SubscriberImportForm(forms.Form):
-    MAX_BYTES = 10 * 1024 * 1024
-
-    file = forms.FileField(
-        label=_("CSV file"),
-        help_text=_(
-            "One address per row, or a column named “email”. Up to 10 MB. Exports from other "
-            "newsletter tools work as they are."
-        ),
-    )
-    source = forms.CharField(
-        label=_("Source"),
-        max_length=100,
-        initial="import",
-        help_text=_("Shown in the subscriber list, e.g. “import-2025-old-list”."),
-    )
-    consent = forms.BooleanField(
-        label=_("These people agreed to receive this newsletter."),
-        error_messages={"required": _("Only import people who agreed to receive the newsletter.")},
-    )
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than 10 MB; split it."))
-        data = upload.read()
-        if b"\x00" in data[:4096]:
-            raise forms.ValidationError(_("This does not look like a CSV file."))
-        return data

@@ -2,16 +2,13 @@
 subscriber list's import. Confirmations are announced with accounts.signals; the emails
 themselves belong to the newsletter app."""
 
-import csv
-import io
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.contrib.auth.hashers import make_password
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
@@ -330,147 +327,6 @@ def purge_sessions(*, user_id: int) -> int:
             doomed.append(session.session_key)
     Session.objects.filter(session_key__in=doomed).delete()
     return len(doomed)
-
-
-# --- The subscriber list's CSV import ---
-
-IMPORT_CHUNK = 1000
-MAX_IMPORT_ROWS = 200_000
-
-
-@dataclass
-class ImportReport:
-    """What an import did, for the editor: counts plus the lines it could not use."""
-
-    created: int = 0
-    activated: int = 0
-    already_active: int = 0
-    left_alone: int = 0
-    duplicates: int = 0
-    # (line number, the value as written, why it was refused): the address rule's sentence.
-    invalid: list[tuple[int, str, str]] = field(default_factory=list)
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be imported (wrong encoding, too many rows...)."""
-
-
-def read_import_emails(data: bytes) -> Iterable[tuple[int, str]]:
-    """Yield (line number, raw email) from a CSV export of another newsletter tool.
-
-    Uses the column named "email" (any case) when the first row is a header, else the first
-    column. UTF-8 (with or without a byte order mark) or Latin-1.
-    """
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    column = 0
-    for number, row in enumerate(reader, start=1):
-        if number > MAX_IMPORT_ROWS + 1:
-            raise ImportFileError(f"The file has more than {MAX_IMPORT_ROWS:,} rows; split it.")
-        cells = [cell.strip() for cell in row]
-        if not any(cells):
-            continue
-        if number == 1:
-            lowered = [cell.lower() for cell in cells]
-            names = [n for n in ("email", "email address", "e-mail", "mail") if n in lowered]
-            if names:
-                column = lowered.index(names[0])
-                continue
-        yield number, cells[column] if column < len(cells) else ""
-
-
-def import_subscribers(*, data: bytes, source: str = "import") -> ImportReport:
-    """Import subscribers from CSV bytes as active subscriptions; return what happened.
-
-    Emails are checked with the site's address rule (accounts.addresses: a refused row is
-    reported with the reason) and normalised; duplicates in the file count once; existing readers
-    without a subscription, or with a pending one, become active; someone who unsubscribed,
-    bounced or complained is never reactivated. Works in chunks, so 100,000 rows stay quick.
-    """
-    report = ImportReport()
-    seen: set[str] = set()
-    valid: list[str] = []
-    for number, raw in read_import_emails(data):
-        reason = addresses.problem(raw)
-        if reason:
-            report.invalid.append((number, raw[:100], reason))
-            continue
-        email = normalize_email(raw)
-        if email in seen:
-            report.duplicates += 1
-            continue
-        seen.add(email)
-        valid.append(email)
-    for start in range(0, len(valid), IMPORT_CHUNK):
-        _import_chunk(valid[start : start + IMPORT_CHUNK], source=source[:100], report=report)
-    return report
-
-
-@transaction.atomic
-def _import_chunk(emails: list[str], *, source: str, report: ImportReport) -> None:
-    now = timezone.now()
-    existing = dict(User.objects.filter(email__in=emails).values_list("email", "pk"))
-    new_emails = [email for email in emails if email not in existing]
-    # ignore_conflicts: someone may subscribe through the site while the import runs.
-    User.objects.bulk_create(
-        [User(email=email, password=make_password(None)) for email in new_emails],
-        ignore_conflicts=True,
-    )
-    ids = dict(User.objects.filter(email__in=new_emails).values_list("email", "pk"))
-    EmailAddress.objects.bulk_create(
-        [
-            EmailAddress(user_id=pk, email=email, primary=True, verified=False)
-            for email, pk in ids.items()
-        ],
-        ignore_conflicts=True,
-    )
-    user_ids = [*existing.values(), *ids.values()]
-    statuses = dict(
-        Subscription.objects.select_for_update()
-        .filter(user_id__in=user_ids)
-        .values_list("user_id", "status")
-    )
-    to_create, to_activate = [], []
-    for email in emails:
-        user_id = existing.get(email) or ids.get(email)
-        if user_id is None:
-            continue
-        status = statuses.get(user_id)
-        if status is None:
-            to_create.append(
-                Subscription(
-                    user_id=user_id,
-                    status=Subscription.Status.ACTIVE,
-                    source=source,
-                    created_at=now,
-                    confirmed_at=now,
-                    status_reason="Imported from a CSV file.",
-                )
-            )
-            if email in existing:
-                report.activated += 1
-            else:
-                report.created += 1
-        elif status == Subscription.Status.PENDING:
-            to_activate.append(user_id)
-            report.activated += 1
-        elif status == Subscription.Status.ACTIVE:
-            report.already_active += 1
-        else:
-            report.left_alone += 1
-    Subscription.objects.bulk_create(to_create, ignore_conflicts=True)
-    Subscription.objects.filter(user_id__in=to_activate, status=Subscription.Status.PENDING).update(
-        status=Subscription.Status.ACTIVE,
-        confirmed_at=now,
-        status_reason="Imported from a CSV file.",
-    )
 
 
 EXPORT_COLUMNS = [

@@ -5,6 +5,7 @@ because posts must not import the apps built on it. Django's admin autodiscovery
 module after every app's own admin.py, since futureforward is the last installed app."""
 
 from django.contrib import admin
+from django.urls import reverse
 
 from accounts.admin import SubscriptionAdmin
 from accounts.models import Subscription
@@ -28,6 +29,11 @@ class AssembledSubscriptionAdmin(SubscriberAdminMixin, SubscriptionAdmin):
     """accounts' subscriber list with the newsletter's tags, note and history."""
 
     actions = [*SubscriptionAdmin.actions, *SubscriberAdminMixin.AUDIENCE_ACTIONS]
+
+    def changelist_view(self, request, extra_context=None):
+        # One import for every source (imports/): a plain list of addresses is one of its kinds.
+        import_url = reverse("admin:imports_import_add") + "?kind=csv"
+        return super().changelist_view(request, {**(extra_context or {}), "import_url": import_url})
 
 
 admin.site.unregister(Subscription)

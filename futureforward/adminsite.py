@@ -49,6 +49,7 @@ SECTIONS = (
             "newsletter.Newsletter",
             "newsletter.Segment",
             "newsletter.SubscriberTag",
+            "imports.Import",
             "newsletter.NewsletterSend",
             "newsletter.Delivery",
             "newsletter",

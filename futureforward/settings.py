@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "newsletter",
     "analytics",
     "integrations",
+    "imports",
     # Last: the project package composes the apps (demo and bench content, the seed commands)
     # and serves the site's static files (futureforward/static/).
     "futureforward",
@@ -110,6 +111,10 @@ MIDDLEWARE = [
     "integrations.middleware.ApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # A post's address on the platform it was imported from answers with a redirect, only when
+    # nothing else answered it (a 404): one indexed lookup, on 404s only. Inside
+    # CommonMiddleware, so an old address without its slash is redirected in one step.
+    "imports.middleware.OldAddressMiddleware",
     "analytics.middleware.CountingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -343,6 +348,17 @@ WEBHOOK_DISABLE_AFTER = int(env("WEBHOOK_DISABLE_AFTER", "15"))
 # Receivers on loopback, private and link-local addresses are refused (a webhook must not reach
 # into the site's own network). Only the tests turn this on, for a receiver on 127.0.0.1.
 WEBHOOK_ALLOW_LOOPBACK = False
+
+# --- Imports from other platforms (imports/). ---
+# The largest export file an editor may upload, and the most a zip may unpack to.
+IMPORTS_MAX_UPLOAD_BYTES = int(env("IMPORTS_MAX_UPLOAD_MB", "50")) * 1024 * 1024
+IMPORTS_MAX_UNPACKED_BYTES = int(env("IMPORTS_MAX_UNPACKED_MB", "500")) * 1024 * 1024
+# Fetching imported posts' images: seconds per connection and read, largest image accepted.
+IMPORTS_FETCH_TIMEOUT_SECONDS = float(env("IMPORTS_FETCH_TIMEOUT_SECONDS", "10"))
+# Images on loopback, private and link-local addresses are refused (an imported post must not
+# make the site fetch from its own network). Only the tests allow loopback, for a local server;
+# private and link-local addresses stay refused even then.
+IMPORTS_FETCH_ALLOW_LOOPBACK = False
 
 # --- Background tasks: django-tasks with the database backend; `manage.py db_worker` runs them.
 TASKS = {

@@ -1,22 +1,21 @@
-"""The subscriber list in the admin: counts, filters, search, CSV export and import."""
+"""The subscriber list in the admin: counts, filters, search, CSV export. The import is
+the imports app's (tests/imports/test_address_list.py)."""
 
 import csv
 import io
+import re
 from http import HTTPStatus
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.models import Subscription, User
-from accounts.services import import_subscribers
 from tests.factories import make_subscribers
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:accounts_subscription_changelist")
 EXPORT = reverse("admin:accounts_subscription_export")
-IMPORT = reverse("admin:accounts_subscription_import")
 
 
 @pytest.fixture
@@ -80,96 +79,6 @@ def test_unsubscribe_action_keeps_the_accounts(editor_client, list_of_readers):
     assert User.objects.filter(email="sub0@example.com").exists()
 
 
-def test_import_validates_normalises_skips_duplicates_and_reports(editor_client):
-    User.objects.create_user(email="known@example.com")  # a reader without a subscription
-    pending = make_subscribers(1, status=Subscription.Status.PENDING, prefix="pending")[0]
-    make_subscribers(1, prefix="already")
-    for status in ("unsubscribed", "bounced", "complained"):
-        make_subscribers(1, status=status, prefix=status)
-    data = (
-        "Name,Email,Joined\n"
-        "Ada, Ada@Example.COM ,2024\n"
-        "Ada again,ada@example.com,2024\n"
-        "Known,known@example.com,2023\n"
-        f"Pending,{pending.email},2023\n"
-        "Already,already0@example.com,2023\n"
-        "Left,unsubscribed0@example.com,2022\n"
-        "Dead,bounced0@example.com,2022\n"
-        "Angry,complained0@example.com,2022\n"
-        "Broken,not-an-email,2022\n"
-        "Empty,,2022\n"
-        f"Long,{'x' * 250}@example.com,2022\n"
-    )
-    upload = SimpleUploadedFile("list.csv", data.encode(), content_type="text/csv")
-    response = editor_client.post(IMPORT, {"file": upload, "source": "old-list", "consent": "on"})
-    assert response.status_code == HTTPStatus.OK
-    report = response.context["report"]
-    assert (report.created, report.activated, report.already_active) == (1, 2, 1)
-    assert (report.left_alone, report.duplicates) == (3, 1)
-    assert [line for line, _, _ in report.invalid] == [10, 11, 12]
-    page = response.content.decode()
-    assert "Line 10" in page and "not-an-email" in page
-
-    ada = Subscription.objects.get(user__email="ada@example.com")
-    assert (ada.status, ada.source) == ("active", "old-list")
-    assert Subscription.objects.get(user__email="known@example.com").status == "active"
-    assert Subscription.objects.get(user=pending).status == "active"
-    for status in ("unsubscribed", "bounced", "complained"):
-        assert Subscription.objects.get(user__email=f"{status}0@example.com").status == status
-    assert User.objects.filter(email__iexact="ada@example.com").count() == 1
-
-
-def test_import_without_a_header_uses_the_first_column_and_semicolons():
-    report = import_subscribers(data=b"one@example.com;x\ntwo@example.com;y\n", source="s")
-    assert report.created == 2
-    assert set(Subscription.objects.values_list("user__email", flat=True)) == {
-        "one@example.com",
-        "two@example.com",
-    }
-
-
-def test_import_twice_changes_nothing_the_second_time():
-    data = b"email\na@example.com\nb@example.com\n"
-    import_subscribers(data=data)
-    again = import_subscribers(data=data)
-    assert (again.created, again.activated, again.already_active) == (0, 0, 2)
-    assert User.objects.count() == 2
-
-
-def test_import_reads_latin1_files():
-    report = import_subscribers(data="email\nzoe@bücher.example\n".encode("latin-1"))
-    assert report.created == 1
-
-
-@pytest.mark.parametrize(
-    ("post", "error"),
-    [
-        ({"source": "x", "consent": "on"}, "file"),
-        ({"source": "x"}, "consent"),
-    ],
-)
-def test_import_form_errors(editor_client, post, error):
-    data = dict(post)
-    if error != "file":
-        data["file"] = SimpleUploadedFile("a.csv", b"email\na@example.com\n")
-    response = editor_client.post(IMPORT, data)
-    assert response.status_code == HTTPStatus.OK
-    assert error in response.context["form"].errors
-    assert not Subscription.objects.exists()
-
-
-def test_import_refuses_a_binary_file(editor_client):
-    upload = SimpleUploadedFile("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00")
-    response = editor_client.post(IMPORT, {"file": upload, "source": "x", "consent": "on"})
-    assert "does not look like a CSV" in response.content.decode()
-
-
-def test_import_page_needs_permission(auth_client):
-    response = auth_client.get(IMPORT)
-    assert response.status_code == HTTPStatus.FOUND
-    assert "/login/" in response.url
-
-
 def counting_subscriptions(queries) -> list[str]:
     return [
         query["sql"]
@@ -212,3 +121,10 @@ def test_a_long_list_is_paged_without_counting_the_whole_table(editor_client, se
     empty = editor_client.get(CHANGELIST, {"source": "nowhere"})
     assert empty.status_code == HTTPStatus.OK
     assert empty.context["cl"].result_count == 0
+
+
+def test_the_list_links_to_the_one_import_page(editor_client):
+    page = editor_client.get(CHANGELIST).content.decode()
+    assert 'href="/admin/imports/import/add/?kind=csv"' in page
+    form = editor_client.get("/admin/imports/import/add/?kind=csv").content.decode()
+    assert re.search(r'<input type="radio" name="kind" value="csv"[^>]* checked>', form)

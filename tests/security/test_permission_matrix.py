@@ -440,6 +440,8 @@ ADMIN_ACCESS = {
     "integrations_apikey": set(),
     "integrations_webhookendpoint": set(),
     "integrations_webhookdelivery": set(),
+    # Imports create readers and posts in bulk: superusers, or whoever is given the permissions.
+    "imports_import": set(),
 }
 # What an allowed staff GET returns, when it is not 200.
 ADMIN_GET = {
@@ -535,6 +537,13 @@ def admin_expectation(pattern: Pattern) -> dict[str, dict[str, object]]:
     # Staff POSTs where they may not GET are refused too; allowed POSTs run the admin's own
     # forms (ANY: whatever the admin answers, as long as it is neither a refusal nor a 5xx).
     post = {role: FORBIDDEN if outcome == FORBIDDEN else ANY for role, outcome in get.items()}
+    if action in {"start", "fetch_images"}:
+        # An import's buttons are POSTs only; the method is checked before the permission.
+        get = dict.fromkeys(STAFF, NOT_ALLOWED)
+        post = {
+            "staff_editor": ANY if action in ADMIN_ACCESS[key] else FORBIDDEN,
+            "superuser": ANY,
+        }
     if action == "change":
         # Read-only records, and the subscriber list for editors: a change page to look at,
         # never to save.

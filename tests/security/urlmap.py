@@ -24,6 +24,7 @@ from accounts.referrals import code_for
 from accounts.services import unsubscribe_token
 from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
+from imports.models import Import
 from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
 from integrations.services import confirm_token, create_api_key, create_endpoint
 from newsletter.links import leave_token, manage_token
@@ -143,6 +144,12 @@ class World:
         self.welcome_step = WelcomeStep.objects.create(
             newsletter=self.newsletter, subject="Matrix welcome", body="<p>Hello.</p>"
         )
+        self.import_job = Import.objects.create(
+            kind=Import.Kind.SUBSTACK,
+            filename="matrix.zip",
+            data=b"x",
+            status=Import.Status.REFUSED,
+        )
         self.models = {
             "auth_group": self.group,
             "accounts_referral": self.referral,
@@ -170,6 +177,7 @@ class World:
             "integrations_apikey": self.api_key,
             "integrations_webhookendpoint": self.endpoint,
             "integrations_webhookdelivery": self.webhook_delivery,
+            "imports_import": self.import_job,
         }
 
     def kwargs(self, pattern: Pattern) -> dict[str, str]:
@@ -214,6 +222,8 @@ class World:
         elif pattern.name == "polls:email-vote":
             url = vote_url(poll_id=self.poll.pk, choice_id=self.choice.pk, user_id=self.writer.pk)
             values["token"] = url.rstrip("/").rsplit("/", 1)[-1]
+        if pattern.name.startswith("admin:imports_import_") and "pk" in pattern.arguments:
+            values["pk"] = self.import_job.pk
         if pattern.name == "admin:view_on_site":
             values["object_id"] = self.post.pk
         elif pattern.name == "admin:auth_user_password_change":
