@@ -54,6 +54,9 @@ class PostRow:
     is_published: bool = True
     published_at: datetime | None = None
     for_subscribers: bool = False
+    # Only in a file exported here (Ghost has no column for them): None leaves ours as is.
+    daily_takeaway: str | None = None
+    comments_mode: str | None = None
     tags: list[tuple[str, str]] = field(default_factory=list)  # (name, slug)
     authors: list[Author] = field(default_factory=list)
     feature_image: str = ""
@@ -82,6 +85,10 @@ class Bundle:
     # Whether the file says which newsletters each subscriber is on (Ghost's newsletters);
     # otherwise they go to the newsletter the editor picked.
     names_newsletters: bool = False
+    # What the file says of each newsletter it names, by slug (Ghost's newsletters table), for
+    # the ones we do not have yet: description, sender_name, is_archived, is_default,
+    # is_choosable.
+    newsletter_details: dict[str, dict] = field(default_factory=dict)
 
 
 # --- Text, CSV and zip helpers ---
@@ -367,6 +374,18 @@ def read_ghost(data: bytes) -> Bundle:
             str(link.get("newsletter_id"))
         )
     bundle.names_newsletters = bool(newsletters)
+    for raw in newsletters.values():
+        slug = slugify(raw.get("slug") or raw.get("name") or "")[:100]
+        ours = raw.get("futureforward") if isinstance(raw.get("futureforward"), dict) else {}
+        bundle.newsletter_details[slug] = {
+            "description": str(raw.get("description") or "")[:300],
+            "sender_name": str(raw.get("sender_name") or "")[:100],
+            "is_archived": raw.get("status") == "archived",
+            "is_default": raw.get("subscribe_on_signup") is True,
+            # Offered to readers only when the file is one of ours that says so: a Ghost
+            # newsletter waits for an editor to choose.
+            "is_choosable": ours.get("readers_may_choose") is True,
+        }
     for number, raw in enumerate(table("members"), start=1):
         member_id = str(raw.get("id"))
         subscriber = SubscriberRow(
@@ -385,7 +404,13 @@ def read_ghost(data: bytes) -> Bundle:
             for n in member_newsletters.get(member_id, [])
             if n in newsletters
         ]
-        if is_true(raw.get("email_disabled", False)):
+        ours = raw.get("futureforward") if isinstance(raw.get("futureforward"), dict) else {}
+        if ours.get("status") in {"active", "unsubscribed", "bounced", "complained"}:
+            # A file exported here says exactly (Ghost's terms fold complaints into bounces).
+            subscriber.status = ours["status"]
+        elif ours.get("status") == "pending":
+            subscriber.skip = "never confirmed their address, so they were never a subscriber."
+        elif is_true(raw.get("email_disabled", False)):
             subscriber.status = "bounced"
         elif raw.get("subscribed") is False or (
             bundle.names_newsletters and not subscriber.newsletters
@@ -412,6 +437,11 @@ def _ghost_post(number, raw, tags, users, post_tags, post_authors) -> PostRow:
         feature_image=str(raw.get("feature_image") or ""),
         old_path=f"/{raw.get('slug')}/" if raw.get("slug") else "",
     )
+    ours = raw.get("futureforward") if isinstance(raw.get("futureforward"), dict) else {}
+    if isinstance(ours.get("daily_takeaway"), str):
+        post.daily_takeaway = ours["daily_takeaway"][:5000]
+    if ours.get("comments") in {"open", "closed", "off"}:
+        post.comments_mode = ours["comments"]
     post.tags = [
         (str(tags[t].get("name"))[:50], slugify(tags[t].get("slug") or tags[t].get("name"))[:60])
         for t in post_tags.get(source_id, [])

@@ -177,7 +177,7 @@ def run_import(*, import_id: int) -> Import:
         bundle = _read(job)
         report = Report()
         targets = _target_newsletters(bundle, job)
-        state = _RunState()
+        state = _RunState(newsletter_details=bundle.newsletter_details)
         for decision, row, _extra in _decide_posts(bundle.posts, job):
             if decision.action in {"create", "update"}:
                 decision = _apply_post(job, row, decision)
@@ -299,6 +299,10 @@ def _write_post(job: Import, row: formats.PostRow) -> Decision:
     post.subtitle = row.subtitle
     post.body = body
     post.audience = Post.Audience.SUBSCRIBERS if row.for_subscribers else Post.Audience.EVERYONE
+    if row.daily_takeaway is not None:
+        post.daily_takeaway = row.daily_takeaway
+    if row.comments_mode is not None:
+        post.comments_mode = row.comments_mode
     if row.is_published:
         post.status = Post.Status.PUBLISHED
         post.published_at = row.published_at or post.published_at or timezone.now()
@@ -539,9 +543,12 @@ def _target_newsletters(bundle: formats.Bundle, job: Import) -> Newsletter | Non
     return Newsletter.objects.default()
 
 
-def _newsletters_named(pairs: Iterable[tuple[str, str]], cache: dict) -> list[Newsletter]:
-    """Return our newsletters for the file's (name, slug) pairs, creating missing ones (not
-    offered to readers until an editor says so)."""
+def _newsletters_named(
+    pairs: Iterable[tuple[str, str]], cache: dict, details: dict[str, dict] | None = None
+) -> list[Newsletter]:
+    """Return our newsletters for the file's (name, slug) pairs, creating missing ones with
+    what the file says of them (`details` by slug; not offered to readers unless a file of
+    ours says so). A newsletter we have already keeps its settings."""
     found = []
     for name, slug in pairs:
         slug = (slug or slugify(name))[:100]
@@ -556,6 +563,7 @@ def _newsletters_named(pairs: Iterable[tuple[str, str]], cache: dict) -> list[Ne
                         "name": (name or slug)[:100],
                         "is_default": False,
                         "is_choosable": False,
+                        **(details or {}).get(slug, {}),
                     },
                 )
             cache[slug] = newsletter
@@ -569,6 +577,7 @@ class _RunState:
 
     seen: set[str] = field(default_factory=set)
     newsletters: dict[str, Newsletter] = field(default_factory=dict)
+    newsletter_details: dict[str, dict] = field(default_factory=dict)  # the file's, by slug
 
 
 def _apply_subscribers(
@@ -656,7 +665,9 @@ def _apply_subscribers(
                 to_activate.append(user_id)
             if active:
                 targets = (
-                    _newsletters_named(row.newsletters, cache) if row.newsletters else [fallback]
+                    _newsletters_named(row.newsletters, cache, state.newsletter_details)
+                    if row.newsletters
+                    else [fallback]
                 )
                 memberships += [
                     Membership(

@@ -532,9 +532,11 @@ def main() -> int:
     segment_ms, segment_readers = segment_count_time()
 
     rows = [
-        Row("home", "home, anonymous", target_ratio=0.5),
-        Row("post_anonymous", "post page, anonymous", target_ratio=0.5),
-        Row("post_counted", "post page, anonymous, counted", target_ratio=0.7),
+        # Targets of the speed round (round two): anonymous pages 0.8x, counting included
+        # (the analytics work asked 0.7x of it); readers' writes 0.4x with p99 under 50 ms.
+        Row("home", "home, anonymous", target_ratio=0.8),
+        Row("post_anonymous", "post page, anonymous", target_ratio=0.8),
+        Row("post_counted", "post page, anonymous, counted", target_ratio=0.8),
         # Every request from another browser, through a wrk script (which costs wrk itself
         # time per request): counted, and the same requests with Do Not Track, not counted.
         Row("post_counting", "post page, 2,000 browsers, counted"),
@@ -542,12 +544,12 @@ def main() -> int:
         Row(
             "post_logged_in",
             "post page, logged-in subscriber",
-            target_ratio=0.25,
-            target_p99_ms=100,
+            target_ratio=0.5,
+            target_p99_ms=50,
         ),
         Row("comments_more", "comments 'show more' (htmx)"),
-        Row("vote", "vote POST, 2,000 distinct readers", target_ratio=0.25, target_p99_ms=100),
-        Row("thumbs_up", "thumbs-up POST, 2,000 readers", target_ratio=0.25, target_p99_ms=100),
+        Row("vote", "vote POST, 2,000 distinct readers", target_ratio=0.4, target_p99_ms=50),
+        Row("thumbs_up", "thumbs-up POST, 2,000 readers", target_ratio=0.4, target_p99_ms=50),
     ]
     if ONLY:
         rows = [row for row in rows if row.key in ONLY]

@@ -100,7 +100,9 @@ def publication(db):
         is_featured=True,
     )
     public.tags.add(climate, energy)
-    public.authors.add(ada, ben)
+    # One at a time: add(a, b) inserts in the order of a set of ids, not as written.
+    public.authors.add(ada)
+    public.authors.add(ben)
     gated = PostFactory(
         title="Members read on",
         slug="members-read-on",
