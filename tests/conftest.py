@@ -90,12 +90,42 @@ def browser():
         browser.close()
 
 
+def watch_requests(page) -> set:
+    """Keep the set of the page's requests still waiting for their answer."""
+    pending: set = set()
+    page.on("request", lambda request: pending.add(request))
+    page.on("requestfinished", lambda request: pending.discard(request))
+    page.on("requestfailed", lambda request: pending.discard(request))
+    return pending
+
+
+def settle(page, pending: set) -> None:
+    """Before a browser test's database is emptied: stop the page's timers (an autosave due in
+    a second) and wait for the requests already sent to be answered, so no request of the test
+    is still writing while the next test's flush truncates the tables (a deadlock otherwise)."""
+    from playwright.sync_api import Error
+
+    try:
+        page.evaluate(
+            "() => { const last = setTimeout(() => {}, 0);"
+            " for (let id = 0; id <= last; id++) { clearTimeout(id); clearInterval(id) } }"
+        )
+        for _ in range(200):  # at most ten seconds
+            if not pending:
+                return
+            page.wait_for_timeout(50)
+    except Error:  # the test closed the page, or it is mid-navigation: nothing more to wait for
+        return
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     page.set_default_timeout(10_000)
+    pending = watch_requests(page)
     yield page
+    settle(page, pending)
     context.close()
 
 

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from posts.models import BodyImage, Post
 from posts.services import store_body_image
+from tests.conftest import settle, watch_requests
 from tests.factories import EditorFactory, PollFactory, PostFactory
 from tests.posts.pictures import jpeg_bytes, png_bytes
 from tests.security.test_browser_csp import RECORD_VIOLATIONS
@@ -94,7 +95,9 @@ def editor_page(browser, live_server):
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    pending = watch_requests(page)
     yield page
+    settle(page, pending)
     context.close()
 
 

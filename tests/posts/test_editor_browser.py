@@ -9,6 +9,7 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from posts.models import Post
+from tests.conftest import settle, watch_requests
 from tests.factories import EditorFactory, PostFactory
 from tests.security.test_browser_csp import RECORD_VIOLATIONS
 
@@ -30,7 +31,9 @@ def editor_page(browser, live_server):
     )
     page = context.new_page()
     page.set_default_timeout(10_000)
+    pending = watch_requests(page)
     yield page
+    settle(page, pending)
     context.close()
 
 
