@@ -101,8 +101,13 @@ def watch_requests(page) -> set:
 
 def settle(page, pending: set) -> None:
     """Before a browser test's database is emptied: stop the page's timers (an autosave due in
-    a second) and wait for the requests already sent to be answered, so no request of the test
-    is still writing while the next test's flush truncates the tables (a deadlock otherwise)."""
+    a second), leave the page (so its last beacon, the autosave's on `pagehide`, goes now), and
+    wait for the requests sent to be answered and the database to have no other busy session,
+    so nothing of the test is still writing while the next test's flush truncates the tables
+    (a deadlock otherwise)."""
+    import time
+
+    from django.db import connection
     from playwright.sync_api import Error
 
     try:
@@ -110,12 +115,22 @@ def settle(page, pending: set) -> None:
             "() => { const last = setTimeout(() => {}, 0);"
             " for (let id = 0; id <= last; id++) { clearTimeout(id); clearInterval(id) } }"
         )
+        page.goto("about:blank")
         for _ in range(200):  # at most ten seconds
             if not pending:
-                return
+                break
             page.wait_for_timeout(50)
     except Error:  # the test closed the page, or it is mid-navigation: nothing more to wait for
-        return
+        pass
+    for _ in range(200):  # at most ten seconds
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid() AND state IN ('active', 'idle in transaction')"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+        time.sleep(0.05)
 
 
 @pytest.fixture
