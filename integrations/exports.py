@@ -223,7 +223,10 @@ def write_export(*, export_id: int) -> str:
             error=f"The file could not be written: {exc}. Prepare the export again."[:2000],
         )
     export.refresh_from_db()
-    notify_requester(export=export)
+    try:
+        notify_requester(export=export)
+    except Exception:  # the file is ready whether or not the mail server answers
+        logger.exception("could not email the editor about prepared export %s", export_id)
     return export.status
 
 
