@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, reset_queries, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -147,6 +147,9 @@ class _PieceWriter:
             raise _Gone from exc
         self.position += 1
         self.size += len(data)
+        # With DEBUG on, Django keeps every query with its parameters (here a MiB each) until
+        # reset: without this a development worker would hold the whole file after all.
+        reset_queries()
 
 
 class _Line:
