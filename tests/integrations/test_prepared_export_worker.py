@@ -137,9 +137,7 @@ def test_an_editor_prepares_waits_and_downloads_the_ghost_file(
         phone_context.close()
 
 
-def test_a_worker_killed_halfway_leaves_a_failed_export_and_no_file(
-    client, settings, worker_for
-):
+def test_a_worker_killed_halfway_leaves_a_failed_export_and_no_file(client, settings, worker_for):
     ensure_default_newsletter()
     # Enough subscribers that the first piece (1 MiB) is stored before the last table.
     make_subscribers(3000, prefix="a-rather-long-address-for-the-size-of-the-file-")
