@@ -4,9 +4,9 @@ AccountsConfig.ready)."""
 from allauth.account.signals import authentication_step_completed, email_confirmed
 from django.dispatch import receiver
 
+from accounts.models import User
 from accounts.referrals import credit_referral
 from accounts.services import confirm_subscription
-from accounts.models import User
 from accounts.signals import address_proven, subscription_confirmed
 
 
