@@ -728,11 +728,16 @@ def _tag(tagged: list[tuple[int, str]]) -> None:
 
 
 def start_fetching_images(*, job: Import) -> bool:
-    """Enqueue fetching the import's images not fetched yet; return False if there are none."""
+    """Enqueue fetching the import's images not fetched yet; return False if there are none or
+    they are being fetched already (two clicks at once start one task)."""
     from imports.tasks import fetch_images as fetch_images_task
 
     waiting = job.images.exclude(status=RemoteImage.Status.FETCHED)
     if not waiting.exists():
+        return False
+    now = timezone.now()
+    idle = Q(images_asked_at__isnull=True) | Q(images_asked_at__lte=now - job.IMAGES_WATCHED_FOR)
+    if not Import.objects.filter(idle, pk=job.pk).update(images_asked_at=now):
         return False
     waiting.filter(status=RemoteImage.Status.FAILED).update(
         status=RemoteImage.Status.WAITING, error=""
@@ -744,11 +749,14 @@ def start_fetching_images(*, job: Import) -> bool:
 def fetch_images(*, import_id: int) -> int:
     """Fetch every waiting image of an import into our pipeline; return how many arrived."""
     arrived = 0
-    for image_id in RemoteImage.objects.filter(
-        source_import_id=import_id, status=RemoteImage.Status.WAITING
-    ).values_list("pk", flat=True):
-        if fetch_image(image_id=image_id):
-            arrived += 1
+    try:
+        for image_id in RemoteImage.objects.filter(
+            source_import_id=import_id, status=RemoteImage.Status.WAITING
+        ).values_list("pk", flat=True):
+            if fetch_image(image_id=image_id):
+                arrived += 1
+    finally:
+        Import.objects.filter(pk=import_id).update(images_asked_at=None)
     return arrived
 
 
