@@ -40,8 +40,10 @@ logger = logging.getLogger(__name__)
 CHANNEL = "posts_page_versions"
 EVERYTHING = "*"
 SITE = "site"
-# The thread wakes at least this often when nothing arrives, to stop when asked and to make
-# sure its connection is still there (a server gone silently sends no error).
+# The thread wakes at least every WAKE_SECONDS to see whether it is asked to stop, and after
+# IDLE_SECONDS with nothing heard makes sure its connection is still there (a server gone
+# silently sends no error).
+WAKE_SECONDS = 0.5
 IDLE_SECONDS = 5.0
 FIRST_PAUSE = 0.05
 LONGEST_PAUSE = 5.0
@@ -177,6 +179,9 @@ def _run(params: dict, stop_event: threading.Event) -> None:
         except psycopg.Error as error:
             if not stop_event.is_set():
                 logger.warning("page versions listener lost its connection: %s", error)
+        except Exception:
+            # Not live, and tried again after the pause: requests meanwhile ask the database.
+            logger.exception("page versions listener failed")
         finally:
             _publish(stop_event, None, None)
         if stop_event.wait(pause):
@@ -187,16 +192,20 @@ def _run(params: dict, stop_event: threading.Event) -> None:
 def _listen(conn: psycopg.Connection, snapshot: Snapshot, stop_event: threading.Event) -> None:
     """Apply notifications until asked to stop or the connection fails."""
     pid = conn.info.backend_pid
+    heard = time.monotonic()
     while not stop_event.is_set():
-        wait = IDLE_SECONDS
+        wait = WAKE_SECONDS
         if snapshot.next_scheduled is not None:
             # Not a busy loop when the database's clock is a little behind ours.
             wait = max(0.02, min(wait, snapshot.next_scheduled - time.time()))
         batch = list(conn.notifies(timeout=wait, stop_after=1))
         if batch:
             batch += conn.notifies(timeout=0)  # whatever else already arrived
+            heard = time.monotonic()
         elif snapshot.next_scheduled is None or time.time() < snapshot.next_scheduled:
-            conn.execute("SELECT 1")  # a quiet moment: is the server still there?
+            if time.monotonic() - heard >= IDLE_SECONDS:
+                conn.execute("SELECT 1")  # a quiet while: is the server still there?
+                heard = time.monotonic()
             continue
         payloads = [notify.payload for notify in batch]
         if EVERYTHING in payloads:

@@ -568,8 +568,8 @@ def main() -> int:
         if row.key in small:
             rendered_small, cached_small = small[row.key]
             rendered_big, cached_big = big[row.key]
-            row.queries_small = f"{rendered_small}" + (f"/{cached_small}" if cached_small else "")
-            row.queries_big = f"{rendered_big}" + (f"/{cached_big}" if cached_big else "")
+            row.queries_small = f"{rendered_small}" + (f"/{cached_small}" if cached_small is not None else "")
+            row.queries_big = f"{rendered_big}" + (f"/{cached_big}" if cached_big is not None else "")
 
     sessions: list = []
     smtp: dict = {}
