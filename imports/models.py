@@ -16,7 +16,7 @@ class Import(models.Model):
 
     class Kind(models.TextChoices):
         SUBSTACK = "substack", _("Substack export (.zip)")
-        GHOST = "ghost", _("Ghost export (.json)")
+        GHOST = "ghost", _("Ghost export (.json, or the members .csv)")
         MAILCHIMP = "mailchimp", _("Mailchimp audience (.csv or .zip)")
         BEEHIIV = "beehiiv", _("beehiiv subscribers (.csv)")
         CSV = "csv", _("A list of addresses from any other tool (.csv)")

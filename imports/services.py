@@ -405,6 +405,11 @@ _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-zA-Z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _FIGURE = re.compile(r"<(/?)fig(?:ure|caption)\b[^>]*>", re.IGNORECASE)
 _LINK = re.compile(r'<a href="([^"]*)"[^>]*>([^<]*)</a>')
+# What a figure became at import (prepare_body): its image's link, then its caption, in blocks.
+_FIGURE_LEFT = re.compile(
+    r'<div>\s*<a href="([^"]*)"[^>]*>[^<]*</a>\s*'
+    r"(?:<div>((?:(?!</?div\b)[\s\S])*)</div>\s*)?</div>"
+)
 
 
 def _attributes(tag: str) -> dict[str, str]:
@@ -444,7 +449,8 @@ def prepare_body(
 
     Our sanitiser keeps only images our pipeline made, so each image from elsewhere becomes a
     link to it ("Image: <alt>") until an editor fetches it; one already fetched is written as
-    ours. Figures become plain blocks: a figure left without an image would be dropped whole.
+    ours. Figures become plain blocks, as a figure without an image would be dropped whole,
+    caption and all; fetching the image makes them figures again (_put_in_body).
     """
     fetched = fetched or {}
     images: list[tuple[str, str]] = []
@@ -795,7 +801,14 @@ def _put_in_body(image: RemoteImage, upload: ContentFile) -> None:
                 return match.group(0)
             return _our_image(stored, image.alt)
 
-        post.body = _LINK.sub(replace, post.body)
+        def refigure(match: re.Match) -> str:
+            # A figure is a figure again, caption and all, once its image is ours.
+            if html.unescape(match.group(1)) != image.url:
+                return match.group(0)
+            caption = f"<figcaption>{match.group(2)}</figcaption>" if match.group(2) else ""
+            return f"<figure>{_our_image(stored, image.alt)}{caption}</figure>"
+
+        post.body = _LINK.sub(replace, _FIGURE_LEFT.sub(refigure, post.body))
         post.save()
         RemoteImage.objects.filter(pk=image.pk).update(
             status=RemoteImage.Status.FETCHED, error="", body_image=stored
