@@ -568,8 +568,10 @@ def main() -> int:
         if row.key in small:
             rendered_small, cached_small = small[row.key]
             rendered_big, cached_big = big[row.key]
-            row.queries_small = f"{rendered_small}" + (f"/{cached_small}" if cached_small is not None else "")
-            row.queries_big = f"{rendered_big}" + (f"/{cached_big}" if cached_big is not None else "")
+            small_cached = "" if cached_small is None else f"/{cached_small}"
+            big_cached = "" if cached_big is None else f"/{cached_big}"
+            row.queries_small = f"{rendered_small}{small_cached}"
+            row.queries_big = f"{rendered_big}{big_cached}"
 
     sessions: list = []
     smtp: dict = {}
