@@ -35,7 +35,7 @@ def bump(*keys: str) -> None:
             cursor.execute("SELECT posts_bump_page_versions(%s)", [sorted(set(keys))])
 
 
-# Set while serving a reader who has just acted (store.FRESH_COOKIE): their numbers come from
+# Set while serving a reader who has just acted (fresh.py): their numbers come from
 # the database, never from a listener that may be a few milliseconds behind their own write.
 _from_database: ContextVar[bool] = ContextVar("page_versions_from_database", default=False)
 
