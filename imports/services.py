@@ -92,6 +92,7 @@ def create_import(
     newsletter: Newsletter | None,
     old_site_url: str,
     created_by: User | None,
+    posts_author: User | None = None,
 ) -> Import:
     """Store an uploaded file and enqueue its dry run; return the Import."""
     from imports.tasks import check_import as check_import_task
@@ -104,6 +105,7 @@ def create_import(
         newsletter=newsletter,
         old_site_url=old_site_url,
         created_by=created_by,
+        posts_author=posts_author,
     )
     transaction.on_commit(lambda: check_import_task.enqueue(import_id=job.pk))
     return job
@@ -172,7 +174,9 @@ def start_import(*, job: Import) -> bool:
 
 def run_import(*, import_id: int) -> Import:
     """Import everything the file holds, recording progress as it goes; return the Import."""
-    job = Import.objects.select_related("newsletter", "created_by").get(pk=import_id)
+    job = Import.objects.select_related("newsletter", "created_by", "posts_author").get(
+        pk=import_id
+    )
     try:
         bundle = _read(job)
         report = Report()
@@ -356,7 +360,7 @@ def _free_slug(slug: str) -> str:
 
 def _authors(row: formats.PostRow, job: Import) -> list[User]:
     """Return the post's authors: the file's (made staff accounts that cannot log in when new),
-    else the editor who uploaded the file."""
+    else the author the editor chose on the upload form, else the editor who uploaded it."""
     found = []
     for author in row.authors:
         if addresses.problem(author.email):
@@ -376,8 +380,9 @@ def _authors(row: formats.PostRow, job: Import) -> list[User]:
             except IntegrityError:
                 user = User.objects.get(email=email)
         found.append(user)
-    if not found and job.created_by is not None:
-        found.append(job.created_by)
+    fallback = job.posts_author or job.created_by
+    if not found and fallback is not None:
+        found.append(fallback)
     return found
 
 
@@ -728,11 +733,16 @@ def _tag(tagged: list[tuple[int, str]]) -> None:
 
 
 def start_fetching_images(*, job: Import) -> bool:
-    """Enqueue fetching the import's images not fetched yet; return False if there are none."""
+    """Enqueue fetching the import's images not fetched yet; return False if there are none or
+    they are being fetched already (two clicks at once start one task)."""
     from imports.tasks import fetch_images as fetch_images_task
 
     waiting = job.images.exclude(status=RemoteImage.Status.FETCHED)
     if not waiting.exists():
+        return False
+    now = timezone.now()
+    idle = Q(images_asked_at__isnull=True) | Q(images_asked_at__lte=now - job.IMAGES_WATCHED_FOR)
+    if not Import.objects.filter(idle, pk=job.pk).update(images_asked_at=now):
         return False
     waiting.filter(status=RemoteImage.Status.FAILED).update(
         status=RemoteImage.Status.WAITING, error=""
@@ -744,11 +754,14 @@ def start_fetching_images(*, job: Import) -> bool:
 def fetch_images(*, import_id: int) -> int:
     """Fetch every waiting image of an import into our pipeline; return how many arrived."""
     arrived = 0
-    for image_id in RemoteImage.objects.filter(
-        source_import_id=import_id, status=RemoteImage.Status.WAITING
-    ).values_list("pk", flat=True):
-        if fetch_image(image_id=image_id):
-            arrived += 1
+    try:
+        for image_id in RemoteImage.objects.filter(
+            source_import_id=import_id, status=RemoteImage.Status.WAITING
+        ).values_list("pk", flat=True):
+            if fetch_image(image_id=image_id):
+                arrived += 1
+    finally:
+        Import.objects.filter(pk=import_id).update(images_asked_at=None)
     return arrived
 
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_paging import WholeAddressSearch
 from newsletter import services
 from newsletter.delivery import classify
 from newsletter.forms import NewsletterPreviewForm, NewsletterSendForm, NewsletterTestForm
@@ -173,7 +174,8 @@ class NewsletterSendAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(WholeAddressSearch, admin.ModelAdmin):
+    address_field = "user__email"
     list_display = ["user", "send", "status", "attempts", "sent_at", "last_error"]
     list_filter = ["status", "send"]
     search_fields = ["user__email"]

@@ -182,3 +182,29 @@ def test_a_ghost_figure_keeps_its_caption_once_its_image_is_ours(
     assert "<img" in figure and 'alt="The harbour at dawn"' in figure
     assert "<figcaption>Boats leaving before the tide turns</figcaption>" in figure
     assert "kg-card" not in post.body
+
+
+def test_the_page_follows_the_fetch_and_a_second_click_starts_nothing(
+    import_file, run, image_server, local_fetch, client, editor
+):
+    from imports.services import fetch_images, start_fetching_images
+
+    job = _import_with_images(import_file, run, image_server, "map.png", "gone.png")
+    client.force_login(editor)
+    page_url = f"/admin/imports/import/{job.pk}/change/"
+
+    assert start_fetching_images(job=job)  # queued: the task runs when this test's work commits
+    assert not start_fetching_images(job=job)  # a second click while it is queued: nothing
+    page = client.get(page_url).content.decode()
+    assert "0 of 3 images tried" in page
+    assert f'data-hx-get="/admin/imports/import/{job.pk}/images/"' in page
+    assert '<meta http-equiv="refresh"' in page  # without JavaScript, the page refreshes
+    assert ">Fetch images</button>" not in page
+
+    fetch_images(import_id=job.pk)  # what the task does
+
+    box = client.get(f"/admin/imports/import/{job.pk}/images/").content.decode()
+    assert "images tried" not in box and "data-hx-get" not in box  # done: no more watching
+    assert "Could not fetch: " in box and ">Fetch images</button>" in box  # the missing one
+    response = client.post(f"/admin/imports/import/{job.pk}/fetch-images/", follow=True)
+    assert "Fetching the images: they arrive below." in response.content.decode()
