@@ -218,12 +218,25 @@ class EditorsAdminSite(admin.AdminSite):
 
     def get_urls(self):
         from futureforward.admin_notices import notices_view
-        from integrations.admin_export import export_page, ghost_export_view
+        from integrations import admin_export
 
+        view = self.admin_view
         return [
-            path("notices/", self.admin_view(notices_view), name="notices"),
-            path("export/", self.admin_view(export_page), name="export"),
-            path("export/ghost.json", self.admin_view(ghost_export_view), name="export-ghost"),
+            path("notices/", view(notices_view), name="notices"),
+            path("export/", view(admin_export.export_page), name="export"),
+            path("export/ghost.json", view(admin_export.ghost_export_view), name="export-ghost"),
+            path("export/prepare/", view(admin_export.prepare_view), name="export-prepare"),
+            path("export/prepared/", view(admin_export.prepared_list_view), name="export-list"),
+            path(
+                "export/prepared/<int:pk>/download/",
+                view(admin_export.prepared_download_view),
+                name="export-download",
+            ),
+            path(
+                "export/prepared/<int:pk>/delete/",
+                view(admin_export.prepared_delete_view),
+                name="export-delete",
+            ),
             *super().get_urls(),
         ]
 

@@ -368,6 +368,16 @@ IMPORTS_FETCH_TIMEOUT_SECONDS = float(env("IMPORTS_FETCH_TIMEOUT_SECONDS", "10")
 # private and link-local addresses stay refused even then.
 IMPORTS_FETCH_ALLOW_LOOPBACK = False
 
+# --- Exports prepared in the background (integrations.exports): the Ghost file and the
+# subscribers CSV, kept in the database until they expire.
+EXPORTS_KEEP_DAYS = int(env("EXPORTS_KEEP_DAYS", "7"))
+# Up to this many subscribers the export page also offers the files as direct downloads.
+EXPORTS_DIRECT_MAX_SUBSCRIBERS = int(env("EXPORTS_DIRECT_MAX_SUBSCRIBERS", "20000"))
+# A running export whose task wrote nothing for this long is marked failed (worker killed).
+EXPORTS_STALE_SECONDS = int(env("EXPORTS_STALE_SECONDS", "300"))
+# The size of each stored piece of a file.
+EXPORTS_CHUNK_BYTES = 1024 * 1024
+
 # --- Background tasks: django-tasks with the database backend; `manage.py db_worker` runs them.
 TASKS = {
     "default": {

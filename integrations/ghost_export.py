@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from django.conf import settings
@@ -422,8 +422,15 @@ def export_tables() -> list[tuple[str, Iterable[dict]]]:
     ]
 
 
-def ghost_export_chunks() -> Iterator[str]:
-    """Yield the Ghost JSON export piece by piece (join them for the whole file)."""
+def _counted(rows: Iterable[dict], count: Callable[[], None]) -> Iterator[dict]:
+    for row in rows:
+        yield row
+        count()
+
+
+def ghost_export_chunks(*, on_member: Callable[[], None] | None = None) -> Iterator[str]:
+    """Yield the Ghost JSON export piece by piece (join them for the whole file); on_member, if
+    given, is called after each subscriber is yielded (a prepared export counts them)."""
     meta = {
         "exported_on": int(timezone.now().timestamp() * 1000),
         "version": GHOST_VERSION,
@@ -431,6 +438,8 @@ def ghost_export_chunks() -> Iterator[str]:
     }
     yield '{"db":[{"meta":' + _json(meta) + ',"data":{'
     for index, (name, rows) in enumerate(export_tables()):
+        if name == "members" and on_member is not None:
+            rows = _counted(rows, on_member)
         yield ("," if index else "") + _json(name) + ":"
         yield from _array(rows)
     yield "}}]}\n"

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
@@ -250,3 +251,145 @@ class EmittedEvent(models.Model):
 
     def __str__(self):
         return self.key
+
+
+class PreparedExportQuerySet(models.QuerySet):
+    def busy(self):
+        """Exports a task is waiting to write, or writing."""
+        return self.filter(status__in=PreparedExport.BUSY)
+
+    def expired(self, now=None):
+        """Exports whose time is up: finished longer ago than EXPORTS_KEEP_DAYS (ready files and
+        failed attempts alike)."""
+        now = now or timezone.now()
+        return self.filter(
+            finished_at__lt=now - timedelta(days=settings.EXPORTS_KEEP_DAYS),
+        ).exclude(status__in=PreparedExport.BUSY)
+
+    def stalled(self, now=None):
+        """Exports marked as being written whose task has not written for
+        EXPORTS_STALE_SECONDS: its worker was killed or lost its database."""
+        now = now or timezone.now()
+        return self.filter(
+            status=PreparedExport.Status.RUNNING,
+            heartbeat_at__lt=now - timedelta(seconds=settings.EXPORTS_STALE_SECONDS),
+        )
+
+
+class PreparedExport(models.Model):
+    """An export file written by a background task and kept, in the database, until it expires.
+
+    The file is stored in PreparedExportChunk rows rather than on disk: the task worker and the
+    web process may run on different machines, and the database is the one place both reach.
+    It is offered for download only once its status is READY, which the task sets after the
+    last chunk is written, so a killed worker can never leave half a file looking complete.
+    """
+
+    class Kind(models.TextChoices):
+        GHOST = "ghost", _("The whole publication (Ghost JSON)")
+        CSV = "csv", _("The subscribers (CSV)")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting for a worker")
+        RUNNING = "running", _("Being written")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Failed")
+
+    BUSY = (Status.QUEUED, Status.RUNNING)
+
+    kind = models.CharField(_("file"), max_length=10, choices=Kind)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status, default=Status.QUEUED, db_index=True
+    )
+    filename = models.CharField(_("file name"), max_length=100)
+    size = models.PositiveBigIntegerField(
+        _("size in bytes"), default=0, help_text=_("Written so far, while it is being written.")
+    )
+    rows = models.PositiveIntegerField(_("subscribers written"), default=0)
+    rows_total = models.PositiveIntegerField(_("subscribers in all"), default=0)
+    error = models.TextField(_("what went wrong"), blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+        verbose_name=_("asked for by"),
+    )
+    created_at = models.DateTimeField(_("asked for"), default=timezone.now)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(
+        _("last written"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "When the task last wrote a piece: a running export whose task went quiet "
+            "is marked failed."
+        ),
+    )
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    objects = PreparedExportQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("prepared export")
+        verbose_name_plural = _("prepared exports")
+        constraints = [
+            # Two "Prepare" clicks at once: the second insert fails here, so one file of a kind
+            # is ever being written.
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(status__in=["queued", "running"]),
+                name="integrations_preparedexport_one_busy_per_kind",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} ({self.get_status_display()})"
+
+    @property
+    def is_busy(self) -> bool:
+        """Return True while a task is waiting to write this export or writing it."""
+        return self.status in self.BUSY
+
+    @property
+    def is_ready(self) -> bool:
+        return self.status == self.Status.READY
+
+    @property
+    def expires_at(self):
+        """When the file is deleted (None until it is finished)."""
+        if self.finished_at is None:
+            return None
+        return self.finished_at + timedelta(days=settings.EXPORTS_KEEP_DAYS)
+
+    def percent_done(self) -> int | None:
+        """Return how far the subscribers are written, 0 to 100, or None before counting."""
+        if self.status == self.Status.READY:
+            return 100
+        if not self.rows_total:
+            return None
+        return min(99, round(100 * self.rows / self.rows_total))
+
+
+class PreparedExportChunk(models.Model):
+    """One piece of a prepared export's file, in order (about EXPORTS_CHUNK_BYTES each)."""
+
+    export = models.ForeignKey(
+        PreparedExport, on_delete=models.CASCADE, related_name="chunks", verbose_name=_("export")
+    )
+    position = models.PositiveIntegerField(_("position"))
+    data = models.BinaryField(_("bytes"))
+
+    class Meta:
+        ordering = ["export", "position"]
+        verbose_name = _("piece of an export")
+        verbose_name_plural = _("pieces of exports")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["export", "position"], name="integrations_exportchunk_once"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.export_id}#{self.position}"

@@ -26,3 +26,11 @@ def send_subscription_confirmation(user_id: int) -> bool:
     from integrations.services import send_subscription_confirmation
 
     return send_subscription_confirmation(user_id=user_id)
+
+
+@task()
+def write_export(export_id: int) -> str:
+    """Write a prepared export's file (the Ghost JSON or the subscribers CSV)."""
+    from integrations.exports import write_export
+
+    return write_export(export_id=export_id)

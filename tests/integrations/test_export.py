@@ -5,12 +5,11 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http import HTTPStatus
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -18,19 +17,12 @@ from django.utils import timezone
 
 from accounts.models import Subscription, User
 from integrations.ghost_export import ghost_date, ghost_id
-from newsletter.models import Membership, Newsletter, SubscriberNote, SubscriberTag
-from posts.models import Post
-from posts.services import store_body_image
+from newsletter.models import Newsletter, SubscriberTag
 from tests.factories import (
-    EditorFactory,
-    PostFactory,
-    SubscriptionFactory,
-    TagFactory,
     UserFactory,
     ensure_default_newsletter,
     make_subscribers,
 )
-from tests.posts.pictures import jpeg_bytes
 
 pytestmark = pytest.mark.django_db
 
@@ -62,88 +54,6 @@ def ghost_file(client) -> dict:
 
 def by(rows: list[dict], key: str) -> dict:
     return {row[key]: row for row in rows}
-
-
-@pytest.fixture
-def publication(db):
-    """A small publication: two authors, tags, public, gated, draft and scheduled posts, two
-    newsletters and subscribers in every state, tagged and with memberships."""
-    default = ensure_default_newsletter()
-    weekly = Newsletter.objects.create(
-        name="Weekly digest",
-        slug="weekly",
-        description="The week in one email.",
-        sender_name="The Desk",
-        is_default=False,
-        position=2,
-    )
-    Newsletter.objects.create(name="Old series", slug="old-series", is_archived=True, position=3)
-    ada = EditorFactory(display_name="Ada Writer", bio="Writes about cities.")
-    ben = UserFactory(display_name="Ben Reporter", is_staff=True, bio="")
-    climate = TagFactory(name="Climate", slug="climate", description="Heat and weather.")
-    energy = TagFactory(name="Energy", slug="energy")
-    image = store_body_image(
-        upload=SimpleUploadedFile("a.jpg", jpeg_bytes((1600, 900)), "image/jpeg"),
-        uploaded_by=None,
-    )
-    src = image.renditions[0]["name"]
-    public = PostFactory(
-        title="Trams are back",
-        slug="trams-are-back",
-        subtitle="Cities rebuild their lines.",
-        body=(
-            f'<p>Opening.</p><figure><img src="/media/{src}" alt="A tram"></figure>'
-            '<p><a href="/p/other/">Another post</a></p>'
-        ),
-        cover=SimpleUploadedFile("cover.jpg", jpeg_bytes((1200, 800)), "image/jpeg"),
-        cover_alt="A tram at dusk",
-        is_featured=True,
-    )
-    public.tags.add(climate, energy)
-    # One at a time: add(a, b) inserts in the order of a set of ids, not as written.
-    public.authors.add(ada)
-    public.authors.add(ben)
-    gated = PostFactory(
-        title="Members read on",
-        slug="members-read-on",
-        audience=Post.Audience.SUBSCRIBERS,
-        body='<p>Everyone reads this.</p><hr class="more"><p>Subscribers read this.</p>',
-    )
-    gated.tags.add(climate)
-    gated.authors.add(ada)
-    draft = PostFactory(title="Half written", slug="half-written", status=Post.Status.DRAFT)
-    draft.authors.add(ben)
-    PostFactory(
-        title="Coming soon",
-        slug="coming-soon",
-        status=Post.Status.SCHEDULED,
-        published_at=timezone.now() + timedelta(days=2),
-    )
-
-    def reader(email, status, name=""):
-        user = UserFactory(email=email, display_name=name)
-        SubscriptionFactory(user=user, status=status, source="homepage")
-        return user
-
-    active = reader("active@example.com", Subscription.Status.ACTIVE, "Alma Active")
-    Membership.objects.create(user=active, newsletter=weekly)
-    gone = reader("gone@example.com", Subscription.Status.UNSUBSCRIBED)
-    Subscription.objects.filter(user=gone).update(unsubscribed_at=timezone.now())
-    dead = reader("dead@example.com", Subscription.Status.BOUNCED)
-    pending = reader("pending@example.com", Subscription.Status.PENDING)
-    vip = SubscriberTag.objects.create(name="VIP")
-    vip.readers.add(active, dead)
-    SubscriberTag.objects.create(name="Donor").readers.add(active)
-    SubscriberNote.objects.create(user=active, text="Met at the conference.")
-    return {
-        "default": default,
-        "weekly": weekly,
-        "ada": ada,
-        "ben": ben,
-        "posts": {"public": public, "gated": gated, "draft": draft},
-        "readers": {"active": active, "gone": gone, "dead": dead, "pending": pending},
-        "image": image,
-    }
 
 
 def test_the_ghost_file_holds_the_publication_in_ghosts_field_names(editor_client, publication):

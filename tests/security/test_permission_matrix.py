@@ -473,14 +473,28 @@ ADMIN_SITE = {
     "admin:<unnamed admin/(?P<url>.*)$>": (NOT_FOUND, NOT_FOUND),
 }
 
-# Site pages only some staff may open (the export needs accounts.export_subscribers); both are
-# GET only, and the method is checked before the permission.
+# Site pages only some staff may open (the export needs accounts.export_subscribers); the
+# method is checked before the permission. Reads are GET only, changes POST only.
 ADMIN_SITE_BY_ROLE = {
-    name: {
-        "GET": {"staff_editor": FORBIDDEN, "superuser": OK},
-        "POST": {"staff_editor": NOT_ALLOWED, "superuser": NOT_ALLOWED},
-    }
-    for name in ("admin:export", "admin:export-ghost")
+    **{
+        name: {
+            "GET": {"staff_editor": FORBIDDEN, "superuser": OK},
+            "POST": {"staff_editor": NOT_ALLOWED, "superuser": NOT_ALLOWED},
+        }
+        for name in (
+            "admin:export",
+            "admin:export-ghost",
+            "admin:export-list",
+            "admin:export-download",
+        )
+    },
+    **{
+        name: {
+            "GET": {"staff_editor": NOT_ALLOWED, "superuser": NOT_ALLOWED},
+            "POST": {"staff_editor": FORBIDDEN, "superuser": Redirect("/admin/export/")},
+        }
+        for name in ("admin:export-prepare", "admin:export-delete")
+    },
 }
 
 

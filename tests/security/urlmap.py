@@ -25,7 +25,13 @@ from accounts.services import unsubscribe_token
 from comments.models import Commenter, CommentReport, CommentSettings
 from comments.services import stop_token
 from imports.models import Import
-from integrations.models import ApiKey, WebhookDelivery, WebhookEndpoint
+from integrations.models import (
+    ApiKey,
+    PreparedExport,
+    PreparedExportChunk,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from integrations.services import confirm_token, create_api_key, create_endpoint
 from newsletter.links import leave_token, manage_token
 from newsletter.models import (
@@ -150,6 +156,14 @@ class World:
             data=b"x",
             status=Import.Status.REFUSED,
         )
+        self.prepared_export = PreparedExport.objects.create(
+            kind=PreparedExport.Kind.CSV,
+            status=PreparedExport.Status.READY,
+            filename="subscribers-matrix.csv",
+            size=4,
+            finished_at=timezone.now(),
+        )
+        PreparedExportChunk.objects.create(export=self.prepared_export, position=0, data=b"a,b\n")
         self.models = {
             "auth_group": self.group,
             "accounts_referral": self.referral,
@@ -224,6 +238,8 @@ class World:
             values["token"] = url.rstrip("/").rsplit("/", 1)[-1]
         if pattern.name.startswith("admin:imports_import_") and "pk" in pattern.arguments:
             values["pk"] = self.import_job.pk
+        if pattern.name in {"admin:export-download", "admin:export-delete"}:
+            values["pk"] = self.prepared_export.pk
         if pattern.name == "admin:view_on_site":
             values["object_id"] = self.post.pk
         elif pattern.name == "admin:auth_user_password_change":
