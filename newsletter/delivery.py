@@ -1,17 +1,20 @@
-"""The worker's side of a send: claim a batch, deliver it over one SMTP connection, classify
-what the mail server answered, back off, enqueue the next batch; and the watchdog.
+"""The worker's side of a send: claim batches, deliver each over its own SMTP connection,
+classify what the mail server answered, back off, enqueue the next step; and the watchdog.
 
-Each `send_batch` task claims a batch of pending rows (SELECT ... FOR UPDATE SKIP LOCKED, then
-a lease: the rows' `available_at` moves into the future), sends them over one SMTP connection,
-marks each row right after the server accepted it, and enqueues its successor. Several workers
+Each `send_batch` task runs NEWSLETTER_SMTP_CONNECTIONS connections at once, each in a thread
+with its own database connection (closed when the thread ends). Each connection claims a batch
+of pending rows (SELECT ... FOR UPDATE SKIP LOCKED, then a lease: the rows' `available_at`
+moves into the future), sends them, marks each row right after the server accepted it; then
+the task enqueues its successor. While one connection waits for the mail server or the
+database, the others build and send. Several workers
 therefore split the work, and a worker that dies leaves its claimed rows to be taken again when
 their lease runs out. A worker that is alive but slow renews its lease before it expires, and
 drops any row it no longer owns, so a row is never in two workers' hands at once.
 
 Exactly once, and its known gaps: a row is marked sent in its own small transaction right
 after the mail server answered 250. If the worker is killed hard in the instant between that
-answer and the commit, that one message goes out again after the restart. Nothing else is sent
-twice, and no pending row is dropped. Those marks commit without waiting for PostgreSQL to flush
+answer and the commit, that message goes out again after the restart: at most one message per
+connection the worker had open. Nothing else is sent twice, and no pending row is dropped. Those marks commit without waiting for PostgreSQL to flush
 its log to disk (synchronous_commit off, for this connection while it delivers): a killed worker
 loses nothing by it, but a crash of the database server itself may forget the last fraction of
 a second of marks, and those few readers would get the post twice. NEWSLETTER_DURABLE_MARKS=true
@@ -29,12 +32,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import smtplib
+import threading
 import time
 from datetime import timedelta
 
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import DatabaseError, connection, transaction
+from django.db import connections as db_connections
 from django.db.models import Min
 from django.db.models.functions import Now
 from django.utils import timezone
@@ -339,27 +344,74 @@ def run_batch(*, send_id: int, worker_id: str) -> str:
     if send.retry_at and send.retry_at > now:
         enqueue_later(send_batch_task, delay=(send.retry_at - now).total_seconds(), send_id=send_id)
         return "waiting for the mail server"
-    rows = _claim(send, worker_id)
-    if not rows:
-        next_free = send.deliveries.pending().aggregate(at=Min("available_at"))["at"]
-        if next_free is None:
-            finish_if_done(send_id=send_id)
-            return "finished"
-        if next_free <= now:
-            # Rows were claimed as skipped, or another worker just took the rest: look again.
-            enqueue_later(send_batch_task, send_id=send_id)
-            return "skipped"
-        # Rows held by another worker's lease or waiting for a retry: come back when free.
-        enqueue_later(
-            send_batch_task, delay=(next_free - now).total_seconds() + 0.05, send_id=send_id
-        )
-        return "waiting"
+    connections = conf("NEWSLETTER_SMTP_CONNECTIONS")
+    claimed: list[int] = []  # rows each connection claimed (list.append is thread-safe)
     delay = 0.0
     try:
-        delay = _deliver(send, rows, worker_id)
+        if connections > 1 and not connection.in_atomic_block:
+            delay = _run_connections(send, worker_id, connections, claimed)
+        else:
+            # One connection, in this thread. Also when the caller holds a transaction open
+            # (the immediate task backend inside one): the rows it has not committed are
+            # invisible to the database connections of other threads.
+            delay = _claim_and_deliver(send, worker_id, claimed)
     finally:
-        enqueue_later(send_batch_task, delay=delay, send_id=send_id)
-    return f"sent a batch of {len(rows)}"
+        if sum(claimed):
+            # Even when a connection failed: the chain goes on.
+            enqueue_later(send_batch_task, delay=delay, send_id=send_id)
+    if sum(claimed):
+        return f"sent a batch of {sum(claimed)}"
+    next_free = send.deliveries.pending().aggregate(at=Min("available_at"))["at"]
+    if next_free is None:
+        finish_if_done(send_id=send_id)
+        return "finished"
+    if next_free <= now:
+        # Rows were claimed as skipped, or another worker just took the rest: look again.
+        enqueue_later(send_batch_task, send_id=send_id)
+        return "skipped"
+    # Rows held by another worker's lease or waiting for a retry: come back when free.
+    enqueue_later(send_batch_task, delay=(next_free - now).total_seconds() + 0.05, send_id=send_id)
+    return "waiting"
+
+
+def _claim_and_deliver(send: NewsletterSend, worker_id: str, claimed: list[int]) -> float:
+    """Claim a batch and send it over one SMTP connection; return the delay before the next
+    batch. How many rows it claimed goes into `claimed` first, so a failure while sending
+    still counts them."""
+    rows = _claim(send, worker_id)
+    claimed.append(len(rows))
+    return _deliver(send, rows, worker_id) if rows else 0.0
+
+
+def _run_connections(send: NewsletterSend, worker_id: str, count: int, claimed: list[int]) -> float:
+    """Run `count` SMTP connections at once, each in a thread with its own database connection:
+    each claims its own batch, sends it and marks its own rows, so a worker killed mid-send
+    leaves at most one sent-but-unmarked message per connection. While one thread waits for the
+    mail server's or the database's answer, the others build and send. Return the longest delay
+    any connection asked for; re-raise the first failure once every thread is done."""
+    delays: list[float] = []
+    errors: list[BaseException] = []
+
+    def one() -> None:
+        try:
+            delays.append(_claim_and_deliver(send, worker_id, claimed))
+        except BaseException as exc:  # raised again in the task's own thread, below
+            errors.append(exc)
+        finally:
+            # This thread's own database connection: nothing reuses it after the thread.
+            db_connections.close_all()
+
+    threads = [
+        threading.Thread(target=one, name=f"send-{send.pk}-{index}", daemon=True)
+        for index in range(count)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return max(delays, default=0.0)
 
 
 def watch(*, send_id: int, token: str) -> str:
