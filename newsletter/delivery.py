@@ -14,8 +14,9 @@ drops any row it no longer owns, so a row is never in two workers' hands at once
 Exactly once, and its known gaps: a row is marked sent in its own small transaction right
 after the mail server answered 250. If the worker is killed hard in the instant between that
 answer and the commit, that message goes out again after the restart: at most one message per
-connection the worker had open. Nothing else is sent twice, and no pending row is dropped. Those marks commit without waiting for PostgreSQL to flush
-its log to disk (synchronous_commit off, for this connection while it delivers): a killed worker
+connection the worker had open. Nothing else is sent twice, and no pending row is dropped.
+Those marks commit without waiting for PostgreSQL to flush its log to disk (synchronous_commit
+off, for this connection while it delivers): a killed worker
 loses nothing by it, but a crash of the database server itself may forget the last fraction of
 a second of marks, and those few readers would get the post twice. NEWSLETTER_DURABLE_MARKS=true
 makes every mark durable, at several milliseconds per message.
@@ -266,6 +267,44 @@ def _prepare(send: NewsletterSend, rendered: Rendered):
         return None
 
 
+def _send_stuffed(smtp: smtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    """Send one message whose bytes are already dot-stuffed and end with CRLF (prepared.py):
+    smtplib's sendmail would search all of them for lines starting with a dot again. The same
+    conversation (MAIL with SIZE when offered, RCPT, DATA) and the same errors as sendmail, so
+    `classify` reads them alike."""
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"SIZE={len(data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, reply = smtp.mail(sender, options)
+    if code != 250:
+        if code == 421:
+            smtp.close()
+        else:
+            smtp.rset()
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    code, reply = smtp.rcpt(recipient)
+    if code not in (250, 251):
+        if code == 421:
+            smtp.close()
+        else:
+            smtp.rset()
+        raise smtplib.SMTPRecipientsRefused({recipient: (code, reply)})
+    code, reply = smtp.docmd("data")
+    if code != 354:
+        if code == 421:
+            smtp.close()
+        else:
+            smtp.rset()
+        raise smtplib.SMTPDataError(code, reply)
+    smtp.send(data + b".\r\n")
+    code, reply = smtp.getreply()
+    if code != 250:
+        if code == 421:
+            smtp.close()
+        else:
+            smtp.rset()
+        raise smtplib.SMTPDataError(code, reply)
+
+
 def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: str) -> float:
     rendered = Rendered(subject=send.subject, html=send.html_body, text=send.text_body)
     prepared = _prepare(send, rendered) if isinstance(mail, SMTPBackend) else None
@@ -307,7 +346,7 @@ def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: s
                 continue
             try:
                 if built is not None:
-                    mail.connection.sendmail(prepared.envelope_from, [built[0]], built[1])
+                    _send_stuffed(mail.connection, prepared.envelope_from, *built)
                 elif not mail.send_messages([message]):
                     # A backend that reports nothing sent without raising (fail_silently).
                     raise OSError("The mail backend did not accept the message.")

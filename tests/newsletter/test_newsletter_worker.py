@@ -125,7 +125,11 @@ def test_two_workers_split_the_work_and_send_each_message_once(smtp_port, start_
     make_subscribers(200)
     post = PostFactory()
     sink = start_sink(smtp_port)
-    workers = [start_worker(smtp_port, name=name) for name in ("alpha", "beta")]
+    # Two connections each: 40 rows per task, so 200 rows make enough tasks for both workers.
+    workers = [
+        start_worker(smtp_port, name=name, NEWSLETTER_SMTP_CONNECTIONS="2")
+        for name in ("alpha", "beta")
+    ]
     for worker in workers:
         worker.wait_started()
 
