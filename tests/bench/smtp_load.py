@@ -4,9 +4,10 @@
 
 Opens CONNECTIONS smtplib connections (a thread each, as a task worker does), waits until the
 wall-clock time START_AT so every process of a turn begins together, then sends the finished
-message (dot-stuffed once) over each connection, one after another, until SECONDS have passed; prints how many
-messages the server accepted. The harness starts one such process per task worker, so the sink
-is measured with as many connections, from as many processes, as the send will use.
+message (dot-stuffed once) over each connection, one after another, until SECONDS have passed;
+prints how many messages the server accepted. The harness starts one such process per task
+worker, so the sink is measured with as many connections, from as many processes, as the send
+will use.
 """
 
 import smtplib
