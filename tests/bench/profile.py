@@ -208,6 +208,8 @@ def profiled(
 ):
     """Profile one scenario run of about `seconds`; print and keep its headlines."""
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(f"{key}.py-spy.*.txt"):
+        stale.unlink()  # an earlier run's workers (files are named by pid): not this run's
     sampler = DatabaseSampler(database_url)
     sampler.start()
     out = directory / f"{key}.py-spy"
