@@ -9,6 +9,7 @@ use it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -64,9 +65,12 @@ def apply_choice(
     chosen None: the defaults. Otherwise the ticked choosable lists, plus the default lists
     readers cannot choose. A new subscription was given every default list by the database
     trigger (migration 0005): the choosable ones left unticked are taken off again. Lists a
-    reader left come back only when `proven` (logged in); the address was not proved otherwise.
+    reader left come back only when `proven` (logged in); the address was not proved otherwise,
+    and a confirmed reader's new lists wait for their code (join).
     """
     Newsletter.objects.default()  # the list a first subscriber gets on a fresh site
+    if chosen is None and not proven and _confirmed(user):
+        return  # no choice was offered (the footer box, the API): a confirmed reader keeps theirs
     wanted = Newsletter.objects.current().filter(is_default=True)
     if chosen is not None:
         picked = Newsletter.objects.choosable().filter(slug__in=chosen)
@@ -81,25 +85,64 @@ def apply_choice(
 def join(
     *, user: User, newsletters: Iterable[Newsletter], source: str = "", revive: bool = True
 ) -> None:
-    """Subscribe a reader to newsletters; with revive, also to those they had left."""
+    """Subscribe a reader to newsletters; with revive (the reader is who asks), also to those
+    they had left.
+
+    Without revive the address was only typed on a form. A reader who never confirmed gets
+    nothing before their code anyway; but a confirmed reader would start getting a newsletter
+    someone else chose for them, so theirs wait as pending until they type the code
+    (join_pending, on accounts.signals.address_proven).
+    """
     now = timezone.now()
+    confirmed = _confirmed(user)
     for newsletter in newsletters:
+        status = Membership.Status.PENDING if confirmed and not revive else None
         membership, created = Membership.objects.get_or_create(
-            user=user, newsletter=newsletter, defaults={"source": source[:100], "created_at": now}
+            user=user,
+            newsletter=newsletter,
+            defaults={
+                "source": source[:100],
+                "created_at": now,
+                "status": status or Membership.Status.SUBSCRIBED,
+            },
         )
-        if not created and revive and membership.status == Membership.Status.UNSUBSCRIBED:
+        if status == Membership.Status.PENDING:
+            continue
+        if not created and revive and membership.status != Membership.Status.SUBSCRIBED:
             membership.status = Membership.Status.SUBSCRIBED
             membership.unsubscribed_at = None
             membership.source = source[:100] or membership.source
             membership.save(update_fields=["status", "unsubscribed_at", "source"])
         elif not created:
             continue
-        if Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE).exists():
+        if confirmed:
             # A confirmed reader joining another newsletter gets its welcome series; one who
             # has yet to confirm enters them all when they do (newsletter.receivers).
             from newsletter.welcome import enter_series
 
             enter_series(user=user, newsletter=newsletter)
+
+
+def _confirmed(user: User) -> bool:
+    return Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE).exists()
+
+
+# A choice made on a form waits this long for the code that form emailed (allauth's codes
+# last minutes); an older one is not carried out by a later, unrelated login.
+PENDING_FOR = timedelta(hours=1)
+
+
+def join_pending(*, user: User) -> int:
+    """Start the newsletters that waited for the reader's code; return how many."""
+    waiting = Newsletter.objects.filter(
+        memberships__user=user,
+        memberships__status=Membership.Status.PENDING,
+        memberships__created_at__gte=timezone.now() - PENDING_FOR,
+    )
+    count = len(waiting)
+    if count:
+        join(user=user, newsletters=list(waiting), source="", revive=True)
+    return count
 
 
 def leave(*, user: User, newsletter: Newsletter) -> bool:
