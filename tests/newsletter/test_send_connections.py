@@ -71,9 +71,11 @@ def test_worker_killed_during_a_multi_connection_send_loses_none_and_resends_at_
     send = start(PostFactory())
     first.process.wait(timeout=60)
     assert first.process.returncode == -signal.SIGKILL
-    assert sink.count == 100
+    # Another connection's message may have reached the server whole just before the kill.
+    accepted = sink.count
+    assert 100 <= accepted < 100 + CONNECTIONS
     marked = Delivery.objects.filter(send=send, status=Delivery.Status.SENT).count()
-    assert 100 - CONNECTIONS <= marked <= 100
+    assert accepted - CONNECTIONS <= marked <= accepted
 
     second = start_worker(smtp_port, name="second", NEWSLETTER_SMTP_CONNECTIONS=str(CONNECTIONS))
     wait_for(finished(send), timeout=60, message=second.output)
