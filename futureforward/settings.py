@@ -325,6 +325,8 @@ ANYMAIL = {
 # --- Newsletter sending (newsletter/delivery.py): batches of deliveries claimed by task workers.
 NEWSLETTER_BATCH_SIZE = int(env("NEWSLETTER_BATCH_SIZE", "100"))  # messages per SMTP connection
 NEWSLETTER_PARALLEL = int(env("NEWSLETTER_PARALLEL", "4"))  # batches in flight per send
+# SMTP connections at once per task worker, each a thread with its own batch
+NEWSLETTER_SMTP_CONNECTIONS = max(1, int(env("NEWSLETTER_SMTP_CONNECTIONS", "4")))
 NEWSLETTER_LEASE_SECONDS = float(env("NEWSLETTER_LEASE_SECONDS", "600"))  # a dead worker's rows
 NEWSLETTER_RETRY_SECONDS = float(env("NEWSLETTER_RETRY_SECONDS", "60"))  # first retry, doubling
 NEWSLETTER_RETRY_MAX_SECONDS = float(env("NEWSLETTER_RETRY_MAX_SECONDS", "3600"))

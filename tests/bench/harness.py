@@ -329,14 +329,42 @@ def smtp_sink(directory: Path):
         stop(process, timeout=5)
 
 
-def smtp_ceiling(sink: Sink, message: bytes, *, seconds: float) -> tuple[int, float]:
-    """Send one pre-rendered message over and over on one smtplib connection for `seconds`;
-    return (messages sent, messages per second): the most any sender could get from the sink."""
-    sent = 0
-    with smtplib.SMTP(sink.host, sink.port, timeout=10) as smtp:
-        started = time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            smtp.sendmail("newsletter@bench.example", [f"reader{sent}@bench.example"], message)
-            sent += 1
-        elapsed = time.perf_counter() - started
-    return sent, sent / elapsed
+def smtp_ceiling(
+    sink: Sink, message: bytes, *, seconds: float, processes: int, connections: int
+) -> float:
+    """One turn of the sink's ceiling, measured the way the send uses the sink: `processes`
+    processes (one per task worker), each with `connections` smtplib connections, sending one
+    finished message over and over for `seconds`, all starting together
+    (tests/bench/smtp_load.py). Return the messages per second the sink accepted."""
+    with tempfile.NamedTemporaryFile(suffix=".eml", delete=False) as file:
+        file.write(message)
+    start_at = time.time() + 1.5  # time for every process to start and connect
+    try:
+        loads = [
+            subprocess.Popen(  # noqa: S603
+                [
+                    PYTHON,
+                    "-m",
+                    "tests.bench.smtp_load",
+                    sink.host,
+                    str(sink.port),
+                    file.name,
+                    str(start_at),
+                    str(seconds),
+                    str(connections),
+                ],
+                cwd=PROJECT_DIR,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(processes)
+        ]
+        sent = 0
+        for load in loads:
+            output, _ = load.communicate(timeout=seconds + 60)
+            if load.returncode:
+                raise RuntimeError("A process of the SMTP ceiling failed.")
+            sent += int(output.strip() or 0)
+    finally:
+        os.unlink(file.name)
+    return sent / seconds

@@ -79,10 +79,13 @@ def _name(frame: str) -> str:
     return f"{function} ({'/'.join(path.split('/')[-2:])})"
 
 
-def top_frames(files: list[Path], *, limit: int = 25) -> tuple[int, list[tuple[str, float]]]:
+def top_frames(
+    files: list[Path], *, limit: int = 25, anchor: str = "handle_request"
+) -> tuple[int, list[tuple[str, float]]]:
     """Return (request samples, [(frame, share of them that include it)]) from raw py-spy
-    files, counting only samples inside a request (gunicorn's handle_request), so the shares
-    are of the time spent serving requests, waiting on PostgreSQL included."""
+    files, counting only samples inside a request (gunicorn's handle_request, or `anchor`:
+    a send connection's `_claim_and_deliver`), so the shares are of the time spent serving
+    requests, waiting on PostgreSQL included."""
     inclusive: collections.Counter[str] = collections.Counter()
     total = 0
     for path in files:
@@ -90,12 +93,12 @@ def top_frames(files: list[Path], *, limit: int = 25) -> tuple[int, list[tuple[s
             continue
         for line in path.read_text().splitlines():
             stack, _, count = line.rpartition(" ")
-            if not count.isdigit() or "handle_request" not in stack:
+            if not count.isdigit() or anchor not in stack:
                 continue
             n = int(count)
             total += n
             frames = stack.split(";")
-            start = next(i for i, frame in enumerate(frames) if "handle_request" in frame)
+            start = next(i for i, frame in enumerate(frames) if anchor in frame)
             for name in {_name(frame) for frame in frames[start + 1 :]}:
                 inclusive[name] += n
     rows = [(frame, count / total) for frame, count in inclusive.most_common(limit)]
@@ -194,9 +197,19 @@ class DatabaseSampler(threading.Thread):
 
 
 @contextlib.contextmanager
-def profiled(key: str, *, pids: list[int], database_url: str, seconds: float, directory: Path):
+def profiled(
+    key: str,
+    *,
+    pids: list[int],
+    database_url: str,
+    seconds: float,
+    directory: Path,
+    anchor: str = "handle_request",
+):
     """Profile one scenario run of about `seconds`; print and keep its headlines."""
     directory.mkdir(parents=True, exist_ok=True)
+    for stale in directory.glob(f"{key}.py-spy.*.txt"):
+        stale.unlink()  # an earlier run's workers (files are named by pid): not this run's
     sampler = DatabaseSampler(database_url)
     sampler.start()
     out = directory / f"{key}.py-spy"
@@ -206,7 +219,7 @@ def profiled(key: str, *, pids: list[int], database_url: str, seconds: float, di
             yield result
     finally:
         database = sampler.stop()
-        total, frames = top_frames(sorted(directory.glob(f"{key}.py-spy.*.txt")))
+        total, frames = top_frames(sorted(directory.glob(f"{key}.py-spy.*.txt")), anchor=anchor)
         result.update({"python_samples": total, "top_frames": frames, "database": database})
         lines = [f"--- profile: {key} ({total} samples over {len(pids)} workers)"]
         lines += [f"  {share * 100:5.1f}%  {frame}" for frame, share in frames]

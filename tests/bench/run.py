@@ -8,16 +8,19 @@
    logged in, a comments "show more" page, a vote from many distinct readers, a thumbs up. Each
    beside its ceiling: a do-nothing page of the same size through the same middleware
    (futureforward/bench.py), measured in turns with it.
-3. Measures the SMTP sink's ceiling (one pre-rendered message over one smtplib connection) and
-   the real send to 100,000 subscribers into the same sink, by one task worker per core, for
-   at most FF_BENCH_SEND_SECONDS (300; the rate is over what arrived by then).
+3. Measures the real send to 100,000 subscribers into a local SMTP sink, by one task worker per
+   core with NEWSLETTER_SMTP_CONNECTIONS connections each, for at most FF_BENCH_SEND_SECONDS
+   (300; the rate is over what arrived by then), beside the sink's ceiling measured the same
+   way (as many processes and connections, one finished message over and over), in turns
+   before and after the send.
 
 Prints a table, writes bench-results.json, and stops everything it started, whatever happens.
 Every figure is a ratio to its ceiling measured in the same run, because absolute numbers depend
 on the machine and on whatever else runs on it.
 FF_BENCH_SECONDS and FF_BENCH_CONNECTIONS change the wrk runs. FF_BENCH_PROFILE=1 profiles the
-first measured turn of each web scenario (py-spy on the workers, PostgreSQL's waits:
-tests/bench/profile.py) and keeps the profiles in bench-profiles/.
+first measured turn of each web scenario and a window of the send (py-spy on the workers,
+PostgreSQL's waits: tests/bench/profile.py) and keeps the profiles in bench-profiles/.
+FF_BENCH_ONLY=send runs the send alone (after seeding), no web scenario.
 """
 
 from __future__ import annotations
@@ -46,8 +49,16 @@ SECONDS = float(os.environ.get("FF_BENCH_SECONDS", "8"))
 SEND_SECONDS = float(os.environ.get("FF_BENCH_SEND_SECONDS", "300"))
 WARM_UP_SECONDS = 1
 # FF_BENCH_ONLY=post_anonymous,post_counting runs only those web scenarios and skips the
-# newsletter send (a quick look at one change; the README's figures come from a whole run).
+# newsletter send; FF_BENCH_ONLY=send (or newsletter) runs the send (a quick look at one change;
+# the README's figures come from a whole run).
 ONLY = [key for key in os.environ.get("FF_BENCH_ONLY", "").split(",") if key]
+SEND_KEYS = {"send", "newsletter"}
+# The sink's ceiling: this many turns of this many seconds, before the send and again after it.
+CEILING_TURNS = 3
+CEILING_SECONDS = 4.0
+# py-spy on the task workers for this long during the send (FF_BENCH_PROFILE=1).
+SEND_PROFILE_SECONDS = 20
+SEND_PROFILE_WARM_UP = 5
 # Distinct browsers in the "counting on" scenario: each is a new visitor to count and flush.
 COUNTED_VISITORS = 2_000
 BENCH_BROWSER = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -414,6 +425,8 @@ def newsletter_send(
     env: dict,
     sink: harness.Sink,
     subscribers: int,
+    connections: int,
+    database_url: str,
     workers: int = WORKERS,
     timeout: float = SEND_SECONDS,
 ) -> dict | None:
@@ -432,7 +445,12 @@ def newsletter_send(
 
     post = Post.objects.get(slug=BIG_SLUG)
     NewsletterSend.objects.filter(post=post).delete()  # a bench database: start each run afresh
-    worker_env = {**env, "EMAIL_HOST": sink.host, "EMAIL_PORT": str(sink.port)}
+    worker_env = {
+        **env,
+        "EMAIL_HOST": sink.host,
+        "EMAIL_PORT": str(sink.port),
+        "NEWSLETTER_SMTP_CONNECTIONS": str(connections),
+    }
     worker_env.pop("EMAIL_URL", None)
     processes = [
         subprocess.Popen(  # noqa: S603
@@ -455,6 +473,19 @@ def newsletter_send(
         first, cpu_began = sink.count(), time.perf_counter()
         cpu_before = [harness.cpu_seconds(process.pid) for process in processes]
         sink_cpu_before = harness.cpu_seconds(sink.process.pid)
+        if PROFILE and profile.available():
+            # Past the start (imports, the URL resolver filled once per process): the send's
+            # steady pace.
+            time.sleep(SEND_PROFILE_WARM_UP)
+            with profile.profiled(
+                "newsletter_send",
+                pids=[process.pid for process in processes],
+                database_url=database_url,
+                seconds=SEND_PROFILE_SECONDS,
+                directory=PROFILES,
+                anchor="_claim_and_deliver",  # one connection's batch, in whichever thread
+            ):
+                time.sleep(SEND_PROFILE_SECONDS)
         received = sink.wait_for_count(target, timeout=timeout) - before
         cpu_after = [harness.cpu_seconds(process.pid) for process in processes]
         sink_cpu = harness.cpu_seconds(sink.process.pid) - sink_cpu_before
@@ -473,6 +504,7 @@ def newsletter_send(
     worker_cpu = sum(cpu_after) - sum(cpu_before)
     return {
         "workers": workers,
+        "connections_per_worker": connections,
         "messages": received,
         "seconds": round(seconds, 2),
         "messages_per_second": received / seconds if seconds else 0.0,
@@ -681,14 +713,45 @@ def main() -> int:
                 )
             worker_rss = [harness.peak_rss_mb(pid) for pid in server.worker_pids()]
 
-        if ONLY and "newsletter" not in ONLY:
+        if ONLY and not SEND_KEYS & set(ONLY):
             raise SkipSend
-        print("SMTP sink ceiling (one pre-rendered message, one smtplib connection)...")
+        from django.conf import settings
+
+        connections = settings.NEWSLETTER_SMTP_CONNECTIONS
         message = newsletter_message()
         with harness.smtp_sink(workdir) as sink:
-            sent, rate = harness.smtp_ceiling(sink, message, seconds=min(SECONDS, 5))
-            smtp = {"messages": sent, "messages_per_second": rate, "message_bytes": len(message)}
-            newsletter = newsletter_send(env=env, sink=sink, subscribers=FULL["subscribers"])
+            shape = {"processes": WORKERS, "connections": connections}
+            print(
+                f"SMTP sink ceiling before the send ({WORKERS} processes x {connections} "
+                f"connections, {CEILING_TURNS} turns of {CEILING_SECONDS:.0f} s)..."
+            )
+            before = [
+                harness.smtp_ceiling(sink, message, seconds=CEILING_SECONDS, **shape)
+                for _turn in range(CEILING_TURNS)
+            ]
+            print("Newsletter send...")
+            newsletter = newsletter_send(
+                env=env,
+                sink=sink,
+                subscribers=FULL["subscribers"],
+                connections=connections,
+                database_url=database_url,
+            )
+            print("SMTP sink ceiling after the send...")
+            after = [
+                harness.smtp_ceiling(sink, message, seconds=CEILING_SECONDS, **shape)
+                for _turn in range(CEILING_TURNS)
+            ]
+            smtp = {
+                "processes": WORKERS,
+                "connections_per_process": connections,
+                "turn_seconds": CEILING_SECONDS,
+                "before": [round(rate, 1) for rate in before],
+                "after": [round(rate, 1) for rate in after],
+                # The mean of the two means: the sink as it was around the send.
+                "messages_per_second": (statistics.mean(before) + statistics.mean(after)) / 2,
+                "message_bytes": len(message),
+            }
     except SkipSend:
         shutil.rmtree(workdir, ignore_errors=True)
     except BaseException:
@@ -701,12 +764,18 @@ def main() -> int:
             delete_sessions(sessions)
 
     if smtp:  # not measured when FF_BENCH_ONLY names no newsletter scenario
+        turns = smtp["before"] + smtp["after"]
         rows.append(
             Row(
                 "smtp_ceiling",
-                "SMTP sink ceiling (smtplib, 1 conn)",
-                note=f"{smtp.get('messages_per_second', 0):,.0f} messages/s "
-                f"({smtp.get('message_bytes', 0) / 1024:.0f} KB each)",
+                f"SMTP sink ceiling ({smtp['processes']}x{smtp['connections_per_process']} conns)",
+                note=f"{smtp['messages_per_second']:,.0f} messages/s "
+                f"({smtp['message_bytes'] / 1024:.0f} KB each): mean before the send "
+                f"{statistics.mean(smtp['before']):,.0f}, "
+                f"after {statistics.mean(smtp['after']):,.0f}"
+                f"; turns from {min(turns):,.0f} to {max(turns):,.0f} "
+                f"(spread {100 * (max(turns) - min(turns)) / max(max(turns), 1):.0f}% of the "
+                f"fastest)",
             )
         )
     if newsletter:
@@ -716,7 +785,8 @@ def main() -> int:
                 "newsletter",
                 f"newsletter send, {FULL['subscribers']:,} subscribers",
                 note=f"{newsletter['messages_per_second']:,.0f} messages/s with "
-                f"{newsletter['workers']} workers ({newsletter['messages']:,} delivered in "
+                f"{newsletter['workers']} workers x {newsletter['connections_per_worker']} "
+                f"connections ({newsletter['messages']:,} delivered in "
                 f"{newsletter['seconds']:.0f} s; {ratio:.2f}x the sink ceiling, "
                 f"target >=0.80x); worker peak "
                 f"{newsletter['worker_peak_rss_mb']:.0f} MB (target <250 MB)",

@@ -160,6 +160,20 @@ class SinkProcess:
         """SIGKILL process `pid` when a message arrives after `accepted` were accepted."""
         (self.directory / "kill").write_text(f"{pid} {accepted}")
 
+    def refuse(self, *addresses: str) -> None:
+        """Refuse these recipients for good (550 at RCPT)."""
+        (self.directory / "refuse").write_text("\n".join(addresses))
+
+    def leave_after(self, accepted: int) -> None:
+        """Make the server exit, unanswered, when a message arrives after `accepted`."""
+        (self.directory / "leave").write_text(str(accepted))
+
+    @property
+    def peak_connections(self) -> int:
+        """The most client connections that were open at once."""
+        peak = self.directory / "peak"
+        return int(peak.read_text()) if peak.exists() else 0
+
     @property
     def count(self) -> int:
         return len(list(self.directory.glob("*.eml")))

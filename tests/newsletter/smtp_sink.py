@@ -4,7 +4,10 @@
 
 Every accepted message is written to DIRECTORY/<n>.eml. The test controls the server through
 files in DIRECTORY: while `kill` holds "PID N", the server SIGKILLs PID when the N+1th message
-arrives (before accepting it, so that message is not delivered) and then removes the file.
+arrives (before accepting it, so that message is not delivered) and then removes the file;
+while `leave` holds "N", the server itself exits at once when the N+1th message arrives (a mail
+server going away mid-send); every address listed in `refuse` is refused at RCPT with a 550.
+`peak` holds the most client connections that were open at once.
 It runs in a process of its own because an aiosmtpd thread inside the test process answers
 other processes' connections slowly.
 """
@@ -17,6 +20,7 @@ import time
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 
 class Sink:
@@ -24,8 +28,26 @@ class Sink:
         self.directory = directory
         self.count = 0
         self.lock = threading.Lock()
+        self.open = 0
+        self.peak = 0
+
+    def connected(self, change: int) -> None:
+        self.open += change
+        if self.open > self.peak:
+            self.peak = self.open
+            (self.directory / "peak").write_text(str(self.peak))
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        refuse = self.directory / "refuse"
+        if refuse.exists() and address in refuse.read_text().split():
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        leave = self.directory / "leave"
+        if leave.exists() and self.count >= int(leave.read_text()):
+            os._exit(0)  # gone, mid-conversation, without answering
         kill = self.directory / "kill"
         if kill.exists():
             pid, at = (int(value) for value in kill.read_text().split())
@@ -43,9 +65,26 @@ class Sink:
         return "250 Message accepted for delivery"
 
 
+class CountingSMTP(SMTP):
+    """aiosmtpd's server, telling the sink when a client connects and leaves."""
+
+    def connection_made(self, transport):
+        self.event_handler.connected(1)
+        super().connection_made(transport)
+
+    def connection_lost(self, error):
+        self.event_handler.connected(-1)
+        super().connection_lost(error)
+
+
+class CountingController(Controller):
+    def factory(self):
+        return CountingSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def main() -> None:
     port, directory = int(sys.argv[1]), Path(sys.argv[2])
-    controller = Controller(
+    controller = CountingController(
         Sink(directory), hostname="127.0.0.1", port=port, server_hostname="smtp.test"
     )
     controller.start()

@@ -59,7 +59,9 @@ def test_worker_killed_mid_send_resumes_and_everyone_gets_exactly_one(
     poll = PollFactory(post=post)
     editor = EditorFactory()
     sink = start_sink(smtp_port)
-    first = start_worker(smtp_port, name="first")
+    # One SMTP connection: exactly once, even across the kill (several connections may each
+    # send one message again: tests/newsletter/test_send_connections.py).
+    first = start_worker(smtp_port, name="first", NEWSLETTER_SMTP_CONNECTIONS="1")
     # SIGKILL the worker while the 101st message waits for the server's answer: it dies
     # mid-batch with rows claimed, one message in flight and nothing marked for it.
     sink.kill_when(first.pid, accepted=100)
@@ -71,7 +73,7 @@ def test_worker_killed_mid_send_resumes_and_everyone_gets_exactly_one(
     assert sink.count == 100
     assert Delivery.objects.filter(send=send, status=Delivery.Status.PENDING).count() == 200
 
-    second = start_worker(smtp_port, name="second")
+    second = start_worker(smtp_port, name="second", NEWSLETTER_SMTP_CONNECTIONS="1")
     wait_for(finished(send), message=second.output)
 
     messages = sink.messages
@@ -123,7 +125,11 @@ def test_two_workers_split_the_work_and_send_each_message_once(smtp_port, start_
     make_subscribers(200)
     post = PostFactory()
     sink = start_sink(smtp_port)
-    workers = [start_worker(smtp_port, name=name) for name in ("alpha", "beta")]
+    # Two connections each: 40 rows per task, so 200 rows make enough tasks for both workers.
+    workers = [
+        start_worker(smtp_port, name=name, NEWSLETTER_SMTP_CONNECTIONS="2")
+        for name in ("alpha", "beta")
+    ]
     for worker in workers:
         worker.wait_started()
 
