@@ -117,7 +117,8 @@ MIDDLEWARE = [
     "imports.middleware.OldAddressMiddleware",
     "analytics.middleware.CountingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the reader loaded by the session's own query (accounts/sessions.py).
+    "accounts.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -471,6 +472,10 @@ if SESSION_COOKIE_SECURE:
     # page can then neither set nor overwrite them. Renaming them logs everyone out once.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Sessions in accounts' table, with the logged-in reader's id beside the data: one query loads
+# both (accounts/sessions.py). django.contrib.sessions stays installed for its migrations, which
+# the move from its table depends on.
+SESSION_ENGINE = "accounts.sessions"
 # Flash messages ride in the session rather than a third cookie of their own.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
