@@ -412,14 +412,6 @@ class SessionQuerySet(models.QuerySet):
         """Sessions that have not expired yet."""
         return self.filter(expire_date__gt=timezone.now())
 
-    def with_reader(self):
-        """Sessions with their logged-in reader, and whether the reader's email is verified,
-        read in the same query (see accounts.sessions): one round trip per request."""
-        from allauth.account.models import EmailAddress
-
-        verified = EmailAddress.objects.filter(user=models.OuterRef("user_id"), verified=True)
-        return self.select_related("user").annotate(reader_verified=models.Exists(verified))
-
 
 class Session(AbstractBaseSession):
     """A browser's session, with the id of the reader logged in through it kept beside the data,

@@ -13,18 +13,56 @@ it is the one the session names.
 
 from __future__ import annotations
 
-import logging
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends import db
-from django.core.exceptions import SuspiciousOperation, ValidationError
+from django.core.exceptions import ValidationError
+from django.db import connection, connections, router
 from django.utils import timezone
 
 # The session of the request whose user is being loaded (set around auth.get_user only).
 _loading_for: ContextVar[SessionStore | None] = ContextVar("ff_loading_for", default=None)
+
+
+@functools.cache
+def _reader_fields() -> list[str]:
+    from accounts.models import User
+
+    return [field.attname for field in User._meta.concrete_fields]
+
+
+@functools.cache
+def _reader_pk_index() -> int:
+    from accounts.models import User
+
+    return _reader_fields().index(User._meta.pk.attname)
+
+
+@functools.cache
+def _load_sql() -> str:
+    """The session, its reader's columns and whether the reader's email is verified, in one
+    statement. Written out rather than built by the ORM for every request: building the
+    equivalent queryset (select_related plus an Exists annotation) cost more Python time than
+    the rest of the session load (see the README's performance section)."""
+    from allauth.account.models import EmailAddress
+
+    from accounts.models import Session, User
+
+    name = connection.ops.quote_name
+    reader = ", ".join(f"u.{name(field.column)}" for field in User._meta.concrete_fields)
+    address = EmailAddress._meta
+    # Identifiers from the models' own metadata; the values are parameters.
+    return (
+        f"SELECT s.session_data, EXISTS (SELECT 1 FROM {name(address.db_table)} a "  # nosec B608
+        f"WHERE a.{name(address.get_field('user').column)} = s.user_id AND a.verified), "
+        f"{reader} FROM {name(Session._meta.db_table)} s "
+        f"LEFT JOIN {name(User._meta.db_table)} u ON u.{name(User._meta.pk.column)} = s.user_id "
+        "WHERE s.session_key = %s AND s.expire_date > %s"
+    )
 
 
 def reader_id(data: dict) -> int | None:
@@ -55,23 +93,22 @@ class SessionStore(db.SessionStore):
 
         return Session
 
-    def _get_session_from_db(self):
+    def load(self):
         self._loaded_reader = None
-        try:
-            session = self.model.objects.with_reader().get(
-                session_key=self.session_key, expire_date__gt=timezone.now()
-            )
-        except (self.model.DoesNotExist, SuspiciousOperation) as error:
-            if isinstance(error, SuspiciousOperation):
-                logger = logging.getLogger(f"django.security.{error.__class__.__name__}")
-                logger.warning(str(error))
+        alias = router.db_for_read(self.model)
+        with connections[alias].cursor() as cursor:
+            cursor.execute(_load_sql(), [self.session_key, timezone.now()])
+            row = cursor.fetchone()
+        if row is None:
             self._session_key = None
-            return None
-        reader = session.user  # joined: None when no reader is stored (or they were deleted)
-        if reader is not None:
-            reader.has_verified_email = session.reader_verified
-            self._loaded_reader = reader
-        return session
+            return {}
+        data, verified, *reader = row
+        if reader[_reader_pk_index()] is not None:  # else nobody stored, or they were deleted
+            from accounts.models import User
+
+            self._loaded_reader = User.from_db(alias, _reader_fields(), reader)
+            self._loaded_reader.has_verified_email = verified
+        return self.decode(data)
 
     def loaded_reader(self, user_id) -> object | None:
         """Return the reader loaded with this session if they are user_id, else None (nobody
