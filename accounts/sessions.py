@@ -55,14 +55,15 @@ def _load_sql() -> str:
     name = connection.ops.quote_name
     reader = ", ".join(f"u.{name(field.column)}" for field in User._meta.concrete_fields)
     address = EmailAddress._meta
-    # Identifiers from the models' own metadata; the values are parameters.
-    return (
-        f"SELECT s.session_data, EXISTS (SELECT 1 FROM {name(address.db_table)} a "  # nosec B608
-        f"WHERE a.{name(address.get_field('user').column)} = s.user_id AND a.verified), "
-        f"{reader} FROM {name(Session._meta.db_table)} s "
-        f"LEFT JOIN {name(User._meta.db_table)} u ON u.{name(User._meta.pk.column)} = s.user_id "
-        "WHERE s.session_key = %s AND s.expire_date > %s"
+    addresses, owner = name(address.db_table), name(address.get_field("user").column)
+    verified = f"EXISTS (SELECT 1 FROM {addresses} a WHERE a.{owner} = s.user_id AND a.verified)"  # noqa: S608  # nosec
+    joined = (
+        f"{name(Session._meta.db_table)} s LEFT JOIN {name(User._meta.db_table)} u "
+        f"ON u.{name(User._meta.pk.column)} = s.user_id"
     )
+    # Identifiers from the models' own metadata; the values are parameters.
+    where = "s.session_key = %s AND s.expire_date > %s"
+    return f"SELECT s.session_data, {verified}, {reader} FROM {joined} WHERE {where}"  # noqa: S608  # nosec
 
 
 def reader_id(data: dict) -> int | None:
