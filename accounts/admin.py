@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.admin_paging import LargeTablePaginator, cached_summary
+from accounts.admin_paging import LargeTablePaginator, WholeAddressSearch, cached_summary
 from accounts.csvfiles import streaming_csv
 from accounts.forms import AvatarField, use_address_rule
 from accounts.models import Referral, Referrer, Subscription, User
@@ -49,7 +49,7 @@ class SubscriptionInline(admin.StackedInline):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(WholeAddressSearch, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "display_name", "is_staff", "is_active", "date_joined"]
     list_filter = ["is_staff", "is_superuser", "is_active"]
@@ -139,7 +139,8 @@ class SourceListFilter(admin.SimpleListFilter):
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(admin.ModelAdmin):
+class SubscriptionAdmin(WholeAddressSearch, admin.ModelAdmin):
+    address_field = "user__email"
     list_display = ["user", "status", "source", "created_at", "confirmed_at", "unsubscribed_at"]
     # Signup dates as a filter rather than a date hierarchy: the hierarchy reads the whole
     # table for its years and months on every page (accounts/admin_paging.py).

@@ -7,16 +7,22 @@ size, from its statistics) everything is counted exactly, as before. Above it:
 - the unfiltered list's length is PostgreSQL's estimate (exact to a percent or so after the
   table was analysed), so the first page reads 100 rows and nothing else;
 - a filtered or searched list is counted up to COUNT_CAP matches, and shows that many pages;
-- summaries (counts by status, the signup sources) are cached for SUMMARY_SECONDS.
+- summaries (counts by status, the signup sources) are cached for SUMMARY_SECONDS;
+- a search for one whole address (what an editor pastes from a reader's email) finds it through
+  the address's unique index (WholeAddressSearch) instead of reading every row for a substring.
 """
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.core.validators import validate_email
 from django.db import connection
 from django.utils.functional import cached_property
+
+from accounts.models import normalize_email
 
 LARGE_TABLE_ROWS = 50_000  # ADMIN_LARGE_TABLE_ROWS overrides it
 COUNT_CAP = 10_000
@@ -64,3 +70,20 @@ class LargeTablePaginator(Paginator):
             return estimate
         # Counting stops at the cap: a search with a million matches costs what 10,001 do.
         return queryset.order_by()[: COUNT_CAP + 1].count()
+
+
+class WholeAddressSearch:
+    """Admin mixin: a search term that is one whole email address matches that address exactly,
+    by its unique index (milliseconds at a million readers); any other term is searched as
+    usual, as a substring of each search field (which reads the whole table). Set
+    address_field to the lookup of the reader's email ("email", "user__email")."""
+
+    address_field = "email"
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        try:
+            validate_email(term)
+        except ValidationError:
+            return super().get_search_results(request, queryset, search_term)
+        return queryset.filter(**{self.address_field: normalize_email(term)}), False

@@ -4,9 +4,10 @@ AccountsConfig.ready)."""
 from allauth.account.signals import authentication_step_completed, email_confirmed
 from django.dispatch import receiver
 
+from accounts.models import User
 from accounts.referrals import credit_referral
 from accounts.services import confirm_subscription
-from accounts.signals import subscription_confirmed
+from accounts.signals import address_proven, subscription_confirmed
 
 
 @receiver(email_confirmed)
@@ -14,6 +15,7 @@ def activate_subscription_on_confirmation(sender, request, email_address, **kwar
     # The one-time code a new subscriber types is allauth's proof of the address, so it is also
     # the newsletter's double opt-in.
     confirm_subscription(user=email_address.user)
+    address_proven.send(sender=User, user=email_address.user)
 
 
 @receiver(authentication_step_completed)
@@ -23,6 +25,7 @@ def activate_subscription_on_login_code(sender, request, user, method, **kwargs)
     # subscription. Other login methods (an editor's password) prove nothing about the inbox.
     if method == "code" and kwargs.get("email"):
         confirm_subscription(user=user)
+        address_proven.send(sender=User, user=user)
 
 
 @receiver(subscription_confirmed, dispatch_uid="accounts.credit_referral_on_confirmation")

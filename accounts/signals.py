@@ -38,3 +38,12 @@ subscription_stopped = Signal()
 #   referral: the Referral, now counted.
 #   referrer: the reader who gets the credit (accounts.User).
 referral_counted = Signal()
+
+# A reader proved they read their inbox: they typed the emailed one-time code (to subscribe or
+# to log in). Sent whatever their subscription's state, so an app can carry out what was asked
+# in their name before the proof (newsletters chosen on a public form).
+#
+# Arguments:
+#   sender: the User model class.
+#   user: the reader (accounts.User).
+address_proven = Signal()

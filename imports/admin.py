@@ -34,6 +34,11 @@ class ImportAdmin(admin.ModelAdmin):
             path("<int:pk>/progress/", view(self.progress_view), name=f"{prefix}_progress"),
             path("<int:pk>/start/", view(require_POST(self.start_view)), name=f"{prefix}_start"),
             path(
+                "<int:pk>/images/",
+                view(self.images_view),
+                name=f"{prefix}_images",
+            ),
+            path(
                 "<int:pk>/fetch-images/",
                 view(require_POST(self.fetch_images_view)),
                 name=f"{prefix}_fetch_images",
@@ -87,6 +92,8 @@ class ImportAdmin(admin.ModelAdmin):
             "rows_total": len(rows),
             "images": images,
             "images_waiting": sum(1 for i in images if i.status != RemoteImage.Status.FETCHED),
+            "images_done": sum(1 for i in images if i.status != RemoteImage.Status.WAITING),
+            "images_url": reverse("admin:imports_import_images", args=[job.pk]),
             "progress_url": reverse("admin:imports_import_progress", args=[job.pk]),
             "start_url": reverse("admin:imports_import_start", args=[job.pk]),
             "fetch_url": reverse("admin:imports_import_fetch_images", args=[job.pk]),
@@ -113,6 +120,13 @@ class ImportAdmin(admin.ModelAdmin):
             request, "imports/admin/_progress.html", self._context(request, job)
         )
 
+    def images_view(self, request, pk):
+        """The images box alone, for htmx to swap in while they are fetched."""
+        job = get_object_or_404(self.get_queryset(request), pk=pk)
+        if not self.has_view_permission(request, job):
+            raise PermissionDenied
+        return TemplateResponse(request, "imports/admin/_images.html", self._context(request, job))
+
     def start_view(self, request, pk):
         job = get_object_or_404(self.get_queryset(request), pk=pk)
         if not self.has_change_permission(request, job):
@@ -128,7 +142,9 @@ class ImportAdmin(admin.ModelAdmin):
         if not self.has_change_permission(request, job):
             raise PermissionDenied
         if start_fetching_images(job=job):
-            messages.success(request, gettext("Fetching the images; refresh to see them arrive."))
+            messages.success(request, gettext("Fetching the images: they arrive below."))
+        elif Import.objects.get(pk=job.pk).images_busy():
+            messages.info(request, gettext("The images are being fetched already."))
         else:
             messages.info(request, gettext("Every image is fetched already."))
         return HttpResponseRedirect(reverse("admin:imports_import_change", args=[job.pk]))

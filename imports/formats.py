@@ -328,9 +328,13 @@ def _substack_subscriber(row: dict, info) -> SubscriberRow:
 # --- Ghost ---
 
 
-def read_ghost(data: bytes) -> Bundle:
-    """Read a Ghost JSON export ({"db": [{"meta", "data"}]} or {"meta", "data"})."""
-    text = decode_text(data, what="The file")
+def read_ghost(data: bytes, *, filename: str = "") -> Bundle:
+    """Read a Ghost export: the JSON of Settings › Labs › Export ({"db": [{"meta", "data"}]}
+    or {"meta", "data"}), or the members CSV of Members › Export, which recent Ghost versions
+    keep out of the JSON."""
+    text = decode_text(data, what=filename or "The file")
+    if not text.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+        return read_ghost_members(data, filename=filename)
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -539,6 +543,37 @@ BEEHIIV_STATUSES = {
 }
 
 
+GHOST_MEMBER_COLUMNS = {"email", "subscribed_to_emails"}
+
+
+def read_ghost_members(data: bytes, *, filename: str = "") -> Bundle:
+    """Read Ghost's members CSV: email, name, subscribed_to_emails, created_at, deleted_at and
+    labels (names, comma-separated). Ghost's paid plans and Stripe ids have no place here."""
+    what = filename or "The file"
+    if b"subscribed_to_emails" not in data[:4096]:
+        raise FileRefused(
+            f"{what} is neither Ghost's JSON export nor its members CSV (no "
+            "'subscribed_to_emails' column). Export members from Ghost's Members › Export, "
+            "or everything else from Settings › Labs › Export."
+        )
+    header, rows = read_csv(data, what=what, required=GHOST_MEMBER_COLUMNS)
+    bundle = Bundle()
+    for row in rows:
+        subscriber = SubscriberRow(
+            where=f"line {row['__line__']}",
+            email=row.get("email", ""),
+            name=row.get("name", "")[:100],
+            created_at=parse_date(row.get("created_at")),
+            tags=split_tags(row.get("labels", "")),
+        )
+        if row.get("deleted_at"):
+            subscriber.skip = "deleted on Ghost, so not imported."
+        elif not is_true(row.get("subscribed_to_emails", "")):
+            subscriber.status = "unsubscribed"
+        bundle.subscribers.append(subscriber)
+    return bundle
+
+
 def read_beehiiv(data: bytes, *, filename: str = "") -> Bundle:
     """Read a beehiiv subscriber export CSV."""
     header, rows = read_csv(data, what=filename or "The file", required=BEEHIIV_COLUMNS)
@@ -616,7 +651,7 @@ def read(kind: str, data: bytes, *, filename: str = "") -> Bundle:
     if kind == "substack":
         return read_substack(data)
     if kind == "ghost":
-        return read_ghost(data)
+        return read_ghost(data, filename=filename)
     if kind == "mailchimp":
         return read_mailchimp(data, filename=filename)
     if kind == "beehiiv":

@@ -5,6 +5,8 @@ is personal data, and the media folder is served to anyone who guesses a name. I
 the web process and the task worker see the same file without shared storage.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -16,7 +18,7 @@ class Import(models.Model):
 
     class Kind(models.TextChoices):
         SUBSTACK = "substack", _("Substack export (.zip)")
-        GHOST = "ghost", _("Ghost export (.json)")
+        GHOST = "ghost", _("Ghost export (.json, or the members .csv)")
         MAILCHIMP = "mailchimp", _("Mailchimp audience (.csv or .zip)")
         BEEHIIV = "beehiiv", _("beehiiv subscribers (.csv)")
         CSV = "csv", _("A list of addresses from any other tool (.csv)")
@@ -57,6 +59,12 @@ class Import(models.Model):
     )
     progress_done = models.PositiveIntegerField(_("rows done"), default=0)
     progress_total = models.PositiveIntegerField(_("rows in all"), default=0)
+    images_asked_at = models.DateTimeField(
+        _("images asked for"),
+        null=True,
+        blank=True,
+        help_text=_("When an editor last pressed Fetch images; empty once the task is done."),
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -80,6 +88,16 @@ class Import(models.Model):
     def is_busy(self) -> bool:
         """Return True while a task is working on this import."""
         return self.status in {self.Status.CHECKING, self.Status.RUNNING}
+
+    # A fetch not done after this long is taken for one whose worker died: the page stops
+    # watching it, and Fetch images can be pressed again.
+    IMAGES_WATCHED_FOR = timedelta(minutes=30)
+
+    def images_busy(self) -> bool:
+        """Return True while the images an editor asked for are being fetched."""
+        return bool(
+            self.images_asked_at and timezone.now() - self.images_asked_at < self.IMAGES_WATCHED_FOR
+        )
 
     def percent_done(self) -> int:
         """Return how far the run is, 0 to 100."""

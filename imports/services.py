@@ -405,6 +405,11 @@ _IMG = re.compile(r"<img\b[^>]*>", re.IGNORECASE)
 _ATTR = re.compile(r"""([a-zA-Z_:][-\w:.]*)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
 _FIGURE = re.compile(r"<(/?)fig(?:ure|caption)\b[^>]*>", re.IGNORECASE)
 _LINK = re.compile(r'<a href="([^"]*)"[^>]*>([^<]*)</a>')
+# What a figure became at import (prepare_body): its image's link, then its caption, in blocks.
+_FIGURE_LEFT = re.compile(
+    r'<div>\s*<a href="([^"]*)"[^>]*>[^<]*</a>\s*'
+    r"(?:<div>((?:(?!</?div\b)[\s\S])*)</div>\s*)?</div>"
+)
 
 
 def _attributes(tag: str) -> dict[str, str]:
@@ -444,7 +449,8 @@ def prepare_body(
 
     Our sanitiser keeps only images our pipeline made, so each image from elsewhere becomes a
     link to it ("Image: <alt>") until an editor fetches it; one already fetched is written as
-    ours. Figures become plain blocks: a figure left without an image would be dropped whole.
+    ours. Figures become plain blocks, as a figure without an image would be dropped whole,
+    caption and all; fetching the image makes them figures again (_put_in_body).
     """
     fetched = fetched or {}
     images: list[tuple[str, str]] = []
@@ -722,11 +728,16 @@ def _tag(tagged: list[tuple[int, str]]) -> None:
 
 
 def start_fetching_images(*, job: Import) -> bool:
-    """Enqueue fetching the import's images not fetched yet; return False if there are none."""
+    """Enqueue fetching the import's images not fetched yet; return False if there are none or
+    they are being fetched already (two clicks at once start one task)."""
     from imports.tasks import fetch_images as fetch_images_task
 
     waiting = job.images.exclude(status=RemoteImage.Status.FETCHED)
     if not waiting.exists():
+        return False
+    now = timezone.now()
+    idle = Q(images_asked_at__isnull=True) | Q(images_asked_at__lte=now - job.IMAGES_WATCHED_FOR)
+    if not Import.objects.filter(idle, pk=job.pk).update(images_asked_at=now):
         return False
     waiting.filter(status=RemoteImage.Status.FAILED).update(
         status=RemoteImage.Status.WAITING, error=""
@@ -738,11 +749,14 @@ def start_fetching_images(*, job: Import) -> bool:
 def fetch_images(*, import_id: int) -> int:
     """Fetch every waiting image of an import into our pipeline; return how many arrived."""
     arrived = 0
-    for image_id in RemoteImage.objects.filter(
-        source_import_id=import_id, status=RemoteImage.Status.WAITING
-    ).values_list("pk", flat=True):
-        if fetch_image(image_id=image_id):
-            arrived += 1
+    try:
+        for image_id in RemoteImage.objects.filter(
+            source_import_id=import_id, status=RemoteImage.Status.WAITING
+        ).values_list("pk", flat=True):
+            if fetch_image(image_id=image_id):
+                arrived += 1
+    finally:
+        Import.objects.filter(pk=import_id).update(images_asked_at=None)
     return arrived
 
 
@@ -795,7 +809,14 @@ def _put_in_body(image: RemoteImage, upload: ContentFile) -> None:
                 return match.group(0)
             return _our_image(stored, image.alt)
 
-        post.body = _LINK.sub(replace, post.body)
+        def refigure(match: re.Match) -> str:
+            # A figure is a figure again, caption and all, once its image is ours.
+            if html.unescape(match.group(1)) != image.url:
+                return match.group(0)
+            caption = f"<figcaption>{match.group(2)}</figcaption>" if match.group(2) else ""
+            return f"<figure>{_our_image(stored, image.alt)}{caption}</figure>"
+
+        post.body = _LINK.sub(replace, _FIGURE_LEFT.sub(refigure, post.body))
         post.save()
         RemoteImage.objects.filter(pk=image.pk).update(
             status=RemoteImage.Status.FETCHED, error="", body_image=stored

@@ -4,10 +4,10 @@ Signature (https://www.standardwebhooks.com): headers ``webhook-id``, ``webhook-
 (Unix seconds) and ``webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">``, keyed
 with the endpoint's secret ``whsec_<base64>`` (the bytes after the prefix, base64-decoded).
 
-Where a request may go: the host is resolved once, every address it resolves to must be on
-the public internet (not loopback, private, link-local, multicast or reserved), and the
-connection is made to that checked address, so a DNS answer that changes between the check
-and the connection (DNS rebinding) cannot send it elsewhere. Redirects are not followed: a
+Where a request may go is posts/remote.py's guard, the same one imports fetch images through:
+the host is resolved once, every address it resolves to must be on the public internet, and
+the connection is made to that checked address, so a DNS answer that changes between the
+check and the connection (DNS rebinding) cannot send it elsewhere. Redirects are not followed: a
 3xx is a failed attempt like any other non-2xx, so a redirect cannot lead to an address that
 was never checked. Connecting and each read wait at most WEBHOOK_TIMEOUT_SECONDS, and the
 whole exchange at most twice that: a timer cuts the connection at that deadline, so a receiver
@@ -21,15 +21,15 @@ import contextlib
 import hashlib
 import hmac
 import http.client
-import ipaddress
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
+
+from posts import remote
 
 SNIPPET_BYTES = 500
 USER_AGENT = "FutureForward-Webhooks/1"
@@ -54,51 +54,18 @@ def check_scheme(url: str) -> None:
         raise TargetRefused("Only http:// and https:// addresses can receive webhooks.")
 
 
-def _allowed(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    if address.is_global and not address.is_multicast:
-        return True
-    return bool(settings.WEBHOOK_ALLOW_LOOPBACK and address.is_loopback)
-
-
 def resolve(url: str) -> tuple[str, int, str]:
-    """Return (host, port, checked address) for url, or raise TargetRefused."""
+    """Return (host, port, checked address) for url, or raise TargetRefused (the address
+    guard is posts/remote.py's, shared with imports)."""
     check_scheme(url)
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"The host {parts.hostname} could not be found.") from exc
-    addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
-    refused = [str(a) for a in addresses if not _allowed(a)]
-    if not addresses or refused:
-        raise TargetRefused(
-            f"{parts.hostname} resolves to an address that is not on the public internet "
-            f"({', '.join(refused) or 'none'}); webhooks are not sent there."
+        return remote.resolve(
+            url,
+            allow_loopback=settings.WEBHOOK_ALLOW_LOOPBACK,
+            refusal="webhooks are not sent there",
         )
-    return parts.hostname, port, str(addresses[0])
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host, port, *, address, timeout):
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, host, port, *, address, timeout):
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        # The certificate is checked against the URL's host name, not the pinned address.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+    except remote.FetchRefused as exc:
+        raise TargetRefused(str(exc)) from None
 
 
 @dataclass
@@ -138,8 +105,7 @@ def post(*, url: str, secret: str, message_id: str, body: bytes) -> Outcome:
             secret=secret, message_id=message_id, timestamp=timestamp, body=body
         ),
     }
-    kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    connection = kind(host, port, address=address, timeout=timeout)
+    connection = remote.pinned_connection(url, host, port, address=address, timeout=timeout)
     # Each read has its own timeout, but a status line and headers sent a byte at a time never
     # trip it: the timer ends the exchange at the deadline whatever the receiver does.
     fired = threading.Event()

@@ -2,7 +2,7 @@
 mixin that adds "Send test email" and "Send to subscribers" to the post admin (composed into
 it by the project package, futureforward/admin.py)."""
 
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from csp.constants import SELF
 from django import forms
@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.admin_paging import WholeAddressSearch
 from newsletter import services
 from newsletter.delivery import classify
 from newsletter.forms import NewsletterPreviewForm, NewsletterSendForm, NewsletterTestForm
@@ -173,7 +174,8 @@ class NewsletterSendAdmin(admin.ModelAdmin):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(WholeAddressSearch, admin.ModelAdmin):
+    address_field = "user__email"
     list_display = ["user", "send", "status", "attempts", "sent_at", "last_error"]
     list_filter = ["status", "send"]
     search_fields = ["user__email"]
@@ -494,32 +496,11 @@ class NewsletterPostAdminMixin:
                 mode=data["mode"],
                 teaser_words=data["teaser_words"],
             )
-            query = {
-                "subscriber": form.data.get("subscriber") or "",
-                "mode": data["mode"],
-                "teaser_words": data["teaser_words"],
-                "width": data["width"],
-                "scheme": data["scheme"],
-            }
             here = reverse("admin:{}_{}_newsletter_preview".format(*info), args=[post.pk])
-
-            def link(**change) -> str:
-                return f"{here}?{urlencode({**query, **change})}"
-
             email_url = reverse(
                 "admin:{}_{}_newsletter_preview_email".format(*info), args=[post.pk]
             )
-            extra = {
-                "message": message,
-                "recipient": data["subscriber"],
-                "width": data["width"],
-                "scheme": data["scheme"],
-                "email_url": f"{email_url}?{urlencode(query)}",
-                "desktop_url": link(width=form.DESKTOP),
-                "phone_url": link(width=form.PHONE),
-                "light_url": link(scheme=form.LIGHT),
-                "dark_url": link(scheme=form.DARK),
-            }
+            extra = {"message": message, **form.preview_context(here=here, email_url=email_url)}
         context = self._newsletter_context(
             request,
             post,

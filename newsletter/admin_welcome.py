@@ -4,8 +4,6 @@ Used by NewsletterAdmin (newsletter/admin_audience.py)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
 from csp.constants import SELF
 from django import forms
 from django.contrib import admin
@@ -131,27 +129,8 @@ class WelcomePreviewMixin:
         if form.is_valid():
             data = form.cleaned_data
             message = welcome.render_step(step, user=data["subscriber"], newsletter=step.newsletter)
-            query = {
-                "subscriber": form.data.get("subscriber") or "",
-                "width": data["width"],
-                "scheme": data["scheme"],
-            }
-
-            def link(**change) -> str:
-                return f"{here}?{urlencode({**query, **change})}"
-
             email_url = reverse("admin:newsletter_welcomestep_preview_email", args=[step.pk])
-            extra = {
-                "message": message,
-                "recipient": data["subscriber"],
-                "width": data["width"],
-                "scheme": data["scheme"],
-                "email_url": f"{email_url}?{urlencode(query)}",
-                "desktop_url": link(width=form.DESKTOP),
-                "phone_url": link(width=form.PHONE),
-                "light_url": link(scheme=form.LIGHT),
-                "dark_url": link(scheme=form.DARK),
-            }
+            extra = {"message": message, **form.preview_context(here=here, email_url=email_url)}
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

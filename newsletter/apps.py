@@ -9,7 +9,7 @@ class NewsletterConfig(AppConfig):
     def ready(self):
         from accounts import subscribe_options
         from accounts.personal_data import register
-        from accounts.signals import referral_counted, subscription_confirmed
+        from accounts.signals import address_proven, referral_counted, subscription_confirmed
         from newsletter import audience, receivers
         from newsletter.personal_data import newsletter_emails, newsletters
 
@@ -19,6 +19,9 @@ class NewsletterConfig(AppConfig):
 
         subscription_confirmed.connect(
             receivers.welcome_new_subscriber, dispatch_uid="newsletter.welcome_new_subscriber"
+        )
+        address_proven.connect(
+            receivers.join_what_was_asked, dispatch_uid="newsletter.join_what_was_asked"
         )
         referral_counted.connect(
             receivers.reward_referrer, dispatch_uid="newsletter.reward_referrer"

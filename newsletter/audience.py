@@ -64,7 +64,8 @@ def apply_choice(
     chosen None: the defaults. Otherwise the ticked choosable lists, plus the default lists
     readers cannot choose. A new subscription was given every default list by the database
     trigger (migration 0005): the choosable ones left unticked are taken off again. Lists a
-    reader left come back only when `proven` (logged in); the address was not proved otherwise.
+    reader left come back only when `proven` (logged in); the address was not proved otherwise,
+    and a confirmed reader's new lists wait for their code (join).
     """
     Newsletter.objects.default()  # the list a first subscriber gets on a fresh site
     wanted = Newsletter.objects.current().filter(is_default=True)
@@ -81,25 +82,53 @@ def apply_choice(
 def join(
     *, user: User, newsletters: Iterable[Newsletter], source: str = "", revive: bool = True
 ) -> None:
-    """Subscribe a reader to newsletters; with revive, also to those they had left."""
+    """Subscribe a reader to newsletters; with revive (the reader is who asks), also to those
+    they had left.
+
+    Without revive the address was only typed on a form. A reader who never confirmed gets
+    nothing before their code anyway; but a confirmed reader would start getting a newsletter
+    someone else chose for them, so theirs wait as pending until they type the code
+    (join_pending, on accounts.signals.address_proven).
+    """
     now = timezone.now()
+    confirmed = Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE).exists()
     for newsletter in newsletters:
+        status = Membership.Status.PENDING if confirmed and not revive else None
         membership, created = Membership.objects.get_or_create(
-            user=user, newsletter=newsletter, defaults={"source": source[:100], "created_at": now}
+            user=user,
+            newsletter=newsletter,
+            defaults={
+                "source": source[:100],
+                "created_at": now,
+                "status": status or Membership.Status.SUBSCRIBED,
+            },
         )
-        if not created and revive and membership.status == Membership.Status.UNSUBSCRIBED:
+        if status == Membership.Status.PENDING:
+            continue
+        if not created and revive and membership.status != Membership.Status.SUBSCRIBED:
             membership.status = Membership.Status.SUBSCRIBED
             membership.unsubscribed_at = None
             membership.source = source[:100] or membership.source
             membership.save(update_fields=["status", "unsubscribed_at", "source"])
         elif not created:
             continue
-        if Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE).exists():
+        if confirmed:
             # A confirmed reader joining another newsletter gets its welcome series; one who
             # has yet to confirm enters them all when they do (newsletter.receivers).
             from newsletter.welcome import enter_series
 
             enter_series(user=user, newsletter=newsletter)
+
+
+def join_pending(*, user: User) -> int:
+    """Start the newsletters that waited for the reader's code; return how many."""
+    waiting = Newsletter.objects.filter(
+        memberships__user=user, memberships__status=Membership.Status.PENDING
+    )
+    count = len(waiting)
+    if count:
+        join(user=user, newsletters=list(waiting), source="", revive=True)
+    return count
 
 
 def leave(*, user: User, newsletter: Newsletter) -> bool:

@@ -1,6 +1,7 @@
 """The editor's forms for a test email and a send, shown on the post admin."""
 
 import re
+from urllib.parse import urlencode
 
 from django import forms
 from django.core.validators import validate_email
@@ -206,6 +207,29 @@ class ReaderPreviewForm(forms.Form):
 
     def clean_scheme(self):
         return self.cleaned_data["scheme"] or self.LIGHT
+
+    def preview_context(self, *, here: str, email_url: str) -> dict:
+        """What a preview page shows of this valid form: whose copy, width and scheme, the
+        framed email's address and links that switch width or scheme and keep the rest."""
+        data = self.cleaned_data
+        query = {
+            name: (self.data.get(name) or "") if name == "subscriber" else data[name]
+            for name in self.fields
+        }
+
+        def link(**change) -> str:
+            return f"{here}?{urlencode({**query, **change})}"
+
+        return {
+            "recipient": data["subscriber"],
+            "width": data["width"],
+            "scheme": data["scheme"],
+            "email_url": f"{email_url}?{urlencode(query)}",
+            "desktop_url": link(width=self.DESKTOP),
+            "phone_url": link(width=self.PHONE),
+            "light_url": link(scheme=self.LIGHT),
+            "dark_url": link(scheme=self.DARK),
+        }
 
 
 class NewsletterPreviewForm(ReaderPreviewForm, NewsletterContentForm):

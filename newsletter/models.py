@@ -98,6 +98,9 @@ class Membership(models.Model):
     class Status(models.TextChoices):
         SUBSCRIBED = "subscribed", _("Subscribed")
         UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        # Asked for on a form by someone who typed a confirmed reader's address: nothing is sent
+        # until the reader proves the address with the emailed code (audience.join).
+        PENDING = "pending", _("Waiting for the reader's code")
 
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -18,6 +18,14 @@ def welcome_new_subscriber(sender, subscription, user, first_time, **kwargs):
     enter_confirmed(user=user)
 
 
+def join_what_was_asked(sender, user, **kwargs):
+    """The reader typed their code: the newsletters chosen in their name on a public form, while
+    their subscription was already confirmed, start now (audience.join)."""
+    from newsletter.audience import join_pending
+
+    join_pending(user=user)
+
+
 def handle_mail_event(sender, event, esp_name, **kwargs):
     """Apply a mail provider's webhook event (through django-anymail) to the subscription:
     hard bounces and rejections stop the address, spam complaints and provider-side

@@ -7,9 +7,9 @@ elsewhere. Redirects are followed by hand, a few at most, and each new address i
 same way. Connecting and each read wait at most `timeout` seconds and the whole download at most
 four times that; a body larger than `max_bytes` is abandoned.
 
-It lives in posts, the lowest app that fetches anything (imported posts' images), so any app
-above may use it. integrations/webhooks.py keeps its own copy of the address check (it posts,
-never follows redirects, and has its own loopback setting for its tests).
+It lives in posts, the lowest app that reaches other hosts (imported posts' images), so every
+app above uses this one guard: imports fetch with ``fetch``; integrations/webhooks.py posts
+through ``resolve`` and ``pinned_connection`` and follows no redirect at all.
 """
 
 from __future__ import annotations
@@ -51,8 +51,12 @@ def _loopback(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return address.is_loopback
 
 
-def resolve(url: str, *, allow_loopback: bool = False) -> tuple[str, int, str]:
-    """Return (host, port, checked address) for an http(s) url, or raise FetchRefused."""
+def resolve(
+    url: str, *, allow_loopback: bool = False, refusal: str = "it is not fetched"
+) -> tuple[str, int, str]:
+    """Return (host, port, checked address) for an http(s) url, or raise FetchRefused.
+
+    `refusal` ends the message for an address that is not public, in the caller's words."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise FetchRefused("Only http:// and https:// addresses can be fetched.")
@@ -69,9 +73,18 @@ def resolve(url: str, *, allow_loopback: bool = False) -> tuple[str, int, str]:
     if not addresses or refused:
         raise FetchRefused(
             f"{parts.hostname} resolves to an address that is not on the public internet "
-            f"({', '.join(refused) or 'none'}); it is not fetched."
+            f"({', '.join(refused) or 'none'}); {refusal}."
         )
     return parts.hostname, port, str(addresses[0])
+
+
+def pinned_connection(
+    url: str, host: str, port: int, *, address: str, timeout: float
+) -> http.client.HTTPConnection:
+    """An HTTP(S) connection to url's host that connects to the checked address, not to
+    whatever the name resolves to by then; TLS still checks the certificate against host."""
+    kind = _PinnedHTTPSConnection if urlsplit(url).scheme == "https" else _PinnedHTTPConnection
+    return kind(host, port, address=address, timeout=timeout)
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):
@@ -102,8 +115,7 @@ def fetch(url: str, *, max_bytes: int, timeout: float, allow_loopback: bool = Fa
         host, port, address = resolve(url, allow_loopback=allow_loopback)
         parts = urlsplit(url)
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        kind = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        connection = kind(host, port, address=address, timeout=timeout)
+        connection = pinned_connection(url, host, port, address=address, timeout=timeout)
         try:
             connection.request("GET", path, headers={"User-Agent": USER_AGENT, "Accept": "image/*"})
             response = connection.getresponse()

@@ -4,6 +4,7 @@ A mixin of PostAdmin; every view goes through admin_view (staff only, CSRF-check
 post admin's change permission.
 """
 
+from datetime import UTC
 from http import HTTPStatus
 
 from csp.constants import SELF
@@ -166,6 +167,8 @@ class PostEditingAdminMixin:
             {
                 "saved": True,
                 "saved_at": time_format(timezone.localtime(draft.saved_at), "H:i"),
+                # The browser shows the time in the editor's own zone from this (post-autosave.js).
+                "saved_at_iso": draft.saved_at.astimezone(UTC).isoformat(),
             }
         )
 

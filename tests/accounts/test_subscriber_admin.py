@@ -7,6 +7,8 @@ import re
 from http import HTTPStatus
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.models import Subscription, User
@@ -47,6 +49,23 @@ def test_list_shows_counts_by_status_filters_and_search(editor_client, list_of_r
     assert filtered.context["cl"].result_count == 2
     searched = editor_client.get(CHANGELIST, {"q": "dead0@"})
     assert searched.context["cl"].result_count == 1
+
+
+def test_a_whole_address_finds_that_reader_by_the_index_and_nobody_else(
+    editor_client, list_of_readers
+):
+    User.objects.create_user(email="asub0@example.com")  # "sub0@example.com" is inside it
+    with CaptureQueriesContext(connection) as queries:
+        searched = editor_client.get(CHANGELIST, {"q": "  Sub0@Example.com "})
+    assert [s.user.email for s in searched.context["cl"].result_list] == ["sub0@example.com"]
+    lookups = [q["sql"] for q in queries if "sub0@example.com" in q["sql"]]
+    assert lookups and all("LIKE" not in sql for sql in lookups)
+    # Part of an address is still a substring search: both readers whose address holds it.
+    partial = editor_client.get(reverse("admin:accounts_user_changelist"), {"q": "sub0@"})
+    assert sorted(u.email for u in partial.context["cl"].result_list) == [
+        "asub0@example.com",
+        "sub0@example.com",
+    ]
 
 
 def test_export_streams_the_filtered_list_as_csv(editor_client, list_of_readers):

@@ -119,7 +119,7 @@ def test_substack_and_ghost_exports_import_end_to_end(browser, live_server, work
     )
     _import_through_the_admin(
         page,
-        kind_label="Ghost export (.json)",
+        kind_label="Ghost export (.json, or the members .csv)",
         filename="ghost.json",
         data=ghost,
         shot="ghost-1280",

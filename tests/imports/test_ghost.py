@@ -9,7 +9,7 @@ from accounts.models import Subscription, User
 from imports.models import Import, RemoteImage
 from newsletter.models import Membership, Newsletter, SubscriberTag
 from posts.models import Post, Tag
-from tests.imports.exports import ghost_export, ghost_member, ghost_post
+from tests.imports.exports import csv_bytes, ghost_export, ghost_member, ghost_post
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +195,66 @@ def test_json_of_another_shape_is_refused_in_words(import_file, data, words):
     assert job.status == Import.Status.REFUSED
     assert words in job.error
     assert Post.objects.count() == 0
+
+
+GHOST_MEMBER_COLUMNS = [
+    "id",
+    "email",
+    "name",
+    "note",
+    "subscribed_to_emails",
+    "complimentary_plan",
+    "stripe_customer_id",
+    "created_at",
+    "deleted_at",
+    "labels",
+    "tiers",
+]
+
+
+def _members_csv(*rows: dict) -> bytes:
+    return csv_bytes(GHOST_MEMBER_COLUMNS, list(rows))
+
+
+def test_ghosts_members_csv_brings_names_dates_labels_and_who_left(import_file, run):
+    data = _members_csv(
+        {
+            "id": "m1",
+            "email": "ines@example.net",
+            "name": "Ines Vidal",
+            "subscribed_to_emails": "true",
+            "created_at": "2023-09-14T07:30:00.000Z",
+            "labels": "Founding readers, Lisbon",
+        },
+        {"id": "m2", "email": "otto@example.net", "subscribed_to_emails": "false"},
+        {
+            "id": "m3",
+            "email": "gone@example.net",
+            "subscribed_to_emails": "true",
+            "deleted_at": "2024-01-02T00:00:00.000Z",
+        },
+    )
+
+    job = import_file("ghost", data, filename="members.2024-06-01.csv")
+    assert job.status == Import.Status.CHECKED
+    job = run(job)
+
+    ines = User.objects.get(email="ines@example.net")
+    assert ines.display_name == "Ines Vidal"
+    assert ines.subscription.created_at.isoformat().startswith("2023-09-14T07:30")
+    assert sorted(ines.subscriber_tags.values_list("name", flat=True)) == [
+        "Founding readers",
+        "Lisbon",
+    ]
+    assert dict(Subscription.objects.values_list("user__email", "status")) == {
+        "ines@example.net": "active",
+        "otto@example.net": "unsubscribed",
+    }
+
+
+def test_a_csv_that_is_not_ghosts_members_export_is_refused_in_words(import_file):
+    job = import_file("ghost", b"email,status\nsam@example.net,active\n", filename="list.csv")
+
+    assert job.status == Import.Status.REFUSED
+    assert "members CSV" in job.error and "Members › Export" in job.error
+    assert not User.objects.filter(email="sam@example.net").exists()

@@ -156,3 +156,55 @@ def test_a_redirect_to_an_inner_address_is_refused(image_server, target):
 def test_the_guard_refuses_other_schemes():
     with pytest.raises(remote.FetchRefused, match="Only http"):
         remote.fetch("file:///etc/passwd", max_bytes=1000, timeout=1)
+
+
+def test_a_ghost_figure_keeps_its_caption_once_its_image_is_ours(
+    import_file, run, image_server, local_fetch, django_capture_on_commit_callbacks
+):
+    from imports.services import start_fetching_images
+
+    body = (
+        '<figure class="kg-card kg-image-card kg-card-hascaption"><img src="'
+        + image_server
+        + '/map.png" class="kg-image" alt="The harbour at dawn"><figcaption>Boats leaving '
+        "before the tide turns</figcaption></figure>"
+    )
+    data = ghost_export(posts=[ghost_post("p1", "harbour", "Harbour", html=body)])
+    job = run(import_file("ghost", data))
+    before = Post.objects.get(slug="harbour").body
+    assert "Image: The harbour at dawn" in before and "Boats leaving" in before
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert start_fetching_images(job=job)
+
+    post = Post.objects.get(slug="harbour")
+    figure = post.body[post.body.index("<figure") : post.body.index("</figure>")]
+    assert "<img" in figure and 'alt="The harbour at dawn"' in figure
+    assert "<figcaption>Boats leaving before the tide turns</figcaption>" in figure
+    assert "kg-card" not in post.body
+
+
+def test_the_page_follows_the_fetch_and_a_second_click_starts_nothing(
+    import_file, run, image_server, local_fetch, client, editor
+):
+    from imports.services import fetch_images, start_fetching_images
+
+    job = _import_with_images(import_file, run, image_server, "map.png", "gone.png")
+    client.force_login(editor)
+    page_url = f"/admin/imports/import/{job.pk}/change/"
+
+    assert start_fetching_images(job=job)  # queued: the task runs when this test's work commits
+    assert not start_fetching_images(job=job)  # a second click while it is queued: nothing
+    page = client.get(page_url).content.decode()
+    assert "0 of 3 images tried" in page
+    assert f'data-hx-get="/admin/imports/import/{job.pk}/images/"' in page
+    assert '<meta http-equiv="refresh"' in page  # without JavaScript, the page refreshes
+    assert ">Fetch images</button>" not in page
+
+    fetch_images(import_id=job.pk)  # what the task does
+
+    box = client.get(f"/admin/imports/import/{job.pk}/images/").content.decode()
+    assert "images tried" not in box and "data-hx-get" not in box  # done: no more watching
+    assert "Could not fetch: " in box and ">Fetch images</button>" in box  # the missing one
+    response = client.post(f"/admin/imports/import/{job.pk}/fetch-images/", follow=True)
+    assert "Fetching the images: they arrive below." in response.content.decode()

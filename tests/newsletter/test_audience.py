@@ -7,10 +7,11 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import Subscription
-from accounts.services import subscribe_reader
+from accounts.services import confirm_subscription, subscribe_reader
 from newsletter import audience, services
 from newsletter.links import leave_token
 from newsletter.models import Membership, Newsletter, NewsletterSend
+from tests.conftest import code_from_mail
 from tests.factories import PostFactory, SubscriptionFactory, make_subscribers
 
 pytestmark = pytest.mark.django_db
@@ -281,3 +282,42 @@ def test_the_send_page_in_the_admin_names_newsletter_and_segment(editor_client, 
     assert weekly.name in page and "Everyone here" in page
     listing = editor_client.get(reverse("admin:newsletter_newslettersend_changelist"))
     assert "Everyone here" in listing.content.decode()
+
+
+def test_a_confirmed_readers_address_typed_on_the_form_adds_nothing_until_their_code(
+    client, mailoutbox, weekly, digest
+):
+    """Anyone may type a reader's address on the public form: a confirmed reader starts getting
+    another newsletter only once they type the code the form emailed them."""
+    reader = subscribe_reader(email="known@example.com", lists=[weekly.slug])
+    confirm_subscription(user=reader)
+    assert lists_of(reader) == {weekly.slug}
+
+    response = client.post(
+        reverse("accounts:subscribe"),
+        {"email": "known@example.com", "lists_shown": "1", "lists": [weekly.slug, digest.slug]},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    assert lists_of(reader) == {weekly.slug}  # not yet: whoever typed it proved nothing
+    assert Membership.objects.get(user=reader, newsletter=digest).status == "pending"
+
+    client.post(response.url, {"code": code_from_mail(mailoutbox[-1])})
+    assert client.get("/").context["user"] == reader
+    assert lists_of(reader) == {weekly.slug, digest.slug}
+
+
+def test_a_code_never_typed_leaves_the_reader_as_they_were(client, mailoutbox, weekly, digest):
+    reader = subscribe_reader(email="known@example.com", lists=[weekly.slug])
+    confirm_subscription(user=reader)
+    client.post(
+        reverse("accounts:subscribe"),
+        {"email": "known@example.com", "lists_shown": "1", "lists": [weekly.slug, digest.slug]},
+    )
+    # Someone else logs in with their own code: nothing of the first reader's changes.
+    other = subscribe_reader(email="other@example.com", lists=[weekly.slug])
+    confirm_subscription(user=other)
+    client.cookies.clear()
+    response = client.post(reverse("account_request_login_code"), {"email": "other@example.com"})
+    client.post(response.url, {"code": code_from_mail(mailoutbox[-1])})
+    assert lists_of(reader) == {weekly.slug}
+    assert lists_of(other) == {weekly.slug}

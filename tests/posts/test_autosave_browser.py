@@ -4,6 +4,8 @@ preview frames the reader page at both widths. All under the admin's strict poli
 
 import os
 import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -24,8 +26,8 @@ def watch(browser, live_server):
     (an open one keeps the live server's database connections)."""
     opened = []
 
-    def open_as(user):
-        watcher = Watcher(browser, live_server, user=user)
+    def open_as(user, **options):
+        watcher = Watcher(browser, live_server, user=user, **options)
         opened.append(watcher)
         return watcher
 
@@ -45,7 +47,8 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
     editor = EditorFactory(display_name="Ada Writer")
     post = PostFactory(title="Tidal power", body="<p>The first version.</p>")
     SubscriptionFactory()
-    watcher = watch(editor)
+    # An editor half a world from the server (UTC) sees the save's time on their own clock.
+    watcher = watch(editor, timezone_id="Asia/Kolkata")
     page = watcher.page
     page.set_viewport_size({"width": 1280, "height": 900})
     watcher.visit(f"/admin/posts/post/{post.pk}/change/")
@@ -56,7 +59,12 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
     page.keyboard.type(" Typed in the browser.")
     status = page.locator("#ff-autosave")
     expect(status).to_have_text(re.compile(r"^Saved \d\d:\d\d$"), timeout=15_000)
-    assert "Typed in the browser." in PostDraft.objects.get(post=post).body
+    shown = status.inner_text().removeprefix("Saved ")
+    draft = PostDraft.objects.get(post=post)
+    assert "Typed in the browser." in draft.body
+    kolkata = draft.saved_at.astimezone(ZoneInfo("Asia/Kolkata"))
+    # The save shown is the draft's last one, or one just before it (a minute earlier at most).
+    assert shown in {f"{kolkata:%H:%M}", f"{kolkata - timedelta(minutes=1):%H:%M}"}
     assert Post.objects.get(pk=post.pk).body == "<p>The first version.</p>"
 
     # A reload (or a crash) finds the words intact, marked as not saved yet.

@@ -41,9 +41,9 @@ class Watcher:
     """Collects, for one browser context, policy violations (events and console errors) and
     every request that left for another host."""
 
-    def __init__(self, browser, live_server, user=None):
+    def __init__(self, browser, live_server, user=None, **options):
         self.origin = urlsplit(live_server.url).netloc
-        self.context = browser.new_context(base_url=live_server.url)
+        self.context = browser.new_context(base_url=live_server.url, **options)
         self.context.add_init_script(RECORD_VIOLATIONS)
         if user is not None:
             client = Client()

@@ -40,6 +40,13 @@
       timer = setTimeout(save, delay)
     }
 
+    // The time of the save in the editor's own time zone (the server's as a fallback).
+    function localTime(iso) {
+      const when = iso ? new Date(iso) : null
+      if (!when || Number.isNaN(when.getTime())) return ""
+      return when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" })
+    }
+
     async function save() {
       if (!dirty || sending || stopped) return
       sending = true
@@ -53,7 +60,7 @@
         })
         const answer = await response.json().catch(() => ({}))
         if (response.ok && answer.saved) {
-          show(`${status.dataset.saved} ${answer.saved_at}`, "saved")
+          show(`${status.dataset.saved} ${localTime(answer.saved_at_iso) || answer.saved_at}`, "saved")
         } else if (response.redirected) {
           // Sent to the login page: the session ended. Keep trying; a login elsewhere helps.
           dirty = true
