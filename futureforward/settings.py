@@ -105,6 +105,9 @@ MIDDLEWARE = [
     "futureforward.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "futureforward.security.SecurityHeadersMiddleware",
+    # Any POST (or other unsafe request) marks the browser for a few seconds, so that reader's
+    # next pages read the page cache's version numbers from the database (posts/pagecache/).
+    "posts.pagecache.fresh.FreshReadsMiddleware",
     "futureforward.security.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # CORS and ETags for the Content API (/api/), before anything reads a session.
@@ -220,6 +223,11 @@ CACHES["pages"] = {
     "OPTIONS": {"MAX_ENTRIES": int(env("POSTS_PAGE_CACHE_ENTRIES", "5000"))},
 }
 POSTS_PAGE_CACHE_SECONDS = int(env("POSTS_PAGE_CACHE_SECONDS", "60"))
+# PostgreSQL pushes the pages' version numbers to each web process (LISTEN/NOTIFY, one
+# connection per process), so a page served from the cache costs no query. 0 reads them from
+# the database on every request instead: needed where LISTEN does not work, such as behind a
+# pgbouncer in transaction pooling mode.
+POSTS_PAGE_VERSIONS_LISTEN = env_bool("POSTS_PAGE_VERSIONS_LISTEN", True)
 # The publication's settings (publication/) are kept in each process's memory: the process that
 # saves them forgets its copy at once, every other one re-reads them after this many seconds.
 PUBLICATION_CACHE_SECONDS = int(env("PUBLICATION_CACHE_SECONDS", "5"))
@@ -472,6 +480,8 @@ if SESSION_COOKIE_SECURE:
     # page can then neither set nor overwrite them. Renaming them logs everyone out once.
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+# Set for a few seconds after any POST: "this reader has just acted" (posts/pagecache/fresh.py).
+POSTS_FRESH_COOKIE_NAME = "__Host-ff_fresh" if SESSION_COOKIE_SECURE else "ff_fresh"
 # Sessions in accounts' table, with the logged-in reader's id beside the data: one query loads
 # both (accounts/sessions.py). django.contrib.sessions stays installed for its migrations, which
 # the move from its table depends on.

@@ -50,7 +50,10 @@ class ImportAdmin(admin.ModelAdmin):
         if not self.has_add_permission(request):
             raise PermissionDenied
         form = ImportUploadForm(
-            request.POST or None, request.FILES or None, kind=request.GET.get("kind", "")
+            request.POST or None,
+            request.FILES or None,
+            kind=request.GET.get("kind", ""),
+            editor=request.user,
         )
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
@@ -61,6 +64,7 @@ class ImportAdmin(admin.ModelAdmin):
                 newsletter=form.cleaned_data["newsletter"],
                 old_site_url=form.cleaned_data["old_site_url"],
                 created_by=request.user,
+                posts_author=form.cleaned_data["posts_author"],
             )
             messages.success(request, gettext("Uploaded. The dry run is reading the file."))
             return HttpResponseRedirect(reverse("admin:imports_import_change", args=[job.pk]))

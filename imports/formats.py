@@ -587,7 +587,7 @@ def read_beehiiv(data: bytes, *, filename: str = "") -> Bundle:
             name=(names or row.get("name", ""))[:100],
             created_at=parse_date(row.get("created_at")),
             status=BEEHIIV_STATUSES.get(raw_status, ""),
-            tags=split_tags(row.get("tags", "")),
+            tags=split_tags(row.get("tags", "")) + _campaign_tags(row),
         )
         if not subscriber.status:
             subscriber.skip = (
@@ -596,6 +596,17 @@ def read_beehiiv(data: bytes, *, filename: str = "") -> Bundle:
             )
         bundle.subscribers.append(subscriber)
     return bundle
+
+
+BEEHIIV_CAMPAIGN_COLUMNS = ("utm_source", "utm_medium", "utm_campaign", "utm_channel")
+
+
+def _campaign_tags(row: dict) -> list[str]:
+    """beehiiv's record of where a subscriber came from, as tags a segment can select
+    ("utm_source: podcast"): our own sources name pages and posts, not campaigns."""
+    return [
+        f"{column}: {row[column]}"[:60] for column in BEEHIIV_CAMPAIGN_COLUMNS if row.get(column)
+    ]
 
 
 EMAIL_HEADERS = ("email", "email address", "e-mail", "mail")

@@ -1,8 +1,10 @@
 from django import forms
 from django.conf import settings
+from django.db.models.functions import Lower
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext_lazy as _
 
+from accounts.models import User
 from imports.models import Import
 from newsletter.models import Newsletter
 
@@ -32,13 +34,25 @@ class ImportUploadForm(forms.Form):
             "relative to it."
         ),
     )
+    posts_author = forms.ModelChoiceField(
+        label=_("Author of the posts"),
+        queryset=User.objects.filter(is_staff=True, is_active=True).order_by(
+            Lower("display_name"), "email"
+        ),
+        required=False,
+        help_text=_(
+            "For posts the file names no author of: a Substack export names none. Ghost's "
+            "names its own authors."
+        ),
+    )
     consent = forms.BooleanField(
         label=_("The subscribers in this file agreed to receive this publication's emails."),
         required=False,
     )
 
-    def __init__(self, *args, kind: str = "", **kwargs):
+    def __init__(self, *args, kind: str = "", editor=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["posts_author"].label_from_instance = lambda user: user.public_name
         limit = filesizeformat(settings.IMPORTS_MAX_UPLOAD_BYTES)
         self.fields["file"].help_text = _(
             "Up to %(limit)s. Upload it as the platform gave it to you: nothing is imported "
@@ -46,6 +60,8 @@ class ImportUploadForm(forms.Form):
         ) % {"limit": limit}
         if not self.is_bound:
             self.fields["newsletter"].initial = Newsletter.objects.default().pk
+            if editor is not None and editor.is_staff:
+                self.fields["posts_author"].initial = editor.pk
             if kind in Import.Kind.values:
                 self.fields["kind"].initial = kind
 

@@ -59,6 +59,16 @@ class Import(models.Model):
     )
     progress_done = models.PositiveIntegerField(_("rows done"), default=0)
     progress_total = models.PositiveIntegerField(_("rows in all"), default=0)
+    posts_author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        limit_choices_to={"is_staff": True},
+        verbose_name=_("author of the posts"),
+        help_text=_("For posts the file names no author of (Substack's); else who uploaded it."),
+    )
     images_asked_at = models.DateTimeField(
         _("images asked for"),
         null=True,

@@ -92,6 +92,7 @@ def create_import(
     newsletter: Newsletter | None,
     old_site_url: str,
     created_by: User | None,
+    posts_author: User | None = None,
 ) -> Import:
     """Store an uploaded file and enqueue its dry run; return the Import."""
     from imports.tasks import check_import as check_import_task
@@ -104,6 +105,7 @@ def create_import(
         newsletter=newsletter,
         old_site_url=old_site_url,
         created_by=created_by,
+        posts_author=posts_author,
     )
     transaction.on_commit(lambda: check_import_task.enqueue(import_id=job.pk))
     return job
@@ -172,7 +174,9 @@ def start_import(*, job: Import) -> bool:
 
 def run_import(*, import_id: int) -> Import:
     """Import everything the file holds, recording progress as it goes; return the Import."""
-    job = Import.objects.select_related("newsletter", "created_by").get(pk=import_id)
+    job = Import.objects.select_related("newsletter", "created_by", "posts_author").get(
+        pk=import_id
+    )
     try:
         bundle = _read(job)
         report = Report()
@@ -356,7 +360,7 @@ def _free_slug(slug: str) -> str:
 
 def _authors(row: formats.PostRow, job: Import) -> list[User]:
     """Return the post's authors: the file's (made staff accounts that cannot log in when new),
-    else the editor who uploaded the file."""
+    else the author the editor chose on the upload form, else the editor who uploaded it."""
     found = []
     for author in row.authors:
         if addresses.problem(author.email):
@@ -376,8 +380,9 @@ def _authors(row: formats.PostRow, job: Import) -> list[User]:
             except IntegrityError:
                 user = User.objects.get(email=email)
         found.append(user)
-    if not found and job.created_by is not None:
-        found.append(job.created_by)
+    fallback = job.posts_author or job.created_by
+    if not found and fallback is not None:
+        found.append(fallback)
     return found
 
 

@@ -9,6 +9,7 @@ use it.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
@@ -68,6 +69,8 @@ def apply_choice(
     and a confirmed reader's new lists wait for their code (join).
     """
     Newsletter.objects.default()  # the list a first subscriber gets on a fresh site
+    if chosen is None and not proven and _confirmed(user):
+        return  # no choice was offered (the footer box, the API): a confirmed reader keeps theirs
     wanted = Newsletter.objects.current().filter(is_default=True)
     if chosen is not None:
         picked = Newsletter.objects.choosable().filter(slug__in=chosen)
@@ -91,7 +94,7 @@ def join(
     (join_pending, on accounts.signals.address_proven).
     """
     now = timezone.now()
-    confirmed = Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE).exists()
+    confirmed = _confirmed(user)
     for newsletter in newsletters:
         status = Membership.Status.PENDING if confirmed and not revive else None
         membership, created = Membership.objects.get_or_create(
@@ -120,10 +123,21 @@ def join(
             enter_series(user=user, newsletter=newsletter)
 
 
+def _confirmed(user: User) -> bool:
+    return Subscription.objects.filter(user=user, status=Subscription.Status.ACTIVE).exists()
+
+
+# A choice made on a form waits this long for the code that form emailed (allauth's codes
+# last minutes); an older one is not carried out by a later, unrelated login.
+PENDING_FOR = timedelta(hours=1)
+
+
 def join_pending(*, user: User) -> int:
     """Start the newsletters that waited for the reader's code; return how many."""
     waiting = Newsletter.objects.filter(
-        memberships__user=user, memberships__status=Membership.Status.PENDING
+        memberships__user=user,
+        memberships__status=Membership.Status.PENDING,
+        memberships__created_at__gte=timezone.now() - PENDING_FOR,
     )
     count = len(waiting)
     if count:

@@ -1,6 +1,7 @@
 """The page cache: pages stored under version numbers that PostgreSQL moves on by itself.
 
-This package owns it all: storing pages (store.py), their version numbers (versions.py), time
+This package owns it all: storing pages (store.py), their version numbers (versions.py, pushed
+to each process by listener.py; fresh.py for the reader who has just acted), time
 (``changes_at``), the personal places of logged-in readers' pages (slots.py, readerpages.py)
 and the view decorators (decorators.py). It imports no feature app: polls and comments plug
 their places and their part of the reader's state in from their ``AppConfig.ready()``
@@ -48,6 +49,33 @@ Time changes pages too. A scheduled post appearing is in every key (the newest l
 time). A poll opening or closing is announced by its renderer (``changes_at``) and the entry
 expires then; anything else shown relative to now (a comment's "5 minutes ago") is at most
 ``POSTS_PAGE_CACHE_SECONDS`` old.
+
+Numbers pushed to each process: a cached anonymous page costs no query
+-------------------------------------------------------------------------
+``posts_bump_page_versions`` also announces the keys it moved and their new numbers with
+``pg_notify`` (migration posts 0009; one payload per statement, "everything changed" when it
+would pass PostgreSQL's 8,000-byte limit). PostgreSQL delivers a notification only when its
+transaction commits. Each web process keeps one listener thread with a connection of its own
+(listener.py, started by the first request that asks, so after gunicorn's fork): it LISTENs,
+reads every number, each post's id by slug and the newest live and next scheduled publish
+times, and only then counts as live. ``versions()`` then answers from memory, with no query.
+
+Correctness never depends on the listener. ``versions()`` asks the database, as before, when:
+
+- the listener is not live (starting, its connection lost and being re-opened with a growing
+  pause, or turned off with ``POSTS_PAGE_VERSIONS_LISTEN=0``, e.g. behind a pgbouncer in
+  transaction mode, where LISTEN does not work);
+- the request's connection is inside a transaction (``atomic``): it may see its own uncommitted
+  writes, which no notification announced (tests in a TestCase run this way);
+- a scheduled post's time has come (no write announces it; the listener wakes at that time and
+  reads the times again);
+- the reader has just acted (fresh.py). A notification reaches the other processes a few
+  milliseconds after the commit, so a reader whose next request lands on another process could
+  otherwise see their page without their own vote. Every unsafe request (POST and the like)
+  answered by the site sets a cookie for ten seconds (``ff_fresh=1``, ``__Host-ff_fresh`` over
+  HTTPS; HttpOnly, SameSite=Lax) that holds nothing but "1", and a request carrying it reads the
+  numbers from the database. So "a reader never sees a stale tally or count after acting"
+  holds on every process; other readers see a change within the time a notification takes.
 
 Anonymous readers with no message waiting for them are served from the cache
 (``cacheable_when_anonymous``). Logged-in readers get post pages stored per kind of reader

@@ -9,7 +9,8 @@ from django.utils.cache import (
     patch_cache_control,
 )
 
-from posts.pagecache import readerpages, store
+from posts.pagecache import fresh, readerpages, store
+from posts.pagecache.versions import read_from_database
 
 
 def cacheable_when_anonymous(view=None, *, versions=None, params=()):
@@ -35,7 +36,8 @@ def cacheable_when_anonymous(view=None, *, versions=None, params=()):
         key = None
         if versions is not None and store.storable(request, params=params):
             # Versions first, rendering second: a page is never older than its key.
-            numbers = versions(*args, **kwargs)
+            with read_from_database(fresh.has_just_acted(request)):
+                numbers = versions(*args, **kwargs)
             key = store.cache_key(request, name=view.__name__, numbers=numbers)
             entry = store.get(key)
             if entry is not None:

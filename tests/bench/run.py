@@ -155,6 +155,7 @@ def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
 
     def both(client, path, **headers) -> tuple[int, int]:
         client.get(path, **headers)  # per-process state (templates, settings) warmed
+        listening()
         caches["pages"].clear()
         rendered = count(lambda: client.get(path, **headers))
         return rendered, count(lambda: client.get(path, **headers))
@@ -187,6 +188,16 @@ def query_counts(sizes: dict) -> dict[str, tuple[int, int | None]]:
         "vote": (count(lambda: voter.post(vote, {"choice": next(choices)}, **htmx)), None),
         "thumbs_up": (count(lambda: thumber.post(thumbs, {"given": "1"}, **htmx)), None),
     }
+
+
+def listening(seconds: float = 10.0) -> None:
+    """Wait (a little) for this process's page versions listener, started by the first cached
+    request, to be live, as it is in a web process that has served a page before."""
+    from posts.pagecache import listener
+
+    deadline = time.monotonic() + seconds
+    while listener.enabled() and not listener.is_live() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def make_sessions(numbers) -> list[tuple[str, str]]:
@@ -564,8 +575,10 @@ def main() -> int:
         if row.key in small:
             rendered_small, cached_small = small[row.key]
             rendered_big, cached_big = big[row.key]
-            row.queries_small = f"{rendered_small}" + (f"/{cached_small}" if cached_small else "")
-            row.queries_big = f"{rendered_big}" + (f"/{cached_big}" if cached_big else "")
+            small_cached = "" if cached_small is None else f"/{cached_small}"
+            big_cached = "" if cached_big is None else f"/{cached_big}"
+            row.queries_small = f"{rendered_small}{small_cached}"
+            row.queries_big = f"{rendered_big}{big_cached}"
 
     sessions: list = []
     smtp: dict = {}

@@ -9,7 +9,7 @@ from accounts.models import Subscription
 from imports.models import Import
 from newsletter.models import Newsletter
 from posts.models import Post
-from tests.factories import UserFactory
+from tests.factories import EditorFactory, UserFactory
 from tests.imports.exports import substack_post, substack_reader, substack_zip
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +68,31 @@ def test_upload_dry_run_confirm_and_done(editor_client, django_capture_on_commit
     fragment = editor_client.get(f"/admin/imports/import/{job.pk}/progress/").content.decode()
     assert 'id="import-progress"' in fragment
     assert "data-hx-trigger" not in fragment  # done: the polling stops
+
+
+def test_substack_posts_get_the_author_the_editor_chose(
+    editor_client, editor, django_capture_on_commit_callbacks
+):
+    writer = EditorFactory(display_name="Noor Haddad")
+    page = editor_client.get(ADD).content.decode()
+    assert f'<option value="{editor.pk}" selected>' in page  # the uploader, unless changed
+    assert "Noor Haddad" in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(editor_client, _zip(), posts_author=writer.pk)
+    job = Import.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(f"/admin/imports/import/{job.pk}/start/")
+    post = Post.objects.get(slug="hello-there")
+    assert list(post.authors.all()) == [writer]
+
+
+def test_an_author_who_is_not_staff_is_refused(editor_client):
+    reader = UserFactory()
+    response = _upload(editor_client, _zip(), posts_author=reader.pk)
+    assert response.status_code == HTTPStatus.OK
+    assert "Select a valid choice" in response.content.decode()
+    assert not Import.objects.exists()
 
 
 def test_a_running_import_polls_and_refreshes_without_javascript(editor_client, editor):

@@ -7,7 +7,6 @@ import pytest
 
 from accounts.models import Subscription, User
 from imports.models import Import
-from newsletter.models import SubscriberTag
 from tests.imports.exports import (
     BEEHIIV_COLUMNS,
     MAILCHIMP_CLEANED,
@@ -115,7 +114,13 @@ def test_beehiiv_statuses_names_and_tags(import_file, run):
     ana = User.objects.get(email="a@example.com")
     assert ana.display_name == "Ana Ruiz"
     assert ana.subscription.created_at.isoformat().startswith("2024-01-10T14:00")
-    assert set(SubscriberTag.objects.values_list("name", flat=True)) == {"vip", "press"}
+    # beehiiv's campaign columns become tags, so a segment can pick out a channel's readers.
+    assert set(ana.subscriber_tags.values_list("name", flat=True)) == {
+        "vip",
+        "press",
+        "utm_source: twitter",
+        "utm_channel: website",
+    }
     skipped = [row for row in job.report if row["action"] == "skip"]
     assert "never confirmed" in skipped[0]["message"]
 

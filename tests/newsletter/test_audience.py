@@ -1,10 +1,12 @@
 """Several newsletters: readers choose them when subscribing and later, a send goes to one
 newsletter, and the one-click unsubscribe of an email leaves that newsletter only."""
 
+from datetime import timedelta
 from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Subscription
 from accounts.services import confirm_subscription, subscribe_reader
@@ -321,3 +323,31 @@ def test_a_code_never_typed_leaves_the_reader_as_they_were(client, mailoutbox, w
     client.post(response.url, {"code": code_from_mail(mailoutbox[-1])})
     assert lists_of(reader) == {weekly.slug}
     assert lists_of(other) == {weekly.slug}
+
+
+def test_a_choice_left_waiting_is_not_carried_out_by_a_much_later_login(
+    client, mailoutbox, weekly, digest
+):
+    reader = subscribe_reader(email="known@example.com", lists=[weekly.slug])
+    confirm_subscription(user=reader)
+    client.post(
+        reverse("accounts:subscribe"),
+        {"email": "known@example.com", "lists_shown": "1", "lists": [weekly.slug, digest.slug]},
+    )
+    Membership.objects.filter(user=reader, status="pending").update(
+        created_at=timezone.now() - audience.PENDING_FOR - timedelta(minutes=1)
+    )
+    response = client.post(reverse("account_request_login_code"), {"email": "known@example.com"})
+    client.post(response.url, {"code": code_from_mail(mailoutbox[-1])})
+    assert client.get("/").context["user"] == reader
+    assert lists_of(reader) == {weekly.slug}
+
+
+def test_the_footer_box_with_a_confirmed_readers_address_changes_nothing(client, weekly, digest):
+    digest.is_default = True
+    digest.save()
+    reader = subscribe_reader(email="known@example.com", lists=[weekly.slug])
+    confirm_subscription(user=reader)
+    client.post(reverse("accounts:subscribe"), {"email": "known@example.com", "source": "footer"})
+    assert lists_of(reader) == {weekly.slug}
+    assert not Membership.objects.filter(user=reader, newsletter=digest).exists()

@@ -137,7 +137,11 @@ def test_production_cookies_use_the_host_prefix():
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["status"] == [HTTPStatus.OK, HTTPStatus.FOUND]
     cookies = answer["cookies"]
-    assert set(cookies) == {"__Host-sessionid", "__Host-csrftoken"}
+    # The login's POST also marks the browser as having just acted, for ten seconds: "1", no
+    # identifier (posts/pagecache/fresh.py); guarded like the others.
+    assert set(cookies) == {"__Host-sessionid", "__Host-csrftoken", "__Host-ff_fresh"}
+    assert cookies["__Host-ff_fresh"].startswith("__Host-ff_fresh=1;")
+    assert "Max-Age=10" in cookies["__Host-ff_fresh"]
     for line in cookies.values():
         attributes = {part.strip().split("=")[0].lower() for part in line.split(";")[1:]}
         # What the __Host- prefix demands, or browsers drop the cookie: Secure, Path=/, no Domain.
@@ -149,7 +153,8 @@ def test_plain_http_setups_keep_plain_cookie_names():
     """__Host- cookies need HTTPS; `make serve` on plain HTTP turns secure cookies off."""
     code = (
         "import django; django.setup(); from django.conf import settings as s; "
-        "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.SESSION_COOKIE_SECURE)"
+        "print(s.SESSION_COOKIE_NAME, s.CSRF_COOKIE_NAME, s.POSTS_FRESH_COOKIE_NAME,"
+        " s.SESSION_COOKIE_SECURE)"
     )
     result = run_python(code, production_env(DJANGO_SECURE_COOKIES="false"))
-    assert result.stdout.split() == ["sessionid", "csrftoken", "False"]
+    assert result.stdout.split() == ["sessionid", "csrftoken", "ff_fresh", "False"]
