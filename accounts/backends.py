@@ -2,18 +2,22 @@
 
 Django loads the user from the session once per request. Voting, commenting and reacting then
 ask whether the reader's email is verified (User.can_participate): one more query on every
-logged-in request, unless the user query answers it too.
+logged-in request, unless the user query answers it too. And the user query itself is usually
+not needed: the session's query loads the reader with it (accounts.sessions).
 """
 
 from allauth.account import auth_backends
 from django.contrib.auth import backends
 
 from accounts.models import User
+from accounts.sessions import reader_loaded_with_session
 
 
 class LoadsVerifiedFlag:
     def get_user(self, user_id):
-        user = User.objects.with_verified_flag().filter(pk=user_id).first()
+        user = reader_loaded_with_session(user_id)
+        if user is None:
+            user = User.objects.with_verified_flag().filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
 
 

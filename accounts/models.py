@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.sessions.base_session import AbstractBaseSession, BaseSessionManager
 from django.core.exceptions import ValidationError
 from django.db import connection, models
 from django.db.models.functions import Lower, Now
@@ -404,3 +405,45 @@ class Referrer(User):
         proxy = True
         verbose_name = _("referrer")
         verbose_name_plural = _("referral leaderboard")
+
+
+class SessionQuerySet(models.QuerySet):
+    def live(self):
+        """Sessions that have not expired yet."""
+        return self.filter(expire_date__gt=timezone.now())
+
+
+class Session(AbstractBaseSession):
+    """A browser's session, with the id of the reader logged in through it kept beside the data,
+    so loading the session loads the reader too (accounts.sessions.SessionStore).
+
+    The id is written whenever the session is saved, from the login recorded in its data; empty
+    when nobody is logged in, or for a session carried over from before this table that has not
+    been saved since (its reader is then loaded by a second query, as Django does).
+    """
+
+    # No foreign-key constraint: a session saved while its reader is being deleted must not fail
+    # (the save would retry forever), and a session pointing at a deleted reader finds nobody
+    # and is anonymous. delete_account removes the reader's sessions through this index.
+    user = models.ForeignKey(
+        User,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("reader"),
+        help_text=_("The reader logged in through this session, if any."),
+    )
+
+    objects = BaseSessionManager.from_queryset(SessionQuerySet)()
+
+    class Meta(AbstractBaseSession.Meta):
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    @classmethod
+    def get_session_store_class(cls):
+        from accounts.sessions import SessionStore
+
+        return SessionStore

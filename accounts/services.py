@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY
 from django.core import signing
 from django.core.files.storage import default_storage
 from django.core.mail import EmailMessage
@@ -311,22 +312,23 @@ def _purge_after_delete(*, user_id: int, avatar_name: str) -> None:
 def purge_sessions(*, user_id: int) -> int:
     """Delete every stored session logged in as user_id; return how many.
 
-    Sessions are not indexed by user, so this reads each live one: fine for the rare account
-    deletion, and it runs as a task so the reader does not wait. The sessions stop working the
-    moment the account is gone anyway (their user no longer exists); this removes what they
-    still hold, such as the email address allauth records for the login.
+    Sessions keep their reader's id beside the data (indexed), so that part is one DELETE. A
+    session carried over from before that column, and not saved since, has no id there: those
+    few are read one by one. It runs as a task so the reader does not wait; the sessions stop
+    working the moment the account is gone anyway (their user no longer exists), and this
+    removes what they still hold, such as the email address allauth records for the login.
     """
-    from django.contrib.sessions.models import Session
+    from accounts.models import Session
 
+    count, _by_model = Session.objects.filter(user_id=user_id).delete()
     doomed = []
-    sessions = Session.objects.filter(expire_date__gt=timezone.now()).only(
-        "session_key", "session_data"
-    )
-    for session in sessions.iterator(chunk_size=2000):
-        if session.get_decoded().get("_auth_user_id") == str(user_id):
+    unmarked = Session.objects.live().filter(user_id__isnull=True)
+    for session in unmarked.only("session_key", "session_data").iterator(chunk_size=2000):
+        if session.get_decoded().get(SESSION_KEY) == str(user_id):
             doomed.append(session.session_key)
-    Session.objects.filter(session_key__in=doomed).delete()
-    return len(doomed)
+    if doomed:
+        count += Session.objects.filter(session_key__in=doomed).delete()[0]
+    return count
 
 
 EXPORT_COLUMNS = [

@@ -24,7 +24,7 @@ from django.contrib.staticfiles import finders
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext as _
 
 from polls.selectors import EMAIL_VOTE_PARAM
@@ -32,6 +32,18 @@ from polls.selectors import EMAIL_VOTE_PARAM
 CSP_HEADERS = ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
 # Authenticators that are a second factor on their own; recovery codes only back them up.
 SECOND_FACTORS = ("totp", "webauthn")
+
+
+@functools.lru_cache(maxsize=64)
+def _reversed(name: str, root_urlconf: str, urlconf: str | None, prefix: str) -> str:
+    return reverse(name, urlconf=urlconf)
+
+
+def path_of(name: str) -> str:
+    """Return reverse(name), remembered: these middlewares ask for the same few paths on every
+    request, and each reverse() costs tens of microseconds. Keyed on what reverse() depends on
+    (the URLconf in use and the script prefix), so a different one is never given a stale path."""
+    return _reversed(name, settings.ROOT_URLCONF, get_urlconf(), get_script_prefix())
 
 
 EDITOR_SCRIPT = "django_prose_editor/editor.js"
@@ -66,7 +78,7 @@ class CSPMiddleware(BaseCSPMiddleware):
 
     def get_policy_parts(self, request, response, report_only=False):
         parts = super().get_policy_parts(request, response, report_only=report_only)
-        if request.path_info.startswith(reverse("admin:index")):
+        if request.path_info.startswith(path_of("admin:index")):
             hashes = editor_style_hashes()
             if hashes:
                 update = dict(parts.update or {})
@@ -142,10 +154,10 @@ class StaffTwoFactorMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or user.is_staff:
             return False
-        if not request.path.startswith(reverse("mfa_index")):
+        if not request.path.startswith(path_of("mfa_index")):
             return False
         # The second step of a login is not management, and must stay open to anyone mid-login.
-        if request.path in {reverse("mfa_authenticate"), reverse("mfa_reauthenticate")}:
+        if request.path in {path_of("mfa_authenticate"), path_of("mfa_reauthenticate")}:
             return False
         from allauth.mfa.models import Authenticator
 
@@ -153,10 +165,10 @@ class StaffTwoFactorMiddleware:
 
     @staticmethod
     def _must_set_up(request: HttpRequest) -> bool:
-        admin_root = reverse("admin:index")
+        admin_root = path_of("admin:index")
         if not request.path.startswith(admin_root):
             return False
-        if request.path in {reverse("admin:logout"), reverse("admin:login")}:
+        if request.path in {path_of("admin:logout"), path_of("admin:login")}:
             return False
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or not user.is_staff:

@@ -120,7 +120,8 @@ MIDDLEWARE = [
     "imports.middleware.OldAddressMiddleware",
     "analytics.middleware.CountingMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Django's, with the reader loaded by the session's own query (accounts/sessions.py).
+    "accounts.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -493,6 +494,10 @@ if SESSION_COOKIE_SECURE:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 # Set for a few seconds after any POST: "this reader has just acted" (posts/pagecache/fresh.py).
 POSTS_FRESH_COOKIE_NAME = "__Host-ff_fresh" if SESSION_COOKIE_SECURE else "ff_fresh"
+# Sessions in accounts' table, with the logged-in reader's id beside the data: one query loads
+# both (accounts/sessions.py). django.contrib.sessions stays installed for its migrations, which
+# the move from its table depends on.
+SESSION_ENGINE = "accounts.sessions"
 # Flash messages ride in the session rather than a third cookie of their own.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 

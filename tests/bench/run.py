@@ -216,11 +216,11 @@ def make_sessions(numbers) -> list[tuple[str, str]]:
     the login round trip; return (Cookie header, CSRF token) per reader."""
     from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.contrib.sessions.backends.db import SessionStore
     from django.utils import timezone
     from django.utils.crypto import get_random_string
 
     from accounts.models import User
+    from accounts.sessions import SessionStore
     from futureforward.management.commands.seed_bench import reader_email
 
     users = User.objects.filter(email__in=[reader_email(n) for n in numbers]).only("pk", "password")
@@ -234,7 +234,14 @@ def make_sessions(numbers) -> list[tuple[str, str]]:
             BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
             HASH_SESSION_KEY: user.get_session_auth_hash(),
         }
-        rows.append(model(session_key=key, session_data=store.encode(data), expire_date=expires))
+        rows.append(
+            model(
+                session_key=key,
+                session_data=store.encode(data),
+                expire_date=expires,
+                user_id=user.pk,  # as the session engine stores it (accounts/sessions.py)
+            )
+        )
         # The CSRF secret itself is a valid token (Django accepts it unmasked in the header).
         csrf = get_random_string(32)
         cookie = f"{settings.SESSION_COOKIE_NAME}={key}; {settings.CSRF_COOKIE_NAME}={csrf}"
@@ -244,7 +251,7 @@ def make_sessions(numbers) -> list[tuple[str, str]]:
 
 
 def delete_sessions(cookies) -> None:
-    from django.contrib.sessions.models import Session
+    from accounts.models import Session
 
     keys = [cookie.split(";")[0].split("=", 1)[1] for cookie, _csrf in cookies]
     Session.objects.filter(session_key__in=keys).delete()

@@ -98,10 +98,10 @@ def test_discussion_fragment_has_a_fixed_query_count(
     client.force_login(trusted)
     url = reverse("comments:list", kwargs={"slug": post.slug}) + "?sort=top"
     client.get(url, HTTP_HX_REQUEST="true")
-    # session, user (with whether their email is verified), the post, the reader's comment
-    # record, the count, the page's top-level comments, all their replies in one query, the
-    # reader's likes among them.
-    with django_assert_num_queries(8):
+    # the session with its reader (and whether their email is verified), the post, the
+    # reader's comment record, the count, the page's top-level comments, all their replies in
+    # one query, the reader's likes among them.
+    with django_assert_num_queries(7):
         response = client.get(url, HTTP_HX_REQUEST="true")
     assert response.status_code == 200
 

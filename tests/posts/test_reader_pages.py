@@ -121,11 +121,11 @@ def test_the_stored_page_is_what_a_full_render_shows(post, ada, conversation, se
     assert no_tokens(stored) == no_tokens(page(ada, post))
 
 
-def test_a_stored_page_costs_three_queries(post, ada, bob, conversation, django_assert_num_queries):
+def test_a_stored_page_costs_two_queries(post, ada, bob, conversation, django_assert_num_queries):
     page(ada, post)
     page(bob, post)
-    # The session, the reader, and one query for their kind, votes, likes and the versions.
-    with django_assert_num_queries(3):
+    # The session with its reader, and one query for their kind, votes, likes and the versions.
+    with django_assert_num_queries(2):
         page(bob, post)
 
 

@@ -593,7 +593,7 @@ def people(db):
 # Tables a read may touch: the session (a flash message read, a login in progress), the
 # cache table (rate limits, cached fragments) and the rate-limit counters (the Content API).
 # Anything else changing on a GET is a bug.
-BOOKKEEPING_TABLES = ("django_session", "ff_cache", "accounts_ratelimit")
+BOOKKEEPING_TABLES = ("accounts_session", "ff_cache", "accounts_ratelimit")
 
 
 def data_writes(queries) -> list[str]:

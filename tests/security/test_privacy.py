@@ -6,12 +6,11 @@ from http import HTTPStatus
 
 import pytest
 from allauth.account.models import EmailAddress
-from django.contrib.sessions.models import Session
 from django.core.files.base import ContentFile
 from django.test import Client
 from django.urls import reverse
 
-from accounts.models import Subscription, User
+from accounts.models import Session, Subscription, User
 from comments.models import Comment, Commenter, CommentLike, CommentReport
 from newsletter.models import Delivery, NewsletterSend
 from polls.models import Vote

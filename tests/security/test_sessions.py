@@ -6,10 +6,10 @@ from http import HTTPStatus
 
 import pytest
 from django.conf import settings
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import Session
 from tests.conftest import code_from_mail
 from tests.factories import SubscriptionFactory
 from tests.production.procs import production_env, run_python
