@@ -27,11 +27,22 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # Behind a load balancer keep-alive saves a TCP handshake per request; keep it below the
 # balancer's own idle timeout (60 s on most).
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
+# The application is loaded once, in the master, before the workers are forked; with it every
+# view imported and every template compiled (futureforward/warmup.py). A worker then starts
+# ready in milliseconds and shares those pages of memory with the others. Without it a
+# replaced worker spent about two seconds loading, and its first request another half second.
+# Trade-off: `kill -HUP` starts new workers from the code the master loaded, so a deploy of new
+# code restarts the whole process (as containers and systemd restarts do).
+# GUNICORN_PRELOAD=0 loads the application in each worker instead.
+_OFF = {"0", "false", "no", "off"}
+preload_app = os.environ.get("GUNICORN_PRELOAD", "1").strip().lower() not in _OFF
 # Recycle workers now and then, so a slow leak in any library never grows without bound. Rarely:
-# a fresh worker spends its first requests loading templates and connecting, and recycling every
-# 1,000 requests put those slow requests in every benchmark's 99th percentile.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
+# a fresh worker renders every page again for its own cache and reads the pages' versions
+# anew, and at 20,000 requests a busy two-core server replaced both its workers within the same
+# two seconds about every forty, a stall of half a second or more for everyone then waiting.
+# The wide jitter spreads the workers' turns apart.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 100_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 50_000)
 # Heartbeat files on a RAM disk: a slow or full disk must not get healthy workers killed.
 _SHM = "/dev/shm"  # noqa: S108 (a fixed system path, not a temp file we create)  # nosec
 if Path(_SHM).is_dir():

@@ -120,6 +120,22 @@ class Server:
     process: subprocess.Popen
     log: Path
 
+    def log_size(self) -> int:
+        try:
+            return self.log.stat().st_size
+        except OSError:
+            return 0
+
+    def workers_replaced_since(self, offset: int) -> int:
+        """Count the workers gunicorn booted since the log was offset bytes long: each is one
+        recycled (max_requests) or one that died, and its first requests are slower."""
+        try:
+            with open(self.log, "rb") as log:
+                log.seek(offset)
+                return log.read().count(b"Booting worker with pid")
+        except OSError:
+            return 0
+
     def worker_pids(self) -> list[int]:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         try:

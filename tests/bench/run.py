@@ -96,6 +96,7 @@ class Row:
     queries_small: str = ""
     queries_big: str = ""
     note: str = ""
+    workers_replaced: int = 0  # workers gunicorn booted during the row (recycled or died)
 
     @property
     def ratio(self) -> float | None:
@@ -390,9 +391,16 @@ def table(rows: list[Row]) -> str:
             f"{row.label:<34} {row.size / 1024:>4.0f} {r.requests_per_second:>7.1f} "
             f"{r.p50_ms:>7.1f} {r.p99_ms:>7.1f} {row.ceiling_rps:>8.1f} {row.ratio or 0:>5.2f}x "
             f"{r.non_2xx + r.errors:>7} {row.queries_small:>8} {row.queries_big:>6}  "
-            f"{verdict(row)}"
+            f"{verdict(row)}{replaced(row)}"
         )
     return "\n".join(lines)
+
+
+def replaced(row: Row) -> str:
+    """Say so when a worker was replaced during the row: its first requests were slower."""
+    if not row.workers_replaced:
+        return ""
+    return f" ({row.workers_replaced} worker{'s' if row.workers_replaced > 1 else ''} replaced)"
 
 
 def combined(runs: list[harness.WrkResult]) -> harness.WrkResult:
@@ -696,6 +704,7 @@ def main() -> int:
                 ceiling_url = f"{base}/bench/ceiling/?bytes={max(size, 256)}"
                 options = {**wrk, "lua": plan.get("lua"), "headers": plan.get("headers")}
                 harness.run_wrk(url, seconds=WARM_UP_SECONDS, **options)
+                log_offset = server.log_size()
                 ceilings = [harness.run_wrk(ceiling_url, seconds=SECONDS / 4, **wrk)]
                 runs = []
                 for turn in range(2):
@@ -714,10 +723,11 @@ def main() -> int:
                     ceilings.append(harness.run_wrk(ceiling_url, seconds=SECONDS / 4, **wrk))
                 row.result = combined(runs)
                 row.ceiling_rps = combined(ceilings).requests_per_second
+                row.workers_replaced = server.workers_replaced_since(log_offset)
                 print(
                     f"  {row.label:<34} {row.result.requests_per_second:8.1f} req/s "
                     f"p99 {row.result.p99_ms:6.1f} ms  {row.ratio:.2f}x its ceiling "
-                    f"({row.ceiling_rps:.0f} req/s at {size / 1024:.0f} KB)"
+                    f"({row.ceiling_rps:.0f} req/s at {size / 1024:.0f} KB){replaced(row)}"
                 )
             worker_rss = [harness.peak_rss_mb(pid) for pid in server.worker_pids()]
 
@@ -857,6 +867,7 @@ def main() -> int:
                         "queries_small": row.queries_small or None,
                         "queries_big": row.queries_big or None,
                         "note": row.note or None,
+                        "workers_replaced": row.workers_replaced,
                     }
                     for row in rows
                 },
