@@ -439,7 +439,7 @@ class WelcomeProgressQuerySet(LeasedQuerySet):
 
     def due(self):
         """Readers whose next step is due and that no worker holds (database time)."""
-        return self.waiting().filter(due_at__lte=Now()).free()
+        return self.waiting().free().filter(due_at__lte=Now())
 
 
 class WelcomeProgress(models.Model):
