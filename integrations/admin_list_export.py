@@ -95,9 +95,7 @@ class PreparedListExportMixin:
         else:
             messages.info(
                 request,
-                gettext(
-                    "This list is being prepared already (asked for by %(who)s): it is below."
-                )
+                gettext("This list is being prepared already (asked for by %(who)s): it is below.")
                 % {"who": export.requested_by or gettext("someone no longer on the staff")},
             )
         return redirect("admin:export")

@@ -120,9 +120,7 @@ def _mark_stalled_failed(exports, now=None) -> list[int]:
     for export in exports.stalled(now):
         if PreparedExport.objects.filter(
             pk=export.pk, status=PreparedExport.Status.RUNNING, heartbeat_at=export.heartbeat_at
-        ).update(
-            status=PreparedExport.Status.FAILED, finished_at=now, error=str(STALLED_ERROR)
-        ):
+        ).update(status=PreparedExport.Status.FAILED, finished_at=now, error=str(STALLED_ERROR)):
             logger.warning("prepared export %s stalled: marked failed", export.pk)
             marked.append(export.pk)
     return marked

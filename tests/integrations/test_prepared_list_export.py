@@ -135,9 +135,7 @@ def test_the_whole_list_unfiltered_is_prepared_as_everyone(
 # --- Who may -----------------------------------------------------------------------------------
 
 
-def test_staff_without_the_export_permission_get_403_on_every_new_address(
-    client, donors, settings
-):
+def test_staff_without_the_export_permission_get_403_on_every_new_address(client, donors, settings):
     settings.EXPORTS_DIRECT_MAX_SUBSCRIBERS = 1
     client.force_login(staff_with("view_subscription", "change_subscription"))
     for response in (
@@ -175,9 +173,7 @@ def test_two_clicks_on_the_same_list_make_one_export(
     ask_for_the_list(editor_client, query, django_capture_on_commit_callbacks, run=False)
     # The same filters in another order, with a page number: the same list.
     again = f"p=2&user__subscriber_tags__id__exact={donors.pk}&status__exact=active"
-    response = ask_for_the_list(
-        editor_client, again, django_capture_on_commit_callbacks, run=False
-    )
+    response = ask_for_the_list(editor_client, again, django_capture_on_commit_callbacks, run=False)
     assert "This list is being prepared already" in response.content.decode()
     assert PreparedExport.objects.count() == 1
     # Another list is another file, even while the first waits.

@@ -99,7 +99,9 @@ def test_an_editor_exports_a_long_filtered_list_through_the_worker(
     list_worker(smtp.port)
 
     context, page = _signed_in(browser, live_server, editor, 1280)
-    page.goto(f"/admin/accounts/subscription/?status__exact=active&user__subscriber_tags__id__exact={donors.pk}")
+    page.goto(
+        f"/admin/accounts/subscription/?status__exact=active&user__subscriber_tags__id__exact={donors.pk}"
+    )
     shown = set(page.locator("#result_list tbody th a").all_inner_texts())
     assert len(shown) == 25
     page.get_by_role("link", name="Export CSV (this list)").click()
