@@ -55,9 +55,12 @@ def list_worker(settings, tmp_path):
         running.stop()
 
 
-def _signed_in(browser, live_server, editor, width):
+def _signed_in(browser, live_server, editor, width, *, bypass_csp=False):
     context = browser.new_context(
-        base_url=live_server.url, viewport={"width": width, "height": 900}, accept_downloads=True
+        base_url=live_server.url,
+        viewport={"width": width, "height": 900},
+        accept_downloads=True,
+        bypass_csp=bypass_csp,
     )
     client = Client()
     client.force_login(editor)
@@ -149,3 +152,45 @@ def test_an_editor_exports_a_long_filtered_list_through_the_worker(
         message="the stalled export was not marked failed",
     )
     assert not PreparedExportChunk.objects.filter(export=stalled).exists()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [375, 1280])
+def test_the_list_export_pages_have_no_serious_accessibility_violations(
+    browser, live_server, settings, width
+):
+    from tests.a11y.test_axe import violations
+
+    ensure_default_newsletter()
+    donors = SubscriberTag.objects.create(name="Donors")
+    donors.readers.add(*make_subscribers(3, prefix="donor"))
+    settings.EXPORTS_DIRECT_MAX_SUBSCRIBERS = 1
+    editor = EditorFactory()
+    ready = PreparedExport.objects.create(
+        kind=PreparedExport.Kind.LIST,
+        list_query=f"user__subscriber_tags__id__exact={donors.pk}",
+        list_description="subscriber tag: Donors",
+        status=PreparedExport.Status.READY,
+        filename="subscribers-list-2026-01-01.csv",
+        size=4,
+        requested_by=editor,
+        finished_at=timezone.now(),
+    )
+    PreparedExportChunk.objects.create(export=ready, position=0, data=b"a,b\n")
+    PreparedExport.objects.create(
+        kind="ghost",
+        status=PreparedExport.Status.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(hours=1),
+        requested_by=editor,
+    )
+    # The Content-Security-Policy would refuse the injected checker; bypassed for it only.
+    context, page = _signed_in(browser, live_server, editor, width, bypass_csp=True)
+    found = {}
+    page.goto("/admin/export/")
+    assert page.get_by_text("Stopped").is_visible()
+    found["export page"] = violations(page)
+    page.goto(f"/admin/accounts/subscription/export/?user__subscriber_tags__id__exact={donors.pk}")
+    assert page.get_by_role("button", name="Prepare this list (CSV)").is_visible()
+    found["prepare page"] = violations(page)
+    context.close()
+    assert found == {"export page": [], "prepare page": []}
