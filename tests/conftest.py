@@ -206,11 +206,12 @@ def page(open_page):
 
 @pytest.fixture
 def editor_page(open_page):
-    """A page logged in as a new editor, recording Content-Security-Policy violations in
-    `window.__cspViolations`; its requests are answered before the test's data goes."""
+    """A page logged in as a new editor (Morgan, the name the README's screenshots show),
+    recording Content-Security-Policy violations in `window.__cspViolations`; its requests are
+    answered before the test's data goes."""
     from tests.browsing import RECORD_VIOLATIONS
 
-    page = open_page(EditorFactory())
+    page = open_page(EditorFactory(display_name="Morgan"))
     page.context.add_init_script(RECORD_VIOLATIONS)
     pending = watch_requests(page)
     yield page
