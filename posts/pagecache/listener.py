@@ -45,6 +45,11 @@ SITE = "site"
 # silently sends no error).
 WAKE_SECONDS = 0.5
 IDLE_SECONDS = 5.0
+# What the thread knows is used only while it heard from the server this recently: a server
+# that hangs, or a network that drops this process's packets without a word, leaves the
+# connection open and silent, and the numbers would stay as they were for as long as TCP takes
+# to give up (minutes). Past this, requests ask the database, as when the thread is away.
+TRUSTED_FOR_SECONDS = 2 * IDLE_SECONDS
 FIRST_PAUSE = 0.05
 LONGEST_PAUSE = 5.0
 # Connection parameters Django's backend adds that are not libpq's.
@@ -75,6 +80,7 @@ _pid: int | None = None
 _stop = threading.Event()
 _snapshot: Snapshot | None = None  # None while not live
 _backend_pid: int | None = None
+_heard_at = 0.0  # time.monotonic() when the server last answered or announced
 
 
 def enabled() -> bool:
@@ -90,6 +96,8 @@ def versions(post_slug: str | None) -> tuple[int, int, float] | None:
     if snapshot is None or _pid != os.getpid():
         ensure_started()
         return None
+    if time.monotonic() - _heard_at > TRUSTED_FOR_SECONDS:
+        return None  # live, but silent for too long: the server may be gone
     if snapshot.next_scheduled is not None and time.time() >= snapshot.next_scheduled:
         return None
     numbers = snapshot.numbers
@@ -103,6 +111,11 @@ def versions(post_slug: str | None) -> tuple[int, int, float] | None:
 
 def is_live() -> bool:
     return _snapshot is not None and _pid == os.getpid()
+
+
+def is_trusted() -> bool:
+    """True while requests build keys from what the thread heard (live and heard lately)."""
+    return is_live() and time.monotonic() - _heard_at <= TRUSTED_FOR_SECONDS
 
 
 def backend_pid() -> int | None:
@@ -161,6 +174,13 @@ def _publish(stop_event: threading.Event, snapshot: Snapshot | None, pid: int | 
         if stop_event is not _stop or (snapshot is not None and stop_event.is_set()):
             return
         _snapshot, _backend_pid = snapshot, pid
+    if snapshot is not None:
+        _heard()
+
+
+def _heard() -> None:
+    global _heard_at
+    _heard_at = time.monotonic()
 
 
 def _run(params: dict, stop_event: threading.Event) -> None:
@@ -203,10 +223,15 @@ def _listen(conn: psycopg.Connection, snapshot: Snapshot, stop_event: threading.
             batch += conn.notifies(timeout=0)  # whatever else already arrived
             heard = time.monotonic()
         elif snapshot.next_scheduled is None or time.time() < snapshot.next_scheduled:
-            if time.monotonic() - heard >= IDLE_SECONDS:
-                conn.execute("SELECT 1")  # a quiet while: is the server still there?
-                heard = time.monotonic()
-            continue
+            if time.monotonic() - heard < IDLE_SECONDS:
+                continue
+            conn.execute("SELECT 1")  # a quiet while: is the server still there?
+            heard = time.monotonic()
+            # Anything announced before it answered is applied before it counts as heard.
+            batch = list(conn.notifies(timeout=0))
+            if not batch:
+                _heard()
+                continue
         payloads = [notify.payload for notify in batch]
         if EVERYTHING in payloads:
             snapshot = _read_all(conn)
@@ -223,6 +248,7 @@ def _listen(conn: psycopg.Connection, snapshot: Snapshot, stop_event: threading.
         for key, number in moved.items():
             if number > numbers.get(key, 0):
                 numbers[key] = number
+        _heard()
 
 
 def _parse(payloads: list[str]) -> dict[str, int]:

@@ -8,7 +8,9 @@ time: a change by someone else is waited for (with a limit), the reader's own is
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import threading
 import time
 from datetime import timedelta
@@ -223,6 +225,38 @@ def test_the_page_is_never_stale_while_the_listener_is_away(post):
     assert visit(url)[1] == 0
     elsewhere(lambda: Comment.objects.create(post=post, author=EditorFactory(), body="After."))
     eventually(lambda: "After." in visit(url)[0], "a comment after the outage is shown")
+
+
+def test_a_silent_listener_is_not_trusted_for_long(post):
+    """The listener's server stops answering without closing the connection (a hung server, a
+    network that drops packets): its numbers are used for TRUSTED_FOR_SECONDS at most, then
+    pages come from the database's numbers and show what others wrote meanwhile. When the
+    server answers again, what it announced meanwhile is applied and pages cost no query."""
+    live_listener()
+    url = post.get_absolute_url()
+    visit(url)
+    assert visit(url)[1] == 0
+    backend = listener.backend_pid()
+    try:
+        os.kill(backend, signal.SIGSTOP)  # the backend hangs; its socket stays open
+    except (ProcessLookupError, PermissionError):
+        pytest.skip("the test database's server runs on another machine or as another user")
+    try:
+        # Written elsewhere: announced to a backend that cannot pass it on.
+        elsewhere(
+            lambda: Comment.objects.create(post=post, author=EditorFactory(), body="Unheard.")
+        )
+        deadline = time.monotonic() + listener.TRUSTED_FOR_SECONDS + PATIENCE
+        while "Unheard." not in visit(url)[0]:
+            assert time.monotonic() < deadline, "a silent listener's numbers were trusted"
+            time.sleep(0.1)
+        assert listener.is_live() and not listener.is_trusted()
+        assert visit(url)[1] == 1  # the page's numbers, from the database
+    finally:
+        os.kill(backend, signal.SIGCONT)
+    eventually(listener.is_trusted, "the listener is heard again")
+    assert "Unheard." in visit(url)[0]
+    assert visit(url)[1] == 0
 
 
 def test_a_scheduled_post_appears_at_its_time_with_no_notification(post):

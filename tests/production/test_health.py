@@ -4,6 +4,7 @@ from local disk with DEBUG off."""
 import contextlib
 import tempfile
 import threading
+import time
 from http import HTTPStatus
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.test import override_settings
 
 from futureforward import health, liveness
+from tests.factories import PostFactory, ensure_default_newsletter
 from tests.production.procs import Gunicorn, free_port, get, production_env, wait_until
 
 pytestmark = pytest.mark.django_db
@@ -146,23 +148,19 @@ class HideableDatabase:
 @contextlib.contextmanager
 def server_on_hideable_database(name, production_dirs, tmp_path, workers=2, **env):
     database = HideableDatabase()
+    settings_ = {
+        "DATABASE_URL": database.url,
+        # A connection per request, so hiding the socket reaches the very next request.
+        "DJANGO_CONN_MAX_AGE": "0",
+        # Most of these tests are about requests that need the database. With the page version
+        # numbers pushed to the process, a cached anonymous page needs none and is served
+        # through an outage that leaves the listener's own connection open (hiding the socket
+        # does); test_cached_pages_are_served_while_only_new_connections_are_refused turns it on.
+        "POSTS_PAGE_VERSIONS_LISTEN": "0",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+    }
     server = Gunicorn(
-        name,
-        production_env(
-            **production_dirs,
-            DATABASE_URL=database.url,
-            # A connection per request, so hiding the socket reaches the very next request.
-            DJANGO_CONN_MAX_AGE="0",
-            # These tests are about requests that need the database. With the page version
-            # numbers pushed to the process, a cached anonymous page needs none and is served
-            # through an outage that leaves the listener's own connection open (hiding the
-            # socket does); that path is tested in tests/posts/test_pushed_versions.py.
-            POSTS_PAGE_VERSIONS_LISTEN="0",
-            DJANGO_SECURE_SSL_REDIRECT="false",
-            **env,
-        ),
-        tmp_path,
-        workers=workers,
+        name, production_env(**production_dirs, **(settings_ | env)), tmp_path, workers=workers
     )
     try:
         server.wait_until_up()
@@ -310,6 +308,51 @@ def test_a_database_outage_gets_quick_styled_503s_and_the_site_recovers_by_itsel
             what="pages to work again once the database is back",
         )
         assert get(server.port, "/readyz").status == HTTPStatus.OK
+
+
+@pytest.mark.django_db(transaction=True)
+def test_cached_pages_are_served_while_only_new_connections_are_refused(production_dirs, tmp_path):
+    """PostgreSQL refuses new connections (its socket is gone) but is up, and the listener's
+    connection still answers: nothing can change while no one can write, so the pages kept
+    in the cache are still right and readers get them; a page that needs the database gets
+    the 503 page."""
+    with server_on_hideable_database(
+        "outage-cached",
+        production_dirs,
+        tmp_path,
+        workers=1,
+        POSTS_PAGE_VERSIONS_LISTEN="1",
+        DJANGO_DB_CONNECT_RETRY="2",
+        DJANGO_DB_CONNECT_PAUSE="1",
+    ) as (server, database):
+        ensure_default_newsletter()
+        post = PostFactory(title="Kept through the outage")
+        path = post.get_absolute_url()
+        # The first pages start the worker's listener; later ones are kept in its cache.
+        wait_until(
+            lambda: "Kept through the outage" in get(server.port, path).text,
+            timeout=30,
+            what="the post page",
+        )
+        time.sleep(2)  # the listener connects and reads its first numbers in milliseconds
+        for page in ("/", path):
+            assert get(server.port, page).status == HTTPStatus.OK
+
+        database.hide()
+        for _ in range(3):
+            home = get(server.port, "/", timeout=30)
+            assert home.status == HTTPStatus.OK and "Kept through the outage" in home.text
+            page = get(server.port, path, timeout=30)
+            assert page.status == HTTPStatus.OK and "Kept through the outage" in page.text
+        assert_outage_page(get(server.port, "/search/?q=outage", timeout=60))
+
+        database.show()
+        wait_until(
+            lambda: get(server.port, "/search/?q=outage").status == HTTPStatus.OK,
+            timeout=60,
+            interval=0.5,
+            what="pages that need the database to work again",
+        )
 
 
 # --- Uploads from local disk ---
