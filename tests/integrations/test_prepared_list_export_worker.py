@@ -2,21 +2,19 @@
 editor filters the list in Chromium, exports it, follows it on the export page, downloads it
 and gets the email; the worker tidies what the page only shows.
 
-Set FF_EXPORT_SCREENSHOTS to a folder to keep screenshots of the pages at 375 and 1280 pixels.
+Set FF_SCREENSHOTS to a folder to keep screenshots of the pages at 375 and 1280 pixels.
 """
 
 import csv
-import os
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import Subscription
 from integrations.models import PreparedExport, PreparedExportChunk
 from newsletter.models import SubscriberTag
+from tests.browsing import screenshots_folder, shoot
 from tests.factories import EditorFactory, ensure_default_newsletter, make_subscribers
 from tests.newsletter.conftest import (
     SMTPListener,
@@ -28,7 +26,6 @@ from tests.newsletter.conftest import (
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-SHOTS = os.environ.get("FF_EXPORT_SCREENSHOTS")
 
 
 @pytest.fixture
@@ -55,32 +52,9 @@ def list_worker(settings, tmp_path):
         running.stop()
 
 
-def _signed_in(browser, live_server, editor, width, *, bypass_csp=False):
-    context = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": width, "height": 900},
-        accept_downloads=True,
-        bypass_csp=bypass_csp,
-    )
-    client = Client()
-    client.force_login(editor)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    return context, page
-
-
-def _shoot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
-
-
 @pytest.mark.browser
 def test_an_editor_exports_a_long_filtered_list_through_the_worker(
-    browser, live_server, settings, smtp, list_worker, tmp_path
+    open_page, settings, smtp, list_worker, tmp_path
 ):
     ensure_default_newsletter()
     donors = SubscriberTag.objects.create(name="Donors")
@@ -101,7 +75,7 @@ def test_an_editor_exports_a_long_filtered_list_through_the_worker(
     PreparedExportChunk.objects.create(export=stalled, position=0, data=b'{"db":[')
     list_worker(smtp.port)
 
-    context, page = _signed_in(browser, live_server, editor, 1280)
+    page = open_page(editor, width=1280, timeout=30_000, accept_downloads=True)
     page.goto(
         f"/admin/accounts/subscription/?status__exact=active&user__subscriber_tags__id__exact={donors.pk}"
     )
@@ -109,7 +83,7 @@ def test_an_editor_exports_a_long_filtered_list_through_the_worker(
     assert len(shown) == 25
     page.get_by_role("link", name="Export CSV (this list)").click()
     assert page.get_by_text("This list has more than 20 subscribers").is_visible()
-    _shoot(page, "list-export-1280-prepare")
+    shoot(page, "list-export-1280-prepare")
     page.get_by_role("button", name="Prepare this list (CSV)").click()
     assert page.get_by_text("The list is being prepared.").is_visible()
     assert page.url.endswith("/admin/export/")
@@ -119,24 +93,24 @@ def test_an_editor_exports_a_long_filtered_list_through_the_worker(
     row = page.locator("#prepared-exports tbody tr").first.inner_text()
     assert "Part of the subscriber list (CSV)" in row and "Donors" in row
     assert "Robin Editor" in row and "Ready" in row
-    _shoot(page, "list-export-1280-ready")
+    shoot(page, "list-export-1280-ready")
     with page.expect_download() as downloading:
         link.click()
     saved = tmp_path / downloading.value.suggested_filename
     downloading.value.save_as(saved)
     with saved.open(newline="") as file:
         assert {row["email"] for row in csv.DictReader(file)} == shown
-    context.close()
+    page.context.close()
 
-    if SHOTS:
-        phone_context, phone = _signed_in(browser, live_server, editor, 375)
+    if screenshots_folder():
+        phone = open_page(editor, width=375, timeout=30_000)
         phone.goto("/admin/export/")
-        _shoot(phone, "list-export-375-ready")
+        shoot(phone, "list-export-375-ready")
         phone.goto(
             f"/admin/accounts/subscription/export/?user__subscriber_tags__id__exact={donors.pk}"
         )
-        _shoot(phone, "list-export-375-prepare")
-        phone_context.close()
+        shoot(phone, "list-export-375-prepare")
+        phone.context.close()
 
     wait_for(lambda: smtp.handler.raw, message="no email arrived")
     (mail,) = parse_messages(smtp.handler.raw)
@@ -156,9 +130,7 @@ def test_an_editor_exports_a_long_filtered_list_through_the_worker(
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [375, 1280])
-def test_the_list_export_pages_have_no_serious_accessibility_violations(
-    browser, live_server, settings, width
-):
+def test_the_list_export_pages_have_no_serious_accessibility_violations(open_page, settings, width):
     from tests.a11y.test_axe import violations
 
     ensure_default_newsletter()
@@ -184,7 +156,7 @@ def test_the_list_export_pages_have_no_serious_accessibility_violations(
         requested_by=editor,
     )
     # The Content-Security-Policy would refuse the injected checker; bypassed for it only.
-    context, page = _signed_in(browser, live_server, editor, width, bypass_csp=True)
+    page = open_page(editor, width=width, bypass_csp=True)
     found = {}
     page.goto("/admin/export/")
     assert page.get_by_text("Stopped").is_visible()
@@ -192,5 +164,4 @@ def test_the_list_export_pages_have_no_serious_accessibility_violations(
     page.goto(f"/admin/accounts/subscription/export/?user__subscriber_tags__id__exact={donors.pk}")
     assert page.get_by_role("button", name="Prepare this list (CSV)").is_visible()
     found["prepare page"] = violations(page)
-    context.close()
     assert found == {"export page": [], "prepare page": []}
