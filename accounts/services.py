@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
@@ -404,6 +405,17 @@ def editors_to_notify(*, about: str, permission: str) -> list[User]:
         is_active=True, is_staff=True, **{EDITOR_NOTICE_CHOICES[about]: True}
     ).order_by("pk")
     return [editor for editor in opted_in if editor.has_perm(permission)]
+
+
+def prune_editor_notices(*, now: datetime | None = None) -> int:
+    """Delete the editor notices older than EDITOR_NOTICES_KEEP_DAYS; return how many.
+
+    A notice only stops the same email going twice while its occasion can still recur: an
+    hour for a review digest, a send's retries, an export's file until it expires (its key
+    names an id that is never used again). Past that the row is history nobody reads."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.EDITOR_NOTICES_KEEP_DAYS)
+    deleted, _by_model = EditorNotice.objects.filter(sent_at__lt=cutoff).delete()
+    return deleted
 
 
 def send_editor_notice(*, editor: User, key: str, build: Callable[[], EmailMessage]) -> bool:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from accounts.admin import SubscriptionAdmin
 from accounts.models import Subscription
 from analytics.admin import AnalyticsPostAdminMixin
+from integrations.admin_list_export import PreparedListExportMixin
 from newsletter.admin import NewsletterPostAdminMixin
 from newsletter.admin_subscribers import SubscriberAdminMixin
 from polls.admin import PollInline
@@ -25,8 +26,9 @@ admin.site.unregister(Post)
 admin.site.register(Post, AssembledPostAdmin)
 
 
-class AssembledSubscriptionAdmin(SubscriberAdminMixin, SubscriptionAdmin):
-    """accounts' subscriber list with the newsletter's tags, note and history."""
+class AssembledSubscriptionAdmin(PreparedListExportMixin, SubscriberAdminMixin, SubscriptionAdmin):
+    """accounts' subscriber list with the newsletter's tags, note and history, and its CSV
+    prepared in the background when the filtered list is too long to stream (integrations)."""
 
     actions = [*SubscriptionAdmin.actions, *SubscriberAdminMixin.AUDIENCE_ACTIONS]
 

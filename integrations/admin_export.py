@@ -26,7 +26,7 @@ from accounts.admin import may_export_subscribers
 from accounts.models import Subscription, User
 from integrations import exports
 from integrations.ghost_export import GHOST_VERSION, export_filename, ghost_export_chunks
-from integrations.models import PreparedExport
+from integrations.models import STALLED_ERROR, PreparedExport
 from newsletter.models import Newsletter, SubscriberTag
 from posts.models import Post, Tag
 
@@ -41,12 +41,14 @@ LISTED = 20
 
 
 def _prepared_context(request) -> dict:
-    exports.tidy()
-    prepared = list(PreparedExport.objects.select_related("requested_by")[:LISTED])
+    # Reads only: an expired export is not listed and a stalled one shows as stopped; the task
+    # worker's tidy() deletes and marks them (a GET never writes).
+    prepared = list(PreparedExport.objects.listed().select_related("requested_by")[:LISTED])
     return {
         "prepared": prepared,
-        "any_busy": any(export.is_busy for export in prepared),
+        "any_busy": any(export.is_waited_on for export in prepared),
         "keep_days": settings.EXPORTS_KEEP_DAYS,
+        "stalled_error": STALLED_ERROR,
         "kinds": PreparedExport.Kind.choices,
     }
 
@@ -103,7 +105,8 @@ def prepare_view(request):
     """Queue a prepared export of the kind posted (one of a kind at a time)."""
     _check(request)
     kind = request.POST.get("kind", "")
-    if kind not in PreparedExport.Kind.values:
+    # Part of the subscriber list is asked for from the list itself, with its filters.
+    if kind not in PreparedExport.Kind.values or kind == PreparedExport.Kind.LIST:
         messages.error(request, gettext("Choose which file to prepare."))
         return redirect("admin:export")
     export, created = exports.prepare_export(kind=kind, user=request.user)
@@ -128,7 +131,9 @@ def prepare_view(request):
 def prepared_download_view(request, pk: int):
     """A ready prepared export's file, streamed from the database piece by piece."""
     _check(request)
-    export = get_object_or_404(PreparedExport, pk=pk, status=PreparedExport.Status.READY)
+    export = get_object_or_404(
+        PreparedExport.objects.listed(), pk=pk, status=PreparedExport.Status.READY
+    )
     response = StreamingHttpResponse(
         exports.file_pieces(export),
         content_type=(

@@ -253,6 +253,13 @@ class EmittedEvent(models.Model):
         return self.key
 
 
+# What the export page says of, and what tidy() writes into, an export whose task went quiet.
+STALLED_ERROR = _(
+    "The worker writing this file stopped before the end (it was restarted or killed). "
+    "Nothing of it is kept; prepare the export again."
+)
+
+
 class PreparedExportQuerySet(models.QuerySet):
     def busy(self):
         """Exports a task is waiting to write, or writing."""
@@ -275,6 +282,16 @@ class PreparedExportQuerySet(models.QuerySet):
             heartbeat_at__lt=now - timedelta(seconds=settings.EXPORTS_STALE_SECONDS),
         )
 
+    def listed(self, now=None):
+        """Exports the export page shows: every one that has not expired (tidy() deletes the
+        expired ones in a worker; until it runs they are simply not shown)."""
+        now = now or timezone.now()
+        return self.filter(
+            models.Q(status__in=PreparedExport.BUSY)
+            | models.Q(finished_at__isnull=True)
+            | models.Q(finished_at__gte=now - timedelta(days=settings.EXPORTS_KEEP_DAYS))
+        )
+
 
 class PreparedExport(models.Model):
     """An export file written by a background task and kept, in the database, until it expires.
@@ -288,6 +305,7 @@ class PreparedExport(models.Model):
     class Kind(models.TextChoices):
         GHOST = "ghost", _("The whole publication (Ghost JSON)")
         CSV = "csv", _("The subscribers (CSV)")
+        LIST = "list", _("Part of the subscriber list (CSV)")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Waiting for a worker")
@@ -298,6 +316,21 @@ class PreparedExport(models.Model):
     BUSY = (Status.QUEUED, Status.RUNNING)
 
     kind = models.CharField(_("file"), max_length=10, choices=Kind)
+    list_query = models.CharField(
+        _("list filters"),
+        max_length=2000,
+        blank=True,
+        help_text=_(
+            "For part of the subscriber list: the list's filters and search, as its address "
+            "carries them. Checked again by the task before the file is written."
+        ),
+    )
+    list_description = models.CharField(
+        _("which subscribers"),
+        max_length=500,
+        blank=True,
+        help_text=_("The filters and search in words, as the editor saw them."),
+    )
     status = models.CharField(
         _("status"), max_length=10, choices=Status, default=Status.QUEUED, db_index=True
     )
@@ -336,11 +369,11 @@ class PreparedExport(models.Model):
         verbose_name_plural = _("prepared exports")
         constraints = [
             # Two "Prepare" clicks at once: the second insert fails here, so one file of a kind
-            # is ever being written.
+            # (and, for part of the list, of the same filters) is ever being written.
             models.UniqueConstraint(
-                fields=["kind"],
+                fields=["kind", "list_query"],
                 condition=models.Q(status__in=["queued", "running"]),
-                name="integrations_preparedexport_one_busy_per_kind",
+                name="integrations_preparedexport_one_busy_per_list",
             ),
         ]
 
@@ -355,6 +388,22 @@ class PreparedExport(models.Model):
     @property
     def is_ready(self) -> bool:
         return self.status == self.Status.READY
+
+    @property
+    def is_stalled(self) -> bool:
+        """Return True if this export is marked as being written but its task went quiet for
+        EXPORTS_STALE_SECONDS: the page shows it as stopped before tidy() marks it failed."""
+        return (
+            self.status == self.Status.RUNNING
+            and self.heartbeat_at is not None
+            and self.heartbeat_at
+            < timezone.now() - timedelta(seconds=settings.EXPORTS_STALE_SECONDS)
+        )
+
+    @property
+    def is_waited_on(self) -> bool:
+        """Return True while the page should keep looking for news of this export."""
+        return self.is_busy and not self.is_stalled
 
     @property
     def expires_at(self):

@@ -34,3 +34,12 @@ def write_export(export_id: int) -> str:
     from integrations.exports import write_export
 
     return write_export(export_id=export_id)
+
+
+@task()
+def tidy_exports() -> dict:
+    """Mark stalled exports failed, delete expired ones and leftover pieces, prune old editor
+    notices (enqueued when an export is asked for and when one finishes)."""
+    from integrations.exports import tidy
+
+    return tidy()

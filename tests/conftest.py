@@ -1,3 +1,4 @@
+import contextlib
 import os
 import re
 
@@ -138,14 +139,83 @@ def settle(page, pending: set) -> None:
 
 
 @pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+def open_context(browser, live_server):
+    """Open browser contexts (separate cookie jars, like separate people) on the live server,
+    each logged in as `user` when one is given (tests/browsing.py); `width` sets a viewport 900
+    pixels high, other keywords go to Playwright's `new_context`. Their pages wait at most ten
+    seconds for anything. Every context is closed after the test, pass or fail: an open one
+    keeps the live server's database connections."""
+    from playwright.sync_api import Error
+
+    from tests.browsing import log_in
+
+    opened = []
+
+    def open_(user=None, *, width: int | None = None, **options):
+        if width is not None:
+            options.setdefault("viewport", {"width": width, "height": 900})
+        context = browser.new_context(base_url=live_server.url, **options)
+        opened.append(context)
+        context.set_default_timeout(10_000)
+        if user is not None:
+            log_in(context, live_server, user)
+        return context
+
+    yield open_
+    for context in opened:
+        with contextlib.suppress(Error):  # the test closed it already
+            context.close()
+
+
+@pytest.fixture
+def open_page(open_context):
+    """A page in a new browser context (see `open_context`, which takes the same arguments),
+    waiting at most `timeout` milliseconds for anything."""
+
+    def open_(user=None, *, timeout: int = 10_000, **options):
+        page = open_context(user, **options).new_page()
+        page.set_default_timeout(timeout)
+        return page
+
+    return open_
+
+
+@pytest.fixture
+def watch(open_context, live_server):
+    """Open a page that collects policy violations and requests to other hosts (a Watcher,
+    tests/browsing.py), in a new context logged in as `user` when given; other keywords as for
+    `open_context`."""
+    from urllib.parse import urlsplit
+
+    from tests.browsing import Watcher
+
+    def open_(user=None, **options):
+        return Watcher(open_context(user, **options), urlsplit(live_server.url).netloc)
+
+    return open_
+
+
+@pytest.fixture
+def page(open_page):
+    """An anonymous reader's page; its requests are answered before the test's data goes."""
+    page = open_page()
     pending = watch_requests(page)
     yield page
     settle(page, pending)
-    context.close()
+
+
+@pytest.fixture
+def editor_page(open_page):
+    """A page logged in as a new editor (Morgan, the name the README's screenshots show),
+    recording Content-Security-Policy violations in `window.__cspViolations`; its requests are
+    answered before the test's data goes."""
+    from tests.browsing import RECORD_VIOLATIONS
+
+    page = open_page(EditorFactory(display_name="Morgan"))
+    page.context.add_init_script(RECORD_VIOLATIONS)
+    pending = watch_requests(page)
+    yield page
+    settle(page, pending)
 
 
 # --- anonymous page cache (posts/pagecache/) ---

@@ -2,17 +2,14 @@
 fits (a table wider than the screen scrolls in its own box, the page never does), and the post
 list's titles read as lines, not one word per line.
 
-Set FF_ADMIN_SCREENSHOTS to a folder to keep screenshots of the main admin pages."""
-
-import os
-from pathlib import Path
+Set FF_SCREENSHOTS to a folder to keep screenshots of the main admin pages."""
 
 import pytest
 from django.contrib import admin
-from django.test import Client
 from django.urls import reverse
 
 from comments.models import Comment, CommentReport
+from tests.browsing import screenshots_folder, shoot
 from tests.factories import (
     CommentFactory,
     EditorFactory,
@@ -55,17 +52,6 @@ def desk():
     return {"editor": editor, "posts": posts}
 
 
-def _context(browser, live_server, user, width):
-    ctx = browser.new_context(base_url=live_server.url, viewport={"width": width, "height": 900})
-    client = Client()
-    client.force_login(user)
-    session = client.cookies["sessionid"].value
-    ctx.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-    page = ctx.new_page()
-    page.set_default_timeout(10_000)
-    return ctx, page
-
-
 def _changelist_paths() -> list[str]:
     return sorted(
         reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
@@ -87,34 +73,28 @@ def _page_overflow(page) -> int:
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_every_change_list_fits_the_screen(browser, live_server, desk, width):
-    ctx, page = _context(browser, live_server, desk["editor"], width)
-    keep = os.environ.get("FF_ADMIN_SCREENSHOTS")
+def test_every_change_list_fits_the_screen(open_page, desk, width):
+    page = open_page(desk["editor"], width=width)
     too_wide = {}
     for path in _changelist_paths():
         response = page.goto(path)
         assert response.status < 400, path
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            name = path.strip("/").replace("/", "-")
-            page.screenshot(path=f"{keep}/list-{name}-{width}.png")
+        shoot(page, f"list-{path.strip('/').replace('/', '-')}-{width}", full_page=False)
         overflow = _page_overflow(page)
         if overflow > 0:
             too_wide[path] = (overflow, _widest(page))
-    ctx.close()
     assert too_wide == {}
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_post_titles_are_not_one_word_per_line(browser, live_server, desk, width):
-    ctx, page = _context(browser, live_server, desk["editor"], width)
+def test_post_titles_are_not_one_word_per_line(open_page, desk, width):
+    page = open_page(desk["editor"], width=width)
     page.goto("/admin/posts/post/")
     cell = page.locator("#result_list tbody th", has_text=LONG_TITLES[0])
     lines = cell.evaluate(
         "el => { const a = el.querySelector('a'); const r = a.getClientRects();"
         " return new Set([...r].map(x => Math.round(x.top))).size; }"
     )
-    ctx.close()
     words = len(LONG_TITLES[0].split())
     # 14 words: at desktop width two or three lines, on a phone a handful; never one a line.
     assert lines <= (3 if width == 1280 else 6), lines
@@ -122,11 +102,10 @@ def test_post_titles_are_not_one_word_per_line(browser, live_server, desk, width
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_main_admin_pages_look_right(browser, live_server, desk, width):
+def test_main_admin_pages_look_right(open_page, desk, width):
     """The index, the post list, a post's edit page and the moderation queue open without a
     horizontal page scroll, with the four sections and the queue's count in sight."""
-    ctx, page = _context(browser, live_server, desk["editor"], width)
-    keep = os.environ.get("FF_ADMIN_SCREENSHOTS")
+    page = open_page(desk["editor"], width=width)
     pages = {
         "index": "/admin/",
         "posts": "/admin/posts/post/",
@@ -136,13 +115,11 @@ def test_main_admin_pages_look_right(browser, live_server, desk, width):
     }
     for name, path in pages.items():
         page.goto(path)
-        if keep:
-            Path(keep).mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=f"{keep}/admin-{name}-{width}.png", full_page=True)
+        shoot(page, f"admin-{name}-{width}")
         assert _page_overflow(page) <= 0, (name, _widest(page))
-        if keep and name in {"index", "queue"}:
+        if screenshots_folder() and name in {"index", "queue"}:
             page.emulate_media(color_scheme="dark")
-            page.screenshot(path=f"{keep}/admin-{name}-{width}-dark.png", full_page=True)
+            shoot(page, f"admin-{name}-{width}-dark")
             page.emulate_media(color_scheme="light")
     page.goto("/admin/")
     sections = page.locator("#content-main .ff-sections caption").all_inner_texts()
@@ -155,8 +132,6 @@ def test_main_admin_pages_look_right(browser, live_server, desk, width):
         assert not queue.is_visible()
         page.locator(".ff-menu summary").click()
         assert queue.is_visible()
-        if keep:
-            page.screenshot(path=f"{keep}/admin-menu-{width}.png")
+        shoot(page, f"admin-menu-{width}", full_page=False)
         queue.click()
         page.wait_for_url("**/admin/comments/comment/?queue=review")
-    ctx.close()

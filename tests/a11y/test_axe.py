@@ -4,7 +4,6 @@ light and dark schemes, at phone and desktop widths."""
 from pathlib import Path
 
 import pytest
-from django.test import Client
 
 from tests.conftest import code_from_mail
 from tests.factories import (
@@ -45,28 +44,13 @@ def site():
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [375, 1280])
-def test_main_pages_have_no_serious_violations(
-    browser, live_server, site, mailoutbox, scheme, width
-):
-    def context(user=None):
-        ctx = browser.new_context(
-            base_url=live_server.url,
-            viewport={"width": width, "height": 900},
-            color_scheme=scheme,
-            bypass_csp=True,
-        )
-        if user is not None:
-            client = Client()
-            client.force_login(user)
-            session = client.cookies["sessionid"].value
-            ctx.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-        page = ctx.new_page()
-        page.set_default_timeout(10_000)
-        return ctx, page
+def test_main_pages_have_no_serious_violations(open_page, site, mailoutbox, scheme, width):
+    def open_as(user=None):
+        return open_page(user, width=width, color_scheme=scheme, bypass_csp=True)
 
     post = site["post"]
     found = {}
-    anonymous, page = context()
+    page = open_as()
     for path in [
         "/",
         post.get_absolute_url(),
@@ -100,20 +84,19 @@ def test_main_pages_have_no_serious_violations(
     page.wait_for_url("**/confirm/")
     assert code_from_mail(mailoutbox[-1])
     found["code"] = violations(page)
-    anonymous.close()
+    page.context.close()
 
-    reader, page = context(site["reader"])
+    page = open_as(site["reader"])
     for path in [post.get_absolute_url(), "/account/"]:
         page.goto(path)
         found[f"{path} (logged in)"] = violations(page)
-    reader.close()
 
     assert {path: v for path, v in found.items() if v} == {}
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("width", [375, 1280])
-def test_admin_pages_have_no_serious_violations(browser, live_server, site, scheme, width):
+def test_admin_pages_have_no_serious_violations(open_page, site, scheme, width):
     """The editor's main admin pages: the index, the post list, the moderation queue, the
     email choices, and a post's edit page with its body editor, date boxes, author and tag
     choosers and poll."""
@@ -122,19 +105,13 @@ def test_admin_pages_have_no_serious_violations(browser, live_server, site, sche
     CommentFactory(
         post=site["post"], author=site["reader"], status=Comment.Status.HELD, body="Held."
     )
-    ctx = browser.new_context(
-        base_url=live_server.url,
-        viewport={"width": width, "height": 900},
+    page = open_page(
+        site["author"],
+        width=width,
         color_scheme=scheme,
         reduced_motion="reduce",  # no fading toolbar buttons measured halfway
         bypass_csp=True,
     )
-    client = Client()
-    client.force_login(site["author"])
-    session = client.cookies["sessionid"].value
-    ctx.add_cookies([{"name": "sessionid", "value": session, "url": live_server.url}])
-    page = ctx.new_page()
-    page.set_default_timeout(10_000)
     found = {}
     for path in [
         "/admin/",
@@ -154,5 +131,4 @@ def test_admin_pages_have_no_serious_violations(browser, live_server, site, sche
         page.goto("/admin/posts/post/")
         page.locator(".ff-menu summary").click()
         found["the phone menu, open"] = violations(page)
-    ctx.close()
     assert {path: v for path, v in found.items() if v} == {}

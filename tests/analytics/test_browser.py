@@ -6,7 +6,6 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.conf import settings as django_settings
 from django.db.models import Sum
 from playwright.sync_api import expect
 
@@ -23,22 +22,6 @@ from tests.factories import PostFactory, make_subscribers
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-@pytest.fixture
-def context_for(browser, live_server):
-    """Open browser contexts (separate cookie jars, like separate people) and close them after."""
-    opened = []
-
-    def open_context(**options):
-        context = browser.new_context(base_url=live_server.url, **options)
-        context.set_default_timeout(10_000)
-        opened.append(context)
-        return context
-
-    yield open_context
-    for context in opened:
-        context.close()
-
-
 def visitors(post) -> int:
     return PostDay.objects.filter(post=post).aggregate(n=Sum("visitors"))["n"] or 0
 
@@ -50,27 +33,27 @@ def read(context, url):
     return page
 
 
-def test_two_readers_one_of_them_reloading_count_two(context_for):
+def test_two_readers_one_of_them_reloading_count_two(open_context):
     post = PostFactory(slug="counted-twice")
-    first = read(context_for(user_agent=BROWSER), post.get_absolute_url())
+    first = read(open_context(user_agent=BROWSER), post.get_absolute_url())
     first.reload()
     expect(first.locator("h1")).to_have_text(post.title)
-    read(context_for(user_agent=OTHER_BROWSER), post.get_absolute_url())
+    read(open_context(user_agent=OTHER_BROWSER), post.get_absolute_url())
     counting.flush()
     assert visitors(post) == 2
 
 
-def test_do_not_track_and_a_crawler_add_nothing(context_for):
+def test_do_not_track_and_a_crawler_add_nothing(open_context):
     post = PostFactory(slug="not-counted")
-    read(context_for(user_agent=BROWSER, extra_http_headers={"DNT": "1"}), post.get_absolute_url())
-    read(context_for(user_agent=CRAWLER), post.get_absolute_url())
+    read(open_context(user_agent=BROWSER, extra_http_headers={"DNT": "1"}), post.get_absolute_url())
+    read(open_context(user_agent=CRAWLER), post.get_absolute_url())
     counting.flush()
     assert visitors(post) == 0
     assert not SeenVisitor.objects.exists()
 
 
 def test_a_visit_through_a_link_in_a_sent_email_counts_for_that_send_and_link(
-    context_for, live_server, settings, mailoutbox, editor
+    open_context, live_server, settings, mailoutbox, editor
 ):
     settings.SITE_URL = live_server.url
     make_subscribers(2)
@@ -85,7 +68,7 @@ def test_a_visit_through_a_link_in_a_sent_email_counts_for_that_send_and_link(
     send_id, number = read_send_mark(parse_qs(parts.query)["ff"][0], path=parts.path)
     assert send_id == send.pk
 
-    page = context_for(user_agent=BROWSER).new_page()
+    page = open_context(user_agent=BROWSER).new_page()
     page.goto(about)
     expect(page).to_have_url(f"{live_server.url}/about/")  # the mark is gone from the address
     counting.flush()
@@ -99,10 +82,10 @@ def test_a_visit_through_a_link_in_a_sent_email_counts_for_that_send_and_link(
 
 
 def test_a_subscriber_who_joined_from_a_post_shows_under_it_on_the_growth_chart(
-    context_for, live_server, mailoutbox, client, editor
+    open_context, mailoutbox, editor
 ):
     post = PostFactory(slug="converts", title="The post that converts")
-    reader = context_for(user_agent=BROWSER).new_page()
+    reader = open_context(user_agent=BROWSER).new_page()
     reader.goto(post.get_absolute_url())
     form = reader.locator(".subscribe-cta form")
     form.get_by_label("Email address").fill("from.a.post@example.com")
@@ -114,17 +97,7 @@ def test_a_subscriber_who_joined_from_a_post_shows_under_it_on_the_growth_chart(
     subscription = Subscription.objects.get(user__email="from.a.post@example.com")
     assert (subscription.status, subscription.source) == ("active", f"post:{post.pk}")
 
-    client.force_login(editor)
-    desk = context_for(user_agent=BROWSER)
-    desk.add_cookies(
-        [
-            {
-                "name": django_settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[django_settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
+    desk = open_context(editor, user_agent=BROWSER)
     page = desk.new_page()
     page.goto("/admin/")
     growth = page.locator(".ff-growth")

@@ -1,7 +1,6 @@
 """The whole discussion in a real browser: comment, reply, hold, approve, notify."""
 
 import pytest
-from django.test import Client
 from playwright.sync_api import expect
 
 from comments.models import Comment, Commenter, CommentReport
@@ -10,26 +9,7 @@ from tests.factories import EditorFactory, PostFactory, SubscriptionFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def browser_session(user) -> str:
-    """A session id logged in as user, made by a test client."""
-    client = Client()
-    client.force_login(user)
-    return client.cookies["sessionid"].value
-
-
-def browser_as(browser, live_server, client, user):
-    """A new browser context logged in as user, via a session made by a test client."""
-    context = browser.new_context(base_url=live_server.url)
-    if user is not None:
-        context.add_cookies(
-            [{"name": "sessionid", "value": browser_session(user), "url": live_server.url}]
-        )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    return context, page
-
-
-def test_comment_reply_hold_approve_notify(browser, live_server, client, page, mailoutbox):
+def test_comment_reply_hold_approve_notify(open_page, live_server, page, mailoutbox):
     post = PostFactory(title="Cities after cars")
     ada = SubscriptionFactory(user__display_name="Ada").user
     Commenter.objects.create(user=ada, is_trusted=True)
@@ -37,7 +17,7 @@ def test_comment_reply_hold_approve_notify(browser, live_server, client, page, m
     editor = EditorFactory(display_name="Morgan")
 
     # Ada comments in place (htmx) and asks to hear about replies.
-    ada_context, ada_page = browser_as(browser, live_server, client, ada)
+    ada_page = open_page(ada)
     ada_page.goto(post.get_absolute_url())
     ada_page.get_by_role("textbox", name="Your comment", exact=True).fill(
         "Bike lanes first, then everything else."
@@ -57,7 +37,7 @@ def test_comment_reply_hold_approve_notify(browser, live_server, client, page, m
     expect(ada_page.get_by_text("Write something before posting.")).to_be_visible()
 
     # Bruno replies; his first comment waits for review and only he sees it.
-    bruno_context, bruno_page = browser_as(browser, live_server, client, bruno)
+    bruno_page = open_page(bruno)
     bruno_page.goto(post.get_absolute_url())
     comment = bruno_page.locator(f"#comment-{ada_comment.pk}")
     comment.get_by_text("Reply", exact=True).click()
@@ -79,7 +59,7 @@ def test_comment_reply_hold_approve_notify(browser, live_server, client, page, m
 
     # The editor opens the held queue in the admin and approves the reply. (Readers have no
     # password, so the site's login form asks for a code; the editor's session is injected.)
-    editor_context, editor_page = browser_as(browser, live_server, client, editor)
+    editor_page = open_page(editor)
     editor_page.goto("/admin/comments/comment/?queue=held")
     row = editor_page.locator("#result_list tbody tr", has_text="Buses matter more")
     expect(row).to_have_count(1)
@@ -103,11 +83,8 @@ def test_comment_reply_hold_approve_notify(browser, live_server, client, page, m
     expect(ada_page.locator(f"#like-{reply.pk} button")).to_have_attribute("aria-pressed", "true")
     expect(ada_page.locator(f"#like-{reply.pk} .like-count")).to_have_text("1")
 
-    for context in (ada_context, bruno_context, editor_context):
-        context.close()
 
-
-def test_reply_and_report_load_in_place_and_work_without_javascript(browser, live_server, client):
+def test_reply_and_report_load_in_place_and_work_without_javascript(open_page, live_server):
     post = PostFactory(title="Night buses")
     ada = SubscriptionFactory(user__display_name="Ada").user
     bruno = SubscriptionFactory(user__display_name="Bruno").user
@@ -115,7 +92,7 @@ def test_reply_and_report_load_in_place_and_work_without_javascript(browser, liv
         Commenter.objects.create(user=user, is_trusted=True)
     ada_comment = Comment.objects.create(post=post, author=ada, body="Run them every 20 minutes.")
 
-    context, page = browser_as(browser, live_server, client, bruno)
+    page = open_page(bruno)
     page.goto(post.get_absolute_url())
     comment = page.locator(f"#comment-{ada_comment.pk}")
     # The page carries links, not forms: the reply form arrives on demand, focused.
@@ -154,15 +131,10 @@ def test_reply_and_report_load_in_place_and_work_without_javascript(browser, liv
     )
     assert page.url.endswith(post.get_absolute_url())  # never left the post page
     assert CommentReport.objects.get().reason == "off_topic"
-    context.close()
+    page.context.close()
 
     # Without JavaScript the same links open a page with the form, and posting comes back.
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    context.add_cookies(
-        [{"name": "sessionid", "value": browser_session(bruno), "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
+    page = open_page(bruno, java_script_enabled=False)
     page.goto(post.get_absolute_url())
     page.locator(f"#comment-{ada_comment.pk}").get_by_role("link", name="Reply").click()
     expect(page).to_have_url(f"{live_server.url}/comments/{ada_comment.pk}/reply/")
@@ -172,4 +144,3 @@ def test_reply_and_report_load_in_place_and_work_without_javascript(browser, liv
     reply = Comment.objects.get(body="Posted the old way.")
     assert page.url.endswith(f"/comments/{ada_comment.pk}/#comment-{reply.pk}")
     expect(page.locator(f"#comment-{reply.pk}")).to_contain_text("Posted the old way.")
-    context.close()

@@ -1,16 +1,14 @@
 """An editor imports a Substack zip and a Ghost export in Chromium, with the real task worker
 (`manage.py db_worker` in its own process) doing the dry run and the import.
 
-Set FF_IMPORT_SCREENSHOTS to a folder to keep screenshots of the import pages at 375 and 1280
-pixels wide."""
+Set FF_SCREENSHOTS to a folder to keep screenshots of the import pages at 375 and 1280 pixels
+wide."""
 
-import os
 import re
-from pathlib import Path
 
 import pytest
-from django.test import Client
 
+from tests.browsing import screenshots_folder, shoot
 from tests.factories import EditorFactory, ensure_default_newsletter
 from tests.imports.exports import (
     ghost_export,
@@ -23,7 +21,6 @@ from tests.imports.exports import (
 from tests.newsletter.conftest import Worker, free_port, worker_env
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-SHOTS = os.environ.get("FF_IMPORT_SCREENSHOTS")
 
 
 @pytest.fixture
@@ -33,26 +30,6 @@ def worker(settings, tmp_path):
     running.wait_started()
     yield running
     running.stop()
-
-
-def _editor_page(browser, live_server, editor, width, *, bypass_csp=False):
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": width, "height": 900}, bypass_csp=bypass_csp
-    )
-    client = Client()
-    client.force_login(editor)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    return context, page
-
-
-def _shoot(page, name: str) -> None:
-    if SHOTS:
-        Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
 
 def _import_through_the_admin(page, *, kind_label: str, filename: str, data: bytes, shot: str):
@@ -65,25 +42,25 @@ def _import_through_the_admin(page, *, kind_label: str, filename: str, data: byt
         files=[{"name": filename, "mimeType": "application/octet-stream", "buffer": data}],
     )
     page.get_by_label(re.compile("agreed to receive")).check()
-    _shoot(page, f"{shot}-upload")
+    shoot(page, f"import-{shot}-upload")
     page.get_by_role("button", name="Upload and check").click()
 
     # The worker reads the file; htmx swaps the dry run in without a reload.
     page.get_by_text("Dry run done: nothing is imported yet").wait_for()
     assert page.get_by_role("table").first.is_visible()
-    _shoot(page, f"{shot}-dry-run")
+    shoot(page, f"import-{shot}-dry-run")
     page.get_by_role("button", name="Import now").click()
     page.get_by_text("Imported. Below is what the import did.").wait_for()
     page.reload()  # the image list below the progress box is drawn with the page
     bar = page.locator("#import-progress progress")
     assert bar.get_attribute("value") == bar.get_attribute("max")
-    _shoot(page, f"{shot}-done")
+    shoot(page, f"import-{shot}-done")
 
 
-def test_substack_and_ghost_exports_import_end_to_end(browser, live_server, worker):
+def test_substack_and_ghost_exports_import_end_to_end(open_page, worker):
     ensure_default_newsletter()
     editor = EditorFactory(display_name="Morgan")
-    context, page = _editor_page(browser, live_server, editor, 1280)
+    page = open_page(editor, width=1280, timeout=20_000)
 
     substack = substack_zip(
         [
@@ -138,20 +115,18 @@ def test_substack_and_ghost_exports_import_end_to_end(browser, live_server, work
     assert "harbour.reader@example.com" in listing
     assert "orchard.reader@example.com" in listing
     assert "import" in listing
-    context.close()
 
-    if SHOTS:
-        context, phone = _editor_page(browser, live_server, editor, 375)
+    if screenshots_folder():
+        phone = open_page(editor, width=375, timeout=20_000)
         phone.goto("/admin/imports/import/add/")
-        _shoot(phone, "upload-375")
+        shoot(phone, "import-upload-375")
         phone.goto("/admin/imports/import/")
         phone.get_by_role("link", name="export.zip").click()
-        _shoot(phone, "substack-375-done")
-        context.close()
+        shoot(phone, "import-substack-375-done")
 
 
 @pytest.mark.parametrize("width", [375, 1280])
-def test_the_import_pages_have_no_serious_accessibility_violations(browser, live_server, width):
+def test_the_import_pages_have_no_serious_accessibility_violations(open_page, width):
     from imports.models import Import
     from tests.a11y.test_axe import violations
 
@@ -183,10 +158,9 @@ def test_the_import_pages_have_no_serious_accessibility_violations(browser, live
         ],
     )
     # The Content-Security-Policy would refuse the injected checker; bypassed for it only.
-    context, page = _editor_page(browser, live_server, editor, width, bypass_csp=True)
+    page = open_page(editor, width=width, timeout=20_000, bypass_csp=True)
     found = {}
     for path in ["/admin/imports/import/add/", f"/admin/imports/import/{job.pk}/change/"]:
         page.goto(path)
         found[path] = violations(page)
-    context.close()
     assert {path: v for path, v in found.items() if v} == {}

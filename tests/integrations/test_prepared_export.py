@@ -229,7 +229,9 @@ def test_two_clicks_at_the_same_moment_make_one_export(settings):
     assert len({export.pk for export, _created in results}) == 1
 
 
-def test_an_export_whose_worker_went_quiet_is_marked_failed(editor_client, publication, settings):
+def test_an_export_whose_worker_went_quiet_shows_stopped_and_is_marked_failed_by_tidy(
+    editor_client, publication, settings
+):
     settings.EXPORTS_STALE_SECONDS = 60
     stalled = PreparedExport.objects.create(
         kind="ghost",
@@ -241,19 +243,40 @@ def test_an_export_whose_worker_went_quiet_is_marked_failed(editor_client, publi
     alive = PreparedExport.objects.create(
         kind="csv", status=PreparedExport.Status.RUNNING, heartbeat_at=timezone.now()
     )
-    page = editor_client.get(PAGE).content.decode()
+    # The page says so at once, by what it reads: stopped, no download, nothing to wait for.
+    fragment = editor_client.get(reverse("admin:export-list")).content.decode()
+    assert "Stopped" in fragment and "stopped before the end" in fragment
+    assert download_url(stalled) not in fragment
+    assert fragment.count('class="ff-prepared-failed"') == 1
+    assert 'data-hx-trigger="every 2s"' in fragment  # the live export is still waited on
+
+    # The worker's tidy pass writes it down and frees the pieces.
+    assert exports.tidy()["stalled"] == 1
     stalled.refresh_from_db()
     assert stalled.status == PreparedExport.Status.FAILED
+    assert "stopped before the end" in stalled.error
     assert not stalled.chunks.exists()
-    assert "stopped before the end" in page and download_url(stalled) not in page
     alive.refresh_from_db()
     assert alive.status == PreparedExport.Status.RUNNING
-    # The kind is free again: a new export can be asked for.
-    editor_client.post(PREPARE, {"kind": "ghost"})
+
+
+def test_a_stalled_export_does_not_block_a_new_one(editor_client, publication, settings):
+    settings.EXPORTS_STALE_SECONDS = 60
+    stalled = PreparedExport.objects.create(
+        kind="ghost",
+        status=PreparedExport.Status.RUNNING,
+        heartbeat_at=timezone.now() - timedelta(seconds=61),
+    )
+    response = editor_client.post(PREPARE, {"kind": "ghost"}, follow=True)
+    assert "The file is being prepared." in response.content.decode()
+    stalled.refresh_from_db()
+    assert stalled.status == PreparedExport.Status.FAILED
     assert PreparedExport.objects.busy().filter(kind="ghost").count() == 1
 
 
-def test_files_are_deleted_after_the_set_days(editor_client, publication, settings):
+def test_files_are_hidden_after_the_set_days_and_deleted_by_tidy(
+    editor_client, publication, settings
+):
     settings.EXPORTS_KEEP_DAYS = 7
     old = ready_export(finished_days_ago=8)
     recent = ready_export(finished_days_ago=6)
@@ -263,10 +286,13 @@ def test_files_are_deleted_after_the_set_days(editor_client, publication, settin
         finished_at=timezone.now() - timedelta(days=9),
     )
     page = editor_client.get(PAGE).content.decode()
+    assert download_url(recent) in page and download_url(old) not in page
+    assert delete_url(old) not in page and delete_url(failed) not in page
+    assert editor_client.get(download_url(old)).status_code == HTTPStatus.NOT_FOUND
+
+    assert exports.tidy()["expired"] == 2
     assert list(PreparedExport.objects.all()) == [recent]
     assert not PreparedExportChunk.objects.filter(export_id__in=[old.pk, failed.pk]).exists()
-    assert download_url(recent) in page and download_url(old) not in page
-    assert editor_client.get(download_url(old)).status_code == HTTPStatus.NOT_FOUND
 
 
 def test_an_editor_deletes_a_file_by_hand_and_a_deleted_export_is_never_written(

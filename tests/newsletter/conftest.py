@@ -164,6 +164,16 @@ class SinkProcess:
         """Refuse these recipients for good (550 at RCPT)."""
         (self.directory / "refuse").write_text("\n".join(addresses))
 
+    def hold_until_connections(self, count: int, *, seconds: float = 20) -> None:
+        """Answer no message until `count` client connections are open at once, for at most
+        `seconds`; `hold_expired` then says how many were open."""
+        (self.directory / "hold").write_text(f"{count} {seconds}")
+
+    @property
+    def hold_expired(self) -> str:
+        expired = self.directory / "hold-expired"
+        return expired.read_text() if expired.exists() else ""
+
     def leave_after(self, accepted: int) -> None:
         """Make the server exit, unanswered, when a message arrives after `accepted`."""
         (self.directory / "leave").write_text(str(accepted))
@@ -229,6 +239,7 @@ class Worker:
     """One `manage.py db_worker` process, its output in a file so it can never block on a pipe."""
 
     def __init__(self, env: dict[str, str], log_path: Path, name: str):
+        self.name = name
         self.log_path = log_path
         self.log = log_path.open("w")
         self.process = subprocess.Popen(
@@ -256,11 +267,16 @@ class Worker:
     def output(self) -> str:
         return self.log_path.read_text()
 
-    def wait_started(self, timeout: float = 15) -> None:
+    def wait_started(self, timeout: float = 90) -> None:
+        """Wait until the worker says it has started (Django loaded, the queue about to be
+        polled). That takes a few seconds on a quiet machine and far longer on one busy with
+        other tests: a start of over 15 seconds, the limit this had, failed a full test run."""
         deadline = time.monotonic() + timeout
         while "Starting worker" not in self.output():
-            assert self.process.poll() is None, self.output()
-            assert time.monotonic() < deadline, self.output()
+            assert self.process.poll() is None, f"worker {self.name} exited:\n{self.output()}"
+            assert time.monotonic() < deadline, (
+                f"worker {self.name} did not start within {timeout} s:\n{self.output()}"
+            )
             time.sleep(0.05)
 
     def stop(self) -> None:

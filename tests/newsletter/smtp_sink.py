@@ -7,11 +7,14 @@ files in DIRECTORY: while `kill` holds "PID N", the server SIGKILLs PID when the
 arrives (before accepting it, so that message is not delivered) and then removes the file;
 while `leave` holds "N", the server itself exits at once when the N+1th message arrives (a mail
 server going away mid-send); every address listed in `refuse` is refused at RCPT with a 550.
-`peak` holds the most client connections that were open at once.
+`hold` holding "N SECONDS" makes the server answer no message until N client connections are
+open at once, or SECONDS have passed (then it writes `hold-expired`); either way it answers as
+usual from then on. `peak` holds the most client connections that were open at once.
 It runs in a process of its own because an aiosmtpd thread inside the test process answers
 other processes' connections slowly.
 """
 
+import asyncio
 import os
 import signal
 import sys
@@ -30,6 +33,7 @@ class Sink:
         self.lock = threading.Lock()
         self.open = 0
         self.peak = 0
+        self.hold: tuple[int, float] | None = None  # (connections wanted, monotonic deadline)
 
     def connected(self, change: int) -> None:
         self.open += change
@@ -44,7 +48,25 @@ class Sink:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
+    async def wait_for_connections(self) -> None:
+        """Keep the message unanswered while a `hold` asks for more open connections."""
+        hold = self.directory / "hold"
+        if self.hold is None and hold.exists():
+            wanted, seconds = hold.read_text().split()
+            self.hold = (int(wanted), time.monotonic() + float(seconds))
+            hold.unlink()
+        while self.hold is not None:
+            wanted, deadline = self.hold
+            if self.open >= wanted:
+                self.hold = None
+            elif time.monotonic() >= deadline:
+                self.hold = None
+                (self.directory / "hold-expired").write_text(f"{self.open} of {wanted} open")
+            else:
+                await asyncio.sleep(0.01)  # other connections are accepted meanwhile
+
     async def handle_DATA(self, server, session, envelope):
+        await self.wait_for_connections()
         leave = self.directory / "leave"
         if leave.exists() and self.count >= int(leave.read_text()):
             os._exit(0)  # gone, mid-conversation, without answering

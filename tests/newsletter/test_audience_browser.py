@@ -3,7 +3,6 @@ subscribes to two newsletters, manages them from the link in an email and leaves
 builds the segment "voted for choice X in poll Y", sends a post to it, and exactly those readers
 receive it through the real task worker into a real SMTP listener."""
 
-import os
 import re
 
 import pytest
@@ -11,15 +10,12 @@ from playwright.sync_api import expect
 
 from newsletter import services
 from newsletter.models import Membership, Newsletter, NewsletterSend, Segment
+from tests.browsing import shoot
 from tests.conftest import code_from_mail
 from tests.factories import EditorFactory, PollFactory, PostFactory, VoteFactory, make_subscribers
 from tests.newsletter.conftest import wait_for
-from tests.security.test_browser_csp import Watcher
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-# Screenshots for a person to look at, when asked for: FF_SCREENSHOTS=<folder>.
-SCREENSHOTS = os.environ.get("FF_SCREENSHOTS", "")
 
 
 def lists_of(email: str) -> set[str]:
@@ -49,11 +45,7 @@ def test_reader_subscribes_to_two_newsletters_and_leaves_one_from_the_email(
     page.goto("/subscribe/")
     expect(page.get_by_label("The Weekly")).to_be_checked()
     expect(page.get_by_label("Climate digest")).not_to_be_checked()
-    if SCREENSHOTS:
-        page.set_viewport_size({"width": 1280, "height": 900})
-        page.screenshot(path=f"{SCREENSHOTS}/subscribe-1280.png", full_page=True)
-        page.set_viewport_size({"width": 375, "height": 800})
-        page.screenshot(path=f"{SCREENSHOTS}/subscribe-375.png", full_page=True)
+    shoot(page, "subscribe", widths=(1280, 375))
     page.get_by_label("Climate digest").check()
     page.get_by_label("Email address").fill(email)
     page.get_by_role("button", name="Send my code").click()
@@ -80,11 +72,7 @@ def test_reader_subscribes_to_two_newsletters_and_leaves_one_from_the_email(
     expect(page.get_by_role("heading", name="Your subscription")).to_be_visible()
     expect(page.get_by_label("The Weekly")).to_be_checked()
     expect(page.get_by_label("Climate digest")).to_be_checked()
-    if SCREENSHOTS:
-        page.set_viewport_size({"width": 1280, "height": 900})
-        page.screenshot(path=f"{SCREENSHOTS}/preferences-1280.png", full_page=True)
-        page.set_viewport_size({"width": 375, "height": 800})
-        page.screenshot(path=f"{SCREENSHOTS}/preferences-375.png", full_page=True)
+    shoot(page, "preferences", widths=(1280, 375))
 
     page.get_by_label("The Weekly").uncheck()
     page.get_by_label("Display name").fill("Two Lists")
@@ -108,7 +96,7 @@ def test_reader_subscribes_to_two_newsletters_and_leaves_one_from_the_email(
 
 
 def test_editor_sends_a_post_to_the_voters_of_one_choice(
-    browser, live_server, smtp_port, start_sink, start_worker
+    watch, smtp_port, start_sink, start_worker
 ):
     poll = PollFactory(question="Should the city ban cars downtown?", choices=["Yes", "No"])
     yes, no = poll.choices.order_by("position")
@@ -121,7 +109,7 @@ def test_editor_sends_a_post_to_the_voters_of_one_choice(
         VoteFactory(poll=poll, choice=no, user=reader)
     post = PostFactory(title="What the Yes Voters Asked For")
 
-    watcher = Watcher(browser, live_server, user=EditorFactory())
+    watcher = watch(EditorFactory())
     page = watcher.page
     watcher.visit("/admin/newsletter/segment/add/")
     page.get_by_label("Name:").fill("Said yes to the car ban")
@@ -130,9 +118,7 @@ def test_editor_sends_a_post_to_the_voters_of_one_choice(
     )
     # The live count follows the conditions (htmx).
     expect(page.locator("#segment-count .segment-count")).to_have_text("3")
-    if SCREENSHOTS:
-        page.set_viewport_size({"width": 1280, "height": 1000})
-        page.screenshot(path=f"{SCREENSHOTS}/segment-admin-1280.png", full_page=True)
+    shoot(page, "segment-admin", widths=(1280,))
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_text("was added successfully")).to_be_visible()
     segment = Segment.objects.get()
@@ -160,7 +146,7 @@ def test_editor_sends_a_post_to_the_voters_of_one_choice(
     assert send.sent_count == 3
 
 
-def test_editor_reads_a_subscribers_history_and_tags_from_the_list(browser, live_server):
+def test_editor_reads_a_subscribers_history_and_tags_from_the_list(watch):
     from newsletter.models import SubscriberTag
     from tests.factories import CommentFactory
 
@@ -168,7 +154,7 @@ def test_editor_reads_a_subscribers_history_and_tags_from_the_list(browser, live
     (reader,) = make_subscribers(1, prefix="history")
     VoteFactory(poll=poll, choice=poll.choices.get(text="Trams"), user=reader)
     CommentFactory(author=reader, body="Trams, every time.")
-    watcher = Watcher(browser, live_server, user=EditorFactory())
+    watcher = watch(EditorFactory())
     page = watcher.page
     watcher.visit("/admin/accounts/subscription/")
     page.get_by_role("checkbox", name="Select this object for an action").first.check()
@@ -182,7 +168,5 @@ def test_editor_reads_a_subscribers_history_and_tags_from_the_list(browser, live
     watcher.visit(f"/admin/accounts/subscription/{reader.subscription.pk}/change/")
     expect(page.get_by_text("Trams or buses? → Trams")).to_be_visible()
     expect(page.get_by_text("Trams, every time.")).to_be_visible()
-    if SCREENSHOTS:
-        page.set_viewport_size({"width": 1280, "height": 1000})
-        page.screenshot(path=f"{SCREENSHOTS}/subscriber-admin-1280.png", full_page=True)
+    shoot(page, "subscriber-admin", widths=(1280,))
     watcher.assert_clean("subscriber admin")

@@ -1,25 +1,20 @@
 """The email preview in a real browser: the framed email renders with its own styles at both
 widths, the page itself keeps the strict policy, and no script runs in the frame."""
 
-import os
-
 import pytest
 from playwright.sync_api import expect
 
+from tests.browsing import shoot
 from tests.factories import EditorFactory, PollFactory, PostFactory, SubscriptionFactory
-from tests.security.test_browser_csp import Watcher
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-# Screenshots for a person to look at, when asked for: FF_SCREENSHOTS=<folder>.
-SCREENSHOTS = os.environ.get("FF_SCREENSHOTS", "")
 
-
-def test_preview_shows_the_subscribers_email_at_desktop_and_phone_width(browser, live_server):
+def test_preview_shows_the_subscribers_email_at_desktop_and_phone_width(watch):
     post = PostFactory(title="Cities After Cars", body="<p>Trams are back.</p>")
     PollFactory(post=post, question="Would you give up your car?", choices=["Yes", "Not yet"])
     SubscriptionFactory(user__email="ada@example.com")
-    watcher = Watcher(browser, live_server, user=EditorFactory())
+    watcher = watch(EditorFactory())
     page = watcher.page
     watcher.visit(f"/admin/posts/post/{post.pk}/change/")
     page.get_by_role("link", name="Preview email").click()
@@ -36,19 +31,14 @@ def test_preview_shows_the_subscribers_email_at_desktop_and_phone_width(browser,
     assert card_padding != "0px"
     desktop_width = page.locator("iframe").bounding_box()["width"]
 
-    if SCREENSHOTS:
-        page.set_viewport_size({"width": 1280, "height": 900})
-        page.screenshot(path=f"{SCREENSHOTS}/preview-desktop-1280.png", full_page=True)
+    shoot(page, "preview-desktop", widths=(1280,))
     page.get_by_role("link", name="Phone").click()
     page.wait_for_load_state("load")
     expect(frame.get_by_role("heading", name="Cities After Cars")).to_be_visible()
     assert page.locator("iframe").bounding_box()["width"] < desktop_width
     # 375 px of email inside a 1 px border.
     assert page.locator("iframe").bounding_box()["width"] <= 377
-    if SCREENSHOTS:
-        page.screenshot(path=f"{SCREENSHOTS}/preview-phone-1280.png", full_page=True)
-        page.set_viewport_size({"width": 375, "height": 800})
-        page.screenshot(path=f"{SCREENSHOTS}/preview-phone-375.png", full_page=True)
+    shoot(page, "preview-phone", widths=(1280, 375))
     expect(page.get_by_text("Plain-text part")).to_be_visible()
 
     # Dark mode: the email's own dark rules, as a mail client in dark mode applies them.
@@ -61,7 +51,6 @@ def test_preview_shows_the_subscribers_email_at_desktop_and_phone_width(browser,
     expect(frame.get_by_role("heading", name="Cities After Cars")).to_be_visible()
     dark_card = frame.locator("td.ff-card").evaluate("(td) => getComputedStyle(td).backgroundColor")
     assert dark_card != light_card
-    if SCREENSHOTS:
-        page.screenshot(path=f"{SCREENSHOTS}/preview-dark-phone-1280.png", full_page=True)
+    shoot(page, "preview-dark-phone-1280")
     watcher.assert_clean("email preview")
     watcher.close()

@@ -5,31 +5,16 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from polls.models import Poll, Vote
 from polls.services import vote_url
+from tests.browsing import log_in
 from tests.conftest import code_from_mail
 from tests.factories import PollFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-
-def log_in(page, live_server, user):
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
 
 
 def test_anonymous_reader_subscribes_from_the_gate_comes_back_and_votes(page, mailoutbox):
@@ -76,29 +61,25 @@ def test_email_link_is_confirmed_by_the_page_at_once(page):
     expect(page.locator(".nav-user")).to_have_count(0)  # still not logged in
 
 
-def test_email_link_without_javascript_needs_one_tap(browser, live_server):
+def test_email_link_without_javascript_needs_one_tap(open_page):
     poll = PollFactory()
     reader = UserFactory()
     choice = poll.choices.get(text="Hopeful")
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    try:
-        page.goto(urlsplit(vote_url(poll_id=poll.pk, choice_id=choice.pk, user_id=reader.pk)).path)
-        section = page.locator(f"#poll-{poll.pk}")
-        expect(section.locator(".is-picked")).to_contain_text("Hopeful")
-        assert not Vote.objects.exists()
+    page = open_page(java_script_enabled=False)
+    page.goto(urlsplit(vote_url(poll_id=poll.pk, choice_id=choice.pk, user_id=reader.pk)).path)
+    section = page.locator(f"#poll-{poll.pk}")
+    expect(section.locator(".is-picked")).to_contain_text("Hopeful")
+    assert not Vote.objects.exists()
 
-        section.get_by_role("button", name="Confirm").click()
+    section.get_by_role("button", name="Confirm").click()
 
-        expect(section).to_contain_text("Thanks, your vote is counted.")
-        assert Vote.objects.get(poll=poll).choice == choice
-    finally:
-        context.close()
+    expect(section).to_contain_text("Thanks, your vote is counted.")
+    assert Vote.objects.get(poll=poll).choice == choice
 
 
 def test_a_refusal_shows_in_place_with_htmx(page, live_server):
     poll = PollFactory(closes_at=timezone.now() + timedelta(hours=1))
-    log_in(page, live_server, UserFactory())
+    log_in(page.context, live_server, UserFactory())
     page.goto(poll.post.get_absolute_url())
     section = page.locator(f"#poll-{poll.pk}")
     section.get_by_label("Hopeful").check()
@@ -115,7 +96,7 @@ def test_reader_changes_their_vote_in_place(page, live_server):
     poll = PollFactory()
     reader = UserFactory()
     Vote.objects.create(poll=poll, choice=poll.choices.get(text="Hopeful"), user=reader)
-    log_in(page, live_server, reader)
+    log_in(page.context, live_server, reader)
     page.goto(poll.post.get_absolute_url())
     section = page.locator(f"#poll-{poll.pk}")
 

@@ -36,25 +36,19 @@ def test_with_javascript_the_token_leaves_the_address_bar_and_the_page_says_so(p
     expect(section.locator(".poll-result.is-mine")).to_have_count(0)
 
 
-def test_without_javascript_the_confirm_tap_lands_on_an_address_without_the_token(
-    browser, live_server
-):
+def test_without_javascript_the_confirm_tap_lands_on_an_address_without_the_token(open_page):
     poll = PollFactory()
     reader = UserFactory()
     choice = poll.choices.get(text="Hopeful")
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    page = context.new_page()
-    try:
-        response = page.goto(
-            urlsplit(vote_url(poll_id=poll.pk, choice_id=choice.pk, user_id=reader.pk)).path
-        )
-        assert response.headers["referrer-policy"] == "strict-origin"
-        section = page.locator(f"#poll-{poll.pk}")
-        section.get_by_role("button", name="Confirm").click()
+    page = open_page(java_script_enabled=False)
+    response = page.goto(
+        urlsplit(vote_url(poll_id=poll.pk, choice_id=choice.pk, user_id=reader.pk)).path
+    )
+    assert response.headers["referrer-policy"] == "strict-origin"
+    section = page.locator(f"#poll-{poll.pk}")
+    section.get_by_role("button", name="Confirm").click()
 
-        expect(page.get_by_text("Your vote from our email is counted.")).to_be_visible()
-        expect(section.locator(".poll-result.is-mine")).to_contain_text("Hopeful")
-        assert "vote=" not in page.url
-        assert Vote.objects.get(poll=poll).choice == choice
-    finally:
-        context.close()
+    expect(page.get_by_text("Your vote from our email is counted.")).to_be_visible()
+    expect(section.locator(".poll-result.is-mine")).to_contain_text("Hopeful")
+    assert "vote=" not in page.url
+    assert Vote.objects.get(poll=poll).choice == choice

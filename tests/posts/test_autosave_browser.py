@@ -2,7 +2,6 @@
 a reload finds them intact, Save applies them, and an earlier revision comes back. The web
 preview frames the reader page at both widths. All under the admin's strict policy."""
 
-import os
 import re
 from datetime import timedelta
 from zoneinfo import ZoneInfo
@@ -11,36 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from posts.models import Post, PostDraft
+from tests.browsing import screenshots_folder, shoot
 from tests.factories import EditorFactory, PostFactory, SubscriptionFactory
-from tests.security.test_browser_csp import Watcher
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-# Screenshots for a person to look at, when asked for: FF_SCREENSHOTS=<folder>.
-SCREENSHOTS = os.environ.get("FF_SCREENSHOTS", "")
-
-
-@pytest.fixture
-def watch(browser, live_server):
-    """Open a browser context as a user; every context is closed after the test, pass or fail
-    (an open one keeps the live server's database connections)."""
-    opened = []
-
-    def open_as(user, **options):
-        watcher = Watcher(browser, live_server, user=user, **options)
-        opened.append(watcher)
-        return watcher
-
-    yield open_as
-    for watcher in opened:
-        watcher.close()
-
-
-def shot(page, name, width):
-    if SCREENSHOTS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=f"{SCREENSHOTS}/{name}-{width}.png", full_page=True)
-        page.set_viewport_size({"width": 1280, "height": 900})
 
 
 def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
@@ -72,8 +45,7 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
     page.wait_for_load_state("load")
     expect(page.get_by_text("This form shows your autosaved draft")).to_be_visible()
     expect(body).to_contain_text("The first version. Typed in the browser.")
-    if SCREENSHOTS:
-        page.screenshot(path=f"{SCREENSHOTS}/draft-note-1280.png")
+    shoot(page, "draft-note-1280", full_page=False)
 
     # Save applies them: version 2, the draft is gone.
     page.locator("input[name='_continue']").first.click()
@@ -82,21 +54,19 @@ def test_autosave_survives_a_reload_and_a_revision_is_restored(watch):
     saved = Post.objects.get(pk=post.pk)
     assert saved.version == 2 and "Typed in the browser." in saved.body
     assert not PostDraft.objects.exists()
-    shot(page, "publish-panel", 1280)
-    if SCREENSHOTS:
+    shoot(page, "publish-panel", widths=(1280,))
+    if screenshots_folder():
         page.locator(".ff-publish-panel").first.scroll_into_view_if_needed()
-        page.set_viewport_size({"width": 375, "height": 900})
-        page.screenshot(path=f"{SCREENSHOTS}/publish-panel-375.png", full_page=True)
-        page.set_viewport_size({"width": 1280, "height": 900})
+        shoot(page, "publish-panel", widths=(375,))
 
     # The revisions: compare the two versions, then restore the first.
     page.get_by_role("link", name="Revisions").click()
-    shot(page, "revisions", 1280)
+    shoot(page, "revisions", widths=(1280,))
     page.get_by_role("button", name="Compare the chosen versions").click()
     page.wait_for_load_state("load")
     expect(page.locator("ins").filter(has_text="Typed in the browser.")).to_be_visible()
-    shot(page, "revision-compare", 1280)
-    shot(page, "revision-compare", 375)
+    shoot(page, "revision-compare", widths=(1280,))
+    shoot(page, "revision-compare", widths=(375,))
     page.get_by_role("button", name="Restore version 1").click()
     page.wait_for_load_state("load")
     expect(page.locator(".messagelist .success")).to_contain_text(
@@ -147,9 +117,8 @@ def test_web_preview_frames_the_autosaved_page_at_both_widths(watch):
     expect(frame.get_by_text("buses too")).to_be_visible()
     # The framed page lays itself out at 1280 px (shown scaled down to fit the admin).
     assert frame.locator("html").evaluate("() => window.innerWidth") in range(1270, 1281)
-    shot(page, "preview", 1280)
-    if SCREENSHOTS:
-        page.screenshot(path=f"{SCREENSHOTS}/preview-1280-frame.png")
+    shoot(page, "preview", widths=(1280,))
+    shoot(page, "preview-1280-frame", full_page=False)
 
     page.get_by_role("link", name="Phone (375 px)").click()
     page.wait_for_load_state("load")
@@ -158,7 +127,7 @@ def test_web_preview_frames_the_autosaved_page_at_both_widths(watch):
     assert frame.locator("html").evaluate("() => window.innerWidth") in range(365, 376)
     frame_scroll = frame.locator("html").evaluate("(el) => el.scrollWidth")
     assert frame_scroll <= 377  # the reader page fits a phone: no sideways scrolling
-    shot(page, "preview", 375)
+    shoot(page, "preview", widths=(375,))
 
     page.get_by_role("link", name="The saved post").click()
     page.wait_for_load_state("load")

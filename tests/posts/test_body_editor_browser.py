@@ -4,28 +4,23 @@ captions, a button, a callout, the poll's place; a bad file's message; and the p
 
 import base64
 import io
-import os
 import re
 
 import pytest
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from posts.models import BodyImage, Post
 from posts.services import store_body_image
-from tests.conftest import settle, watch_requests
-from tests.factories import EditorFactory, PollFactory, PostFactory
+from tests.browsing import screenshots_folder, shoot
+from tests.factories import PollFactory, PostFactory
 from tests.posts.pictures import jpeg_bytes, png_bytes
-from tests.security.test_browser_csp import RECORD_VIOLATIONS
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-# Screenshots for a person to look at, when asked for: FF_SCREENSHOTS=<folder>.
-SCREENSHOTS = os.environ.get("FF_SCREENSHOTS", "")
 
 # The body's editor (its toolbar's menus have ProseMirror-styled previews too).
 BODY_EDITOR = ".prose-editor:has(#id_body) .ProseMirror[contenteditable='true']"
@@ -81,24 +76,6 @@ def street_jpeg(size=(1600, 900), sky=(120, 170, 215), ground=(70, 110, 80)) -> 
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=88)
     return buffer.getvalue()
-
-
-@pytest.fixture
-def editor_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
-    context.add_init_script(RECORD_VIOLATIONS)
-    client = Client()
-    client.force_login(EditorFactory())
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    pending = watch_requests(page)
-    yield page
-    settle(page, pending)
-    context.close()
 
 
 def hand_over(page, content: bytes, name: str, type_: str, how: str) -> None:
@@ -188,7 +165,7 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
     toolbar(page, "horizontal rule").click()
     expect(editor.locator("hr:not(.more)")).to_have_count(1)
 
-    if SCREENSHOTS:
+    if screenshots_folder():
         if page.locator("#toggle-nav-sidebar").is_visible():
             page.locator("#toggle-nav-sidebar").click()  # the room an editor can make
         for width in (375, 1280):
@@ -196,7 +173,7 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
             page.locator(".prose-editor:has(#id_body)").evaluate(
                 "box => box.scrollIntoView({ block: 'start' })"
             )
-            page.screenshot(path=f"{SCREENSHOTS}/editor-{width}.png")
+            shoot(page, f"editor-{width}", full_page=False)
 
     page.locator("input[name='_continue']").first.click()
     page.wait_for_load_state("load")
@@ -227,10 +204,7 @@ def test_an_editor_writes_a_post_with_images_a_button_a_callout_and_the_poll(edi
     assert question.evaluate(
         "node => !!(document.querySelector('.post-body').compareDocumentPosition(node) & 4)"
     )
-    if SCREENSHOTS:
-        for width in (375, 1280):
-            page.set_viewport_size({"width": width, "height": 1000})
-            page.screenshot(path=f"{SCREENSHOTS}/post-blocks-{width}.png", full_page=True)
+    shoot(page, "post-blocks", widths=(375, 1280))
 
 
 def test_dropped_and_pasted_pictures_are_uploaded_and_a_bad_file_gets_a_clear_message(

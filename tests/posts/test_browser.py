@@ -1,34 +1,20 @@
 """The post page in a real browser: thumbs up in place, copy link, the anonymous invitation."""
 
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from posts.models import ThumbsUp
+from tests.browsing import log_in
 from tests.factories import PostFactory, SubscriptionFactory, ThumbsUpFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def log_in(page, client, live_server, user):
-    """Give the browser the session of `user`, as if they had logged in by code."""
-    client.force_login(user)
-    page.context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
-    )
-
-
-def test_reader_gives_a_thumbs_up_and_sees_the_count_change(page, client, live_server):
+def test_reader_gives_a_thumbs_up_and_sees_the_count_change(page, live_server):
     post = PostFactory(slug="browser-thumbs", title="A post worth a thumb")
     ThumbsUpFactory(post=post)
     reader = SubscriptionFactory().user
-    log_in(page, client, live_server, reader)
+    log_in(page.context, live_server, reader)
 
     page.goto(post.get_absolute_url())
     count = page.locator("#thumbs-up .thumbs-number")
@@ -73,10 +59,10 @@ def test_copy_link_copies_the_canonical_address(page, live_server):
     assert page.evaluate("navigator.clipboard.readText()") == "http://testserver/p/browser-copy/"
 
 
-def test_a_rate_limited_reader_sees_why_in_place(page, client, live_server, settings):
+def test_a_rate_limited_reader_sees_why_in_place(page, live_server, settings):
     settings.ACCOUNT_RATE_LIMITS = settings.ACCOUNT_RATE_LIMITS | {"react": "1/m/user"}
     post = PostFactory(slug="browser-limit")
-    log_in(page, client, live_server, SubscriptionFactory().user)
+    log_in(page.context, live_server, SubscriptionFactory().user)
     page.goto(post.get_absolute_url())
 
     page.get_by_role("button", name="Thumbs up").click()

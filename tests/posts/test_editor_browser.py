@@ -1,40 +1,14 @@
 """The body editor in a real browser: the "continue reading" divider has a toolbar button and
 survives being opened and saved again, under the admin's Content-Security-Policy."""
 
-import os
-
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from posts.models import Post
-from tests.conftest import settle, watch_requests
-from tests.factories import EditorFactory, PostFactory
-from tests.security.test_browser_csp import RECORD_VIOLATIONS
+from tests.browsing import shoot
+from tests.factories import PostFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
-
-# Screenshots for a person to look at, when asked for: FF_SCREENSHOTS=<folder>.
-SCREENSHOTS = os.environ.get("FF_SCREENSHOTS", "")
-
-
-@pytest.fixture
-def editor_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
-    context.add_init_script(RECORD_VIOLATIONS)
-    client = Client()
-    client.force_login(EditorFactory())
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    pending = watch_requests(page)
-    yield page
-    settle(page, pending)
-    context.close()
 
 
 def test_the_divider_is_kept_and_inserted_from_the_toolbar(editor_page):
@@ -49,11 +23,7 @@ def test_the_divider_is_kept_and_inserted_from_the_toolbar(editor_page):
     page.keyboard.press("End")
     page.get_by_role("button", name="continue reading divider").click()
     expect(editor.locator("hr.more")).to_have_count(2)
-    if SCREENSHOTS:
-        for width in (375, 1280):
-            page.set_viewport_size({"width": width, "height": 900})
-            editor.scroll_into_view_if_needed()
-            page.screenshot(path=f"{SCREENSHOTS}/editor-divider-{width}.png", full_page=True)
+    shoot(page, "editor-divider", widths=(375, 1280))
 
     page.locator("input[name='_continue']").first.click()
     page.wait_for_load_state("load")

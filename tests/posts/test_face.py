@@ -49,14 +49,9 @@ def test_the_admin_has_the_favicon_too(editor_client):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.browser
 @pytest.mark.parametrize("width,height", [(375, 667), (1280, 800)])
-def test_masthead_subscribe_box_is_above_the_fold_in_the_text_face(
-    browser, live_server, width, height
-):
+def test_masthead_subscribe_box_is_above_the_fold_in_the_text_face(open_page, width, height):
     PostFactory()
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": width, "height": height}
-    )
-    page = context.new_page()
+    page = open_page(viewport={"width": width, "height": height})
     page.goto("/")
     box = page.locator(".masthead .subscribe-form button")
     expect(box).to_be_in_viewport()
@@ -70,20 +65,12 @@ def test_masthead_subscribe_box_is_above_the_fold_in_the_text_face(
         "f => f.family.includes('Source Serif 4') && f.status === 'loaded').length"
     )
     assert loaded >= 1
-    context.close()
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.browser
-def test_account_buttons_follow_the_hierarchy(browser, live_server):
-    reader = SubscriptionFactory().user
-    client = Client()
-    client.force_login(reader)
-    context = browser.new_context(base_url=live_server.url)
-    context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": live_server.url}]
-    )
-    page = context.new_page()
+def test_account_buttons_follow_the_hierarchy(open_page):
+    page = open_page(SubscriptionFactory().user)
     page.goto("/account/")
 
     def background(name):
@@ -100,4 +87,3 @@ def test_account_buttons_follow_the_hierarchy(browser, live_server):
     )
     assert secondary == "rgba(0, 0, 0, 0)"  # an outline, not a second solid button
     assert primary != secondary and danger not in (primary, secondary)
-    context.close()

@@ -32,39 +32,30 @@ def post():
     return PostFactory(title="Trams after dark", slug="trams", body=f"<p>{PARAGRAPH}</p>" * 3)
 
 
-def open_post(browser, live_server, post, width):
-    context = browser.new_context(
-        base_url=live_server.url, viewport={"width": width, "height": 900}
-    )
-    page = context.new_page()
+def open_post(open_page, post, width):
+    page = open_page(width=width)
     page.goto(post.get_absolute_url())
     page.evaluate("document.fonts.ready")
-    return context, page
+    return page
 
 
-def test_a_post_line_holds_60_to_75_characters_on_a_desktop(browser, live_server, post):
-    context, page = open_post(browser, live_server, post, 1280)
-    try:
-        family = page.eval_on_selector(".post-body p", "p => getComputedStyle(p).fontFamily")
-        assert "Source Serif 4" in family
-        characters = page.eval_on_selector(".post-body p", FIRST_LINE)
-        assert 60 <= characters <= 75, characters
-    finally:
-        context.close()
+def test_a_post_line_holds_60_to_75_characters_on_a_desktop(open_page, post):
+    page = open_post(open_page, post, 1280)
+    family = page.eval_on_selector(".post-body p", "p => getComputedStyle(p).fontFamily")
+    assert "Source Serif 4" in family
+    characters = page.eval_on_selector(".post-body p", FIRST_LINE)
+    assert 60 <= characters <= 75, characters
 
 
 @pytest.mark.parametrize("path", ["post", "/", "/archive/"])
-def test_nothing_overflows_a_phone(browser, live_server, post, path):
-    context, page = open_post(browser, live_server, post, 375)
-    try:
-        if path != "post":
-            page.goto(path)
-        overflow = page.evaluate(
-            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0
-        if path == "post":
-            characters = page.eval_on_selector(".post-body p", FIRST_LINE)
-            assert characters >= 30, characters  # still a line, not a column of words
-    finally:
-        context.close()
+def test_nothing_overflows_a_phone(open_page, post, path):
+    page = open_post(open_page, post, 375)
+    if path != "post":
+        page.goto(path)
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0
+    if path == "post":
+        characters = page.eval_on_selector(".post-body p", FIRST_LINE)
+        assert characters >= 30, characters  # still a line, not a column of words

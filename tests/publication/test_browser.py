@@ -1,23 +1,17 @@
 """An editor changes the accent colour and the logo in the admin, in a real browser, and sees
 both on the home page and in the next email."""
 
-import os
-
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from newsletter import rendering
 from newsletter.models import NewsletterSend
 from publication.models import Publication
-from tests.factories import EditorFactory, PostFactory, UserFactory
-from tests.security.test_browser_csp import RECORD_VIOLATIONS
+from tests.browsing import RECORD_VIOLATIONS, shoot
+from tests.factories import PostFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-# Screenshots for a person to look at, when asked for: FF_SCREENSHOTS=<folder>.
-SCREENSHOTS = os.environ.get("FF_SCREENSHOTS", "")
 PLUM = "#7a1f5c"
 PLUM_RGB = "rgb(122, 31, 92)"
 
@@ -35,31 +29,8 @@ def logo_png() -> bytes:
     return buffer.getvalue()
 
 
-@pytest.fixture
-def editor_page(browser, live_server):
-    context = browser.new_context(base_url=live_server.url)
-    context.add_init_script(RECORD_VIOLATIONS)
-    client = Client()
-    client.force_login(EditorFactory())
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-    context.add_cookies(
-        [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-    )
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    yield page
-    context.close()
-
-
-def shoot(page, name: str) -> None:
-    if SCREENSHOTS:
-        for width in (375, 1280):
-            page.set_viewport_size({"width": width, "height": 900})
-            page.screenshot(path=f"{SCREENSHOTS}/{name}-{width}.png", full_page=True)
-
-
 def test_an_editor_changes_the_accent_and_logo_and_sees_them_on_the_site_and_in_email(
-    editor_page, browser, live_server, settings
+    editor_page, open_context, live_server, settings
 ):
     settings.SITE_URL = live_server.url  # so the email's logo loads from this server
     Publication.objects.clear_cache()
@@ -86,11 +57,11 @@ def test_an_editor_changes_the_accent_and_logo_and_sees_them_on_the_site_and_in_
     expect(page.locator(".messagelist .success")).to_be_visible()
     assert Publication.objects.get().accent_color == PLUM
     page.set_viewport_size({"width": 1280, "height": 900})
-    shoot(page, "publication-settings")
+    shoot(page, "publication-settings", widths=(375, 1280))
     assert page.evaluate("window.__cspViolations") == []
 
     # A reader's home page: the logo in the header and the plum on links and buttons.
-    reader = browser.new_context(base_url=live_server.url)
+    reader = open_context()
     reader.add_init_script(RECORD_VIOLATIONS)
     home = reader.new_page()
     home.goto("/")
@@ -103,7 +74,7 @@ def test_an_editor_changes_the_accent_and_logo_and_sees_them_on_the_site_and_in_
     assert accent == PLUM
     button = home.locator(".masthead .subscribe-form button")
     assert button.evaluate("b => getComputedStyle(b).backgroundColor") == PLUM_RGB
-    shoot(home, "publication-home")
+    shoot(home, "publication-home", widths=(375, 1280))
     assert home.evaluate("window.__cspViolations") == []
 
     # The next email: rendered now, it has the logo and the plum too.
@@ -119,5 +90,4 @@ def test_an_editor_changes_the_accent_and_logo_and_sees_them_on_the_site_and_in_
     assert email_logo.get_attribute("height") == "40"
     link = email.get_by_role("link", name="this")
     assert link.evaluate("a => getComputedStyle(a).color") == PLUM_RGB
-    shoot(email, "publication-email")
-    reader.close()
+    shoot(email, "publication-email", widths=(375, 1280))

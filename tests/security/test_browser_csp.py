@@ -5,8 +5,6 @@ asks another host for anything."""
 from urllib.parse import urlsplit
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from accounts.services import unsubscribe_token
@@ -24,66 +22,6 @@ from tests.security.conftest import make_staff_editor
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
-# Installed before any page script runs, on every navigation: the browser reports each refused
-# script, style, frame or connection to the page as a securitypolicyviolation event.
-RECORD_VIOLATIONS = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(
-    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} at ` +
-    `${event.sourceFile}:${event.lineNumber} ${event.sample}`
-  );
-});
-"""
-
-
-class Watcher:
-    """Collects, for one browser context, policy violations (events and console errors) and
-    every request that left for another host."""
-
-    def __init__(self, browser, live_server, user=None, **options):
-        self.origin = urlsplit(live_server.url).netloc
-        self.context = browser.new_context(base_url=live_server.url, **options)
-        self.context.add_init_script(RECORD_VIOLATIONS)
-        if user is not None:
-            client = Client()
-            client.force_login(user)
-            cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-            self.context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-            )
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(10_000)
-        self.console: list[str] = []
-        self.foreign: list[str] = []
-        self.page.on("console", self._on_console)
-        self.page.on("request", self._on_request)
-
-    def _on_console(self, message):
-        text = message.text
-        if "Content Security Policy" in text or "Permissions-Policy" in text:
-            self.console.append(text)
-
-    def _on_request(self, request):
-        parts = urlsplit(request.url)
-        if parts.scheme in {"http", "https"} and parts.netloc != self.origin:
-            self.foreign.append(request.url)
-
-    def visit(self, path):
-        response = self.page.goto(path)
-        assert response is not None and response.status < 400, (path, response and response.status)
-        self.page.wait_for_load_state("load")
-        return response
-
-    def assert_clean(self, where):
-        events = self.page.evaluate("window.__cspViolations || []")
-        assert events == [], (where, events)
-        assert self.console == [], (where, self.console)
-        assert self.foreign == [], (where, self.foreign)
-
-    def close(self):
-        self.context.close()
-
 
 @pytest.fixture
 def story():
@@ -97,8 +35,8 @@ def story():
     return {"post": post, "poll": poll, "comment": comment, "tag": tag}
 
 
-def test_public_pages_load_without_violations_or_foreign_requests(browser, live_server, story):
-    watcher = Watcher(browser, live_server)
+def test_public_pages_load_without_violations_or_foreign_requests(watch, story):
+    watcher = watch()
     post = story["post"]
     for path in [
         "/",
@@ -118,9 +56,9 @@ def test_public_pages_load_without_violations_or_foreign_requests(browser, live_
     watcher.close()
 
 
-def test_reader_pages_and_htmx_interactions_work_under_the_policy(browser, live_server, story):
+def test_reader_pages_and_htmx_interactions_work_under_the_policy(watch, story):
     reader = SubscriptionFactory(user__display_name="Bruno").user
-    watcher = Watcher(browser, live_server, user=reader)
+    watcher = watch(reader)
     page = watcher.page
     post, poll, comment = story["post"], story["poll"], story["comment"]
 
@@ -159,12 +97,12 @@ def test_reader_pages_and_htmx_interactions_work_under_the_policy(browser, live_
     watcher.close()
 
 
-def test_email_vote_link_confirms_itself_under_the_policy(browser, live_server, story):
+def test_email_vote_link_confirms_itself_under_the_policy(watch, story):
     """The page an email's vote link opens posts the vote by itself, from our own script."""
     reader = SubscriptionFactory().user
     poll = story["poll"]
     link = vote_url(poll_id=poll.pk, choice_id=poll.choices.last().pk, user_id=reader.pk)
-    watcher = Watcher(browser, live_server)
+    watcher = watch()
     watcher.visit(urlsplit(link).path)
     expect(watcher.page.locator(f"#poll-{poll.pk}")).to_contain_text("your vote is counted")
     assert Vote.objects.filter(poll=poll, user=reader).exists()
@@ -172,9 +110,9 @@ def test_email_vote_link_confirms_itself_under_the_policy(browser, live_server, 
     watcher.close()
 
 
-def test_admin_post_editor_and_two_factor_pages_run_under_the_policy(browser, live_server, story):
+def test_admin_post_editor_and_two_factor_pages_run_under_the_policy(watch, story):
     editor = make_staff_editor(display_name="Morgan")
-    watcher = Watcher(browser, live_server, user=editor)
+    watcher = watch(editor)
     page = watcher.page
     post = story["post"]
 

@@ -459,6 +459,9 @@ ADMIN_GET = {
     "newsletter_newsletter:delete": Redirect("/admin/newsletter/newsletter/"),
     # The live count answers POSTs (the segment form); a GET goes back to the list.
     "newsletter_segment:count": Redirect("/admin/newsletter/segment/"),
+    # Preparing the filtered list's CSV is a POST (the permission is checked first: staff
+    # without the export permission get a 403 whatever the method).
+    "accounts_subscription:prepare_export": NOT_ALLOWED,
 }
 ADMIN_SITE = {
     # URL name: (GET for staff, POST for staff); non-staff are sent to log in
