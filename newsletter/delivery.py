@@ -3,13 +3,13 @@ classify what the mail server answered, back off, enqueue the next step; and the
 
 Each `send_batch` task runs NEWSLETTER_SMTP_CONNECTIONS connections at once, each in a thread
 with its own database connection (closed when the thread ends). Each connection claims a batch
-of pending rows (SELECT ... FOR UPDATE SKIP LOCKED, then a lease: the rows' `available_at`
-moves into the future), sends them, marks each row right after the server accepted it; then
-the task enqueues its successor. While one connection waits for the mail server or the
-database, the others build and send. Several workers
-therefore split the work, and a worker that dies leaves its claimed rows to be taken again when
-their lease runs out. A worker that is alive but slow renews its lease before it expires, and
-drops any row it no longer owns, so a row is never in two workers' hands at once.
+of pending rows (SELECT ... FOR UPDATE SKIP LOCKED, then a lease, newsletter.leases: the rows'
+`available_at` moves into the future), sends them, marks each row right after the server
+accepted it; then the task enqueues its successor. While one connection waits for the mail
+server or the database, the others build and send. Several workers therefore split the work, and
+a worker that dies leaves its claimed rows to be taken again when their lease runs out. A worker
+that is alive but slow renews its lease before it expires, and drops any row it no longer owns,
+so a row is never in two workers' hands at once.
 
 Exactly once, and its known gaps: a row is marked sent in its own small transaction right
 after the mail server answered 250. If the worker is killed hard in the instant between that
@@ -34,7 +34,6 @@ import contextlib
 import logging
 import smtplib
 import threading
-import time
 from datetime import timedelta
 
 from django.core.mail import get_connection
@@ -42,12 +41,12 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import DatabaseError, connection, transaction
 from django.db import connections as db_connections
 from django.db.models import Min, Q
-from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.services import mark_bounced
 from newsletter.conf import conf
+from newsletter.leases import LeaseKeeper
 from newsletter.models import Delivery, Membership, NewsletterSend
 from newsletter.prepared import prepare
 from newsletter.rendering import Rendered, personalise
@@ -114,23 +113,16 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return FAIL, f"{type(exc).__name__}: {exc}"[:500]
 
 
-def _lease_end():
-    # Database time, so workers on machines with different clocks agree on when a lease ends.
-    return Now() + timedelta(seconds=conf("NEWSLETTER_LEASE_SECONDS"))
-
-
 def _claim(send: NewsletterSend, worker_id: str) -> list[Delivery]:
     """Take up to a batch of free pending rows for this worker; skip readers who left."""
     with transaction.atomic():
-        ids = list(
+        ids = (
             send.deliveries.claimable()
             .order_by("available_at", "pk")  # the order of the accounts_delivery_claim_free index
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[: conf("NEWSLETTER_BATCH_SIZE")]
+            .claim(worker_id, limit=conf("NEWSLETTER_BATCH_SIZE"))
         )
         if not ids:
             return []
-        Delivery.objects.filter(pk__in=ids).update(claimed_by=worker_id, available_at=_lease_end())
         rows = list(
             Delivery.objects.filter(pk__in=ids).select_related("user__subscription").order_by("pk")
         )
@@ -167,20 +159,6 @@ def _heartbeat(send: NewsletterSend) -> None:
     NewsletterSend.objects.filter(pk=send.pk).filter(
         Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=now - every)
     ).update(heartbeat_at=now)
-
-
-def _renew(ids: list[int], worker_id: str) -> set[int]:
-    """Extend the lease on rows this worker still owns; return their ids."""
-    with transaction.atomic():
-        owned = set(
-            Delivery.objects.filter(
-                pk__in=ids, status=Delivery.Status.PENDING, claimed_by=worker_id
-            )
-            .select_for_update()
-            .values_list("pk", flat=True)
-        )
-        Delivery.objects.filter(pk__in=owned).update(available_at=_lease_end())
-    return owned
 
 
 def _mark(delivery: Delivery, **fields) -> None:
@@ -309,26 +287,18 @@ def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: s
     rendered = Rendered(subject=send.subject, html=send.html_body, text=send.text_body)
     prepared = _prepare(send, rendered) if isinstance(mail, SMTPBackend) else None
     remaining = [row.pk for row in rows]
-    lease = conf("NEWSLETTER_LEASE_SECONDS")
-    # Renew at half the lease: a single message takes far less than that, so this worker never
-    # sends a row whose lease another worker could already consider expired.
-    renew_at = time.monotonic() + lease / 2
+    lease = LeaseKeeper(Delivery.objects.pending(), remaining, worker_id)
     try:
         mail.open()
     except Exception as exc:
         _, reason = classify(exc)
-        Delivery.objects.filter(pk__in=remaining, claimed_by=worker_id).update(
-            claimed_by="", available_at=timezone.now()
-        )
+        Delivery.objects.filter(pk__in=remaining).release(worker_id)
         return _pause_for_transport(send, reason)
     sent_any = False
     try:
         for index, row in enumerate(rows):
-            if time.monotonic() >= renew_at:
-                owned = _renew(remaining[index:], worker_id)
-                renew_at = time.monotonic() + lease / 2
-                if row.pk not in owned:
-                    continue
+            if not lease.owns(index):
+                continue
             try:
                 # Over SMTP, the send's finished bytes with this reader's values put in; a
                 # reader they cannot take, and any other mail backend, get a message built
@@ -365,9 +335,9 @@ def _deliver_over(mail, send: NewsletterSend, rows: list[Delivery], worker_id: s
                     # The server went away mid-batch. This row may or may not have arrived; the
                     # server did not confirm it, so it is tried again. The rest go back to the pool.
                     _retry_later(row, reason, delay=0)
-                    Delivery.objects.filter(
-                        pk__in=remaining[index + 1 :], claimed_by=worker_id, status="pending"
-                    ).update(claimed_by="", available_at=timezone.now())
+                    Delivery.objects.pending().filter(pk__in=remaining[index + 1 :]).release(
+                        worker_id
+                    )
                     return _pause_for_transport(send, reason)
             else:
                 # Its own small transaction, right after the server's 250: see the module notes.

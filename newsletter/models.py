@@ -18,6 +18,7 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from newsletter.leases import LeasedQuerySet
 from publication.models import Publication
 
 
@@ -246,14 +247,14 @@ class NewsletterSend(models.Model):
         return counts
 
 
-class DeliveryQuerySet(models.QuerySet):
+class DeliveryQuerySet(LeasedQuerySet):
     def pending(self):
         """Deliveries that have no outcome yet."""
         return self.filter(status=Delivery.Status.PENDING)
 
     def claimable(self):
         """Pending deliveries no worker holds and no retry delay holds back (database time)."""
-        return self.pending().filter(available_at__lte=Now())
+        return self.pending().free()
 
 
 class Delivery(models.Model):
@@ -431,14 +432,14 @@ class WelcomeStep(models.Model):
         super().save(*args, **kwargs)
 
 
-class WelcomeProgressQuerySet(models.QuerySet):
+class WelcomeProgressQuerySet(LeasedQuerySet):
     def waiting(self):
         """Readers still in a series."""
         return self.filter(status=WelcomeProgress.Status.WAITING)
 
     def due(self):
         """Readers whose next step is due and that no worker holds (database time)."""
-        return self.waiting().filter(due_at__lte=Now(), available_at__lte=Now())
+        return self.waiting().free().filter(due_at__lte=Now())
 
 
 class WelcomeProgress(models.Model):

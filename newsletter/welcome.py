@@ -1,13 +1,14 @@
 """Welcome series: each newsletter's sequence of emails to new readers.
 
-A reader enters a newsletter's series when their subscription is confirmed or when they join
-the newsletter with a confirmed subscription (`enter_series`). Their `WelcomeProgress` row holds
-the position of the next step and when it is due. `run_due` is the worker's side, built like the
+A reader enters a newsletter's series when their subscription is confirmed or when they join the
+newsletter with a confirmed subscription (`enter_series`). Their `WelcomeProgress` row holds the
+position of the next step and when it is due. `run_due` is the worker's side, built like the
 send pipeline (newsletter.delivery): it claims due rows with SELECT ... FOR UPDATE SKIP LOCKED
-and a lease, sends each reader's step, and in one transaction records the `WelcomeEmail` (unique
-per reader and position) and moves the reader on. Two workers never hold the same row; a worker
-killed mid-step leaves its rows to be taken again when the lease runs out. As for sends, the one
-gap is a kill between the mail server's 250 and that commit: that single email goes out again.
+and a lease (newsletter.leases), sends each reader's step, and in one transaction records the
+`WelcomeEmail` (unique per reader and position) and moves the reader on. Two workers never hold
+the same row; a worker killed mid-step leaves its rows to be taken again when the lease runs
+out. As for sends, the one gap is a kill between the mail server's 250 and that commit: that
+single email goes out again.
 
 A reader who left the newsletter, unsubscribed from everything, bounced or complained is
 taken out of the series when their next step comes up: nothing more is sent to them.
@@ -16,18 +17,17 @@ taken out of the series when their next step comes up: nothing more is sent to t
 from __future__ import annotations
 
 import logging
-import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from accounts.models import Subscription, User
 from accounts.services import mark_bounced
 from newsletter.conf import conf
+from newsletter.leases import LeaseKeeper
 from newsletter.models import Membership, Newsletter, WelcomeEmail, WelcomeProgress, WelcomeStep
 from newsletter.rendering import (
     MANAGE_PLACEHOLDER,
@@ -118,17 +118,9 @@ def _receiving(progress: WelcomeProgress) -> bool:
 
 
 def _claim(worker_id: str, limit: int) -> list[WelcomeProgress]:
-    lease = Now() + timedelta(seconds=conf("NEWSLETTER_LEASE_SECONDS"))
-    with transaction.atomic():
-        ids = list(
-            WelcomeProgress.objects.due()
-            .order_by("due_at", "pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
-        )
-        if not ids:
-            return []
-        WelcomeProgress.objects.filter(pk__in=ids).update(claimed_by=worker_id, available_at=lease)
+    ids = WelcomeProgress.objects.due().order_by("due_at", "pk").claim(worker_id, limit=limit)
+    if not ids:
+        return []
     # If this worker dies, someone must look again once the lease has run out.
     _schedule(timezone.now() + timedelta(seconds=conf("NEWSLETTER_LEASE_SECONDS") + 1))
     return list(
@@ -140,9 +132,7 @@ def _claim(worker_id: str, limit: int) -> list[WelcomeProgress]:
 
 def _update(progress: WelcomeProgress, worker_id: str, **fields) -> int:
     """Change a row this worker still holds, releasing it; return 1 if it did."""
-    return WelcomeProgress.objects.filter(
-        pk=progress.pk, claimed_by=worker_id, status=WelcomeProgress.Status.WAITING
-    ).update(claimed_by="", available_at=timezone.now(), **fields)
+    return WelcomeProgress.objects.waiting().filter(pk=progress.pk).release(worker_id, **fields)
 
 
 def render_step(step: WelcomeStep, *, user: User, newsletter: Newsletter):
@@ -232,35 +222,15 @@ def run_due(*, worker_id: str, limit: int = BATCH_SIZE) -> dict[str, int]:
     from django.core.mail import get_connection
 
     outcomes: dict[str, int] = {}
-    lease = conf("NEWSLETTER_LEASE_SECONDS")
     while rows := _claim(worker_id, limit):
-        # Renew at half the lease, so no row is sent after another worker could take it.
-        renew_at = time.monotonic() + lease / 2
+        lease = LeaseKeeper(WelcomeProgress.objects.waiting(), [row.pk for row in rows], worker_id)
         with get_connection(fail_silently=False) as mail:
             for index, progress in enumerate(rows):
-                if time.monotonic() >= renew_at:
-                    owned = _renew([row.pk for row in rows[index:]], worker_id)
-                    renew_at = time.monotonic() + lease / 2
-                    if progress.pk not in owned:
-                        continue
+                if not lease.owns(index):
+                    continue
                 outcome = _send_one(progress, worker_id, mail)
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
     return outcomes
-
-
-def _renew(ids: list[int], worker_id: str) -> set[int]:
-    """Extend the lease on rows this worker still holds; return their ids."""
-    with transaction.atomic():
-        owned = set(
-            WelcomeProgress.objects.filter(pk__in=ids, claimed_by=worker_id)
-            .waiting()
-            .select_for_update()
-            .values_list("pk", flat=True)
-        )
-        WelcomeProgress.objects.filter(pk__in=owned).update(
-            available_at=Now() + timedelta(seconds=conf("NEWSLETTER_LEASE_SECONDS"))
-        )
-    return owned
 
 
 def step_counts(newsletter: Newsletter) -> list[tuple[WelcomeStep, int]]:

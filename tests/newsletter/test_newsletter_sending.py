@@ -364,8 +364,10 @@ def test_a_row_claimed_by_another_worker_waits_for_its_lease(fast_newsletter):
     taken = pipeline._claim(send, "w3")
     assert {row.pk for row in taken} == {row.pk for row in first}
     # w1 comes back to life: renewing tells it the rows are no longer its own.
-    assert pipeline._renew([row.pk for row in first], "w1") == set()
-    assert pipeline._renew([row.pk for row in taken], "w3") == {row.pk for row in taken}
+    pending = Delivery.objects.pending()
+    assert pending.filter(pk__in=[row.pk for row in first]).renew_lease("w1") == set()
+    taken_ids = {row.pk for row in taken}
+    assert pending.filter(pk__in=taken_ids).renew_lease("w3") == taken_ids
 
 
 def test_watchdog_restarts_a_send_every_worker_abandoned(
