@@ -45,8 +45,9 @@ def test_a_slow_worker_keeps_its_rows_while_another_keeps_claiming(settings, smt
     # A mail server that takes 0.55 s per message: the first worker needs about 6.6 s for its
     # batch, longer than its 6-second lease, and must renew it (every 3 s) while a second
     # worker asks for due rows all along. A pause of the first worker's thread shorter than
-    # 2.4 s (half the lease less one message) leaves its lease intact. Without the renewal the second worker would
-    # take the rows the first is still going through, and some readers would get two emails.
+    # 2.4 s (half the lease less one message) leaves its lease intact. Without the renewal the
+    # second worker would take the rows the first is still going through, and some readers
+    # would get two emails.
     settings.NEWSLETTER_LEASE_SECONDS = 6
     smtp.handler.on_data = lambda handler, server, envelope: time.sleep(0.55)
     outcomes = {}
