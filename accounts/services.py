@@ -431,4 +431,7 @@ def send_editor_notice(*, editor: User, key: str, build: Callable[[], EmailMessa
         if not created:
             return False
         build().send()
+    # Notices pile up only as they are sent, so sending one clears the old ones: no site that
+    # sends notices depends on a cron line to keep the table small.
+    prune_editor_notices()
     return True

@@ -382,7 +382,7 @@ EXPORTS_STALE_SECONDS = int(env("EXPORTS_STALE_SECONDS", "300"))
 EXPORTS_CHUNK_BYTES = 1024 * 1024
 # Editor notices (accounts.EditorNotice) keep an email about one occasion from going twice;
 # the longest an occasion can recur is an export's life (EXPORTS_KEEP_DAYS) or a send's retries,
-# so after this many days tidy_exports prunes them.
+# so after this many days they are pruned (by each new notice, and by tidy_exports).
 EDITOR_NOTICES_KEEP_DAYS = int(env("EDITOR_NOTICES_KEEP_DAYS", "30"))
 
 # --- Background tasks: django-tasks with the database backend; `manage.py db_worker` runs them.
