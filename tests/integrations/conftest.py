@@ -18,6 +18,7 @@ from tests.factories import (
     UserFactory,
     ensure_default_newsletter,
 )
+from tests.newsletter.conftest import SMTPListener, Worker, free_port, worker_env
 from tests.posts.pictures import jpeg_bytes
 
 
@@ -144,3 +145,28 @@ def publication(db):
         "readers": {"active": active, "gone": gone, "dead": dead, "pending": pending},
         "image": image,
     }
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP listener on loopback, for the export workers' emails."""
+    listener = SMTPListener(free_port()).start()
+    yield listener
+    listener.stop()
+
+
+@pytest.fixture
+def worker_for(settings, tmp_path):
+    """Start a real worker (mail to the given SMTP port) on the database task backend."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    started: list[Worker] = []
+
+    def start(smtp_port: int) -> Worker:
+        running = Worker(worker_env(smtp_port), tmp_path / "worker.log", "export-worker")
+        started.append(running)
+        running.wait_started()
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

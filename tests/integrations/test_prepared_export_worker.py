@@ -16,39 +16,12 @@ from integrations.models import PreparedExport, PreparedExportChunk
 from tests.browsing import screenshots_folder, shoot
 from tests.factories import EditorFactory, ensure_default_newsletter, make_subscribers
 from tests.newsletter.conftest import (
-    SMTPListener,
-    Worker,
     free_port,
     parse_messages,
     wait_for,
-    worker_env,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def smtp():
-    listener = SMTPListener(free_port()).start()
-    yield listener
-    listener.stop()
-
-
-@pytest.fixture
-def worker_for(settings, tmp_path):
-    """Start a real worker (mail to the given SMTP port) on the database task backend."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    started: list[Worker] = []
-
-    def start(smtp_port: int) -> Worker:
-        running = Worker(worker_env(smtp_port), tmp_path / "worker.log", "export-worker")
-        started.append(running)
-        running.wait_started()
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
 
 
 @pytest.mark.browser

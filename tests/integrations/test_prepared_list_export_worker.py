@@ -17,44 +17,16 @@ from newsletter.models import SubscriberTag
 from tests.browsing import screenshots_folder, shoot
 from tests.factories import EditorFactory, ensure_default_newsletter, make_subscribers
 from tests.newsletter.conftest import (
-    SMTPListener,
-    Worker,
-    free_port,
     parse_messages,
     wait_for,
-    worker_env,
 )
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def smtp():
-    listener = SMTPListener(free_port()).start()
-    yield listener
-    listener.stop()
-
-
-@pytest.fixture
-def list_worker(settings, tmp_path):
-    """A real worker on the database task backend, mailing the given SMTP port."""
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
-    started: list[Worker] = []
-
-    def start(smtp_port: int) -> Worker:
-        running = Worker(worker_env(smtp_port), tmp_path / "list-worker.log", "list-worker")
-        started.append(running)
-        running.wait_started()
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
-
-
 @pytest.mark.browser
 def test_an_editor_exports_a_long_filtered_list_through_the_worker(
-    open_page, settings, smtp, list_worker, tmp_path
+    open_page, settings, smtp, worker_for, tmp_path
 ):
     ensure_default_newsletter()
     donors = SubscriberTag.objects.create(name="Donors")
@@ -73,7 +45,7 @@ def test_an_editor_exports_a_long_filtered_list_through_the_worker(
         requested_by=editor,
     )
     PreparedExportChunk.objects.create(export=stalled, position=0, data=b'{"db":[')
-    list_worker(smtp.port)
+    worker_for(smtp.port)
 
     page = open_page(editor, width=1280, timeout=30_000, accept_downloads=True)
     page.goto(
